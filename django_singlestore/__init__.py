@@ -1,0 +1,1 @@
+"""Django database backend for SingleStore (``ENGINE: "django_singlestore"``)."""

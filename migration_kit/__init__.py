@@ -1,0 +1,1 @@
+"""Incremental migration of Django models from PostgreSQL/MySQL to SingleStore."""

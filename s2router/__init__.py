@@ -1,0 +1,1 @@
+"""Database router that places Django models on PostgreSQL/MySQL or SingleStore."""

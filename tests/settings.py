@@ -1,0 +1,61 @@
+"""Settings for the test suite: three real databases.
+
+- ``default``: PostgreSQL (``PG_TEST_URL``), where Django's contrib apps live by default;
+- ``mysql``: MariaDB standing in for a MySQL source database (``MYSQL_TEST_URL``);
+- ``s2``: SingleStore — a real server when ``S2_TEST_URL`` is set, else the emulator that
+  ``tests/conftest.py`` starts for the session.
+"""
+
+import importlib.util
+import os
+
+from tests.dburl import database_from_url
+
+PG_TEST_URL = os.environ.get("PG_TEST_URL", "postgresql://s2kit:s2kit@127.0.0.1:5432/s2kit")
+MYSQL_TEST_URL = os.environ.get("MYSQL_TEST_URL", "mysql://s2kit:s2kit@127.0.0.1:3306/s2kit")
+S2_TEST_URL = os.environ.get("S2_TEST_URL", "")
+
+DATABASES = {
+    "default": database_from_url(PG_TEST_URL),
+    "mysql": database_from_url(MYSQL_TEST_URL),
+    "s2": database_from_url(S2_TEST_URL or "singlestoredb://s2kit:s2kit@127.0.0.1:0/s2kit"),
+}
+DATABASES["mysql"]["OPTIONS"].setdefault("charset", "utf8mb4")
+if importlib.util.find_spec("django_singlestore.base") is None:
+    # Until the backend lands (issue 4), Django must still be able to load every alias.
+    DATABASES["s2"]["ENGINE"] = "django.db.backends.dummy"
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.admin",
+    "django.contrib.messages",
+    "django.contrib.sites",
+    "tests.testapp",
+]
+
+SECRET_KEY = "tests-only-not-secret"
+USE_TZ = True
+TIME_ZONE = "UTC"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+ROOT_URLCONF = "tests.urls"
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.request",
+            ]
+        },
+    }
+]
+SITE_ID = 1

@@ -1,0 +1,3 @@
+"""URLs for tests that go through Django's request handlers."""
+
+urlpatterns: list = []
