@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.messages",
     "django.contrib.sites",
+    "s2router",
+    "migration_kit",
     "tests.testapp",
 ]
 
