@@ -1,0 +1,86 @@
+"""State the migration kit keeps: backfill checkpoints, the dual-write outbox, verify results.
+
+Checkpoints and verify runs live on the database that holds the router's phase table
+(``default``). Outbox entries live on whichever database receives the primary write — the source
+during ``dual_write``/``shadow`` and SingleStore during ``cutover`` — because an entry must commit
+in the same transaction as the write it records.
+"""
+
+from django.db import models
+
+
+class BackfillCheckpoint(models.Model):
+    """How far one primary-key range of one model has been copied from source to target."""
+
+    model_label = models.CharField(max_length=200)
+    source_alias = models.CharField(max_length=100)
+    target_alias = models.CharField(max_length=100)
+    range_index = models.PositiveIntegerField(default=0)
+    range_start = models.JSONField(null=True, help_text="First key of the range (inclusive).")
+    range_end = models.JSONField(null=True, help_text="Last key of the range (inclusive).")
+    last_key = models.JSONField(null=True, help_text="Last key known copied; resume after it.")
+    rows_copied = models.BigIntegerField(default=0)
+    finished = models.BooleanField(default=False)
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model_label", "source_alias", "target_alias", "range_index"],
+                name="migration_kit_checkpoint_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_label}[{self.range_index}] → {self.last_key}"
+
+
+class OutboxEntry(models.Model):
+    """A key whose current row must be re-applied from ``source_alias`` to ``target_alias``."""
+
+    model_label = models.CharField(max_length=200)
+    object_pk = models.JSONField(help_text="The row's primary key, JSON-encoded by field type.")
+    source_alias = models.CharField(max_length=100)
+    target_alias = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["model_label", "target_alias"], name="migration_kit_outbox_m")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_label}#{self.object_pk} → {self.target_alias}"
+
+
+class VerifyRun(models.Model):
+    """The outcome of one ``s2_verify`` pass over one model."""
+
+    model_label = models.CharField(max_length=200)
+    source_alias = models.CharField(max_length=100)
+    target_alias = models.CharField(max_length=100)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True)
+    source_rows = models.BigIntegerField(null=True)
+    target_rows = models.BigIntegerField(null=True)
+    differences = models.BigIntegerField(null=True, help_text="Differing keys; NULL if it failed.")
+    repaired = models.BigIntegerField(default=0)
+    sample = models.JSONField(default=list, help_text="Some differing keys, for people.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["model_label", "-started_at"], name="migration_kit_verify_m")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_label} verify {self.started_at:%Y-%m-%d %H:%M}: {self.differences}"
+
+    @property
+    def clean(self) -> bool:
+        """True when the run finished and found no difference."""
+        return self.finished_at is not None and self.differences == 0
