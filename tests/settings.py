@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "s2router",
     "migration_kit",
     "tests.testapp",
+    "tests.routerapp",
+    "tests.routeranalytics",
 ]
 
 SECRET_KEY = "tests-only-not-secret"

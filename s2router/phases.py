@@ -1,0 +1,333 @@
+"""Per-model migration phases: where a migrating model's reads and writes go, and changing them.
+
+A model listed in ``S2ROUTER['MIGRATING']`` moves through ``legacy → dual_write → shadow →
+cutover → done``. Its phase comes from the ``s2router.ModelPhase`` table on ``PHASE_DATABASE``
+when a row exists (cached for ``PHASE_CACHE_SECONDS``, 1 s by default), else from settings.
+
+========== ============ ===================== ===========================================
+phase      reads        writes (primary, mirror) notes
+========== ============ ===================== ===========================================
+legacy     source       (source, None)
+dual_write source       (source, s2)          the mirror is the migration kit's outbox
+shadow     source       (source, s2)          plus sampled shadow reads on s2 (shadow.py)
+cutover    s2           (s2, source)          source kept in sync for a rollback window
+done       s2           (s2, None)
+========== ============ ===================== ===========================================
+
+API used by the migration kit and ``s2_status``:
+
+- ``Phase`` (str enum), ``get_phase(model) -> Phase | None`` (None: the model is not migrating),
+  ``source_alias(model)``, ``read_alias(model)``, ``write_aliases(model) -> (primary, mirror)``,
+  ``migrating_models()``, ``phases() -> {label: Phase}``;
+- ``set_phase(label, phase, *, force=False, note="") -> Transition`` raises ``UnknownModel`` or
+  ``IllegalTransition`` (with ``.reasons``); ``clear_phase(label)`` drops the override row;
+- ``register_transition_guard(fn)``: ``fn(label, from_phase, to_phase) -> list[str]`` of reasons
+  to refuse (an exception inside a guard refuses too); ``force=True`` skips order and guards;
+- signal ``phase_changed(sender=Transition, transition=...)`` after a committed change.
+
+Legal moves are one step forward, or one step back from ``dual_write``, ``shadow`` and
+``cutover`` (rollback); ``done`` is final because the source is no longer kept in sync.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import DatabaseError, models, router, transaction
+from django.dispatch import Signal
+
+from s2router import conf
+from s2router.conf import Kind, Phase
+
+logger = logging.getLogger("s2router.phases")
+
+ORDER: tuple[Phase, ...] = tuple(Phase)
+Guard = Callable[[str, Phase, Phase], list[str]]
+ModelRef = type[models.Model] | models.Model | str
+
+phase_changed = Signal()
+
+
+class PhaseError(Exception):
+    """Base class of the errors ``set_phase`` raises."""
+
+
+class UnknownModel(PhaseError):
+    """The label is not in ``S2ROUTER['MIGRATING']``."""
+
+
+class IllegalTransition(PhaseError):
+    """The move is not allowed; ``reasons`` says why."""
+
+    def __init__(self, label: str, from_phase: Phase, to_phase: Phase, reasons: list[str]):
+        self.label, self.from_phase, self.to_phase, self.reasons = (
+            label,
+            from_phase,
+            to_phase,
+            reasons,
+        )
+        super().__init__(f"{label}: {from_phase} → {to_phase} refused: {'; '.join(reasons)}")
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The outcome of ``set_phase``."""
+
+    label: str
+    from_phase: Phase
+    to_phase: Phase
+    changed: bool
+    forced: bool = False
+    overridden: list[str] = field(default_factory=list)  # reasons ignored with force=True
+
+
+_guards: list[Guard] = []
+
+
+def register_transition_guard(fn: Guard) -> Guard:
+    """Run ``fn(label, from_phase, to_phase)`` before every transition; usable as a decorator."""
+    if fn not in _guards:
+        _guards.append(fn)
+    return fn
+
+
+def unregister_transition_guard(fn: Guard) -> None:
+    """Stop consulting ``fn``."""
+    if fn in _guards:
+        _guards.remove(fn)
+
+
+def legal_targets(from_phase: Phase) -> list[Phase]:
+    """Phases reachable from ``from_phase`` in one legal move."""
+    i = ORDER.index(from_phase)
+    targets = [ORDER[i + 1]] if i + 1 < len(ORDER) else []
+    if from_phase in (Phase.DUAL_WRITE, Phase.SHADOW, Phase.CUTOVER):
+        targets.append(ORDER[i - 1])
+    return targets
+
+
+def transition_reasons(label: str, from_phase: Phase, to_phase: Phase) -> list[str]:
+    """Every reason to refuse ``from_phase → to_phase`` (empty list: allowed)."""
+    reasons = []
+    if to_phase not in legal_targets(from_phase):
+        allowed = ", ".join(legal_targets(from_phase)) or "nothing (done is final)"
+        reasons.append(
+            f"{from_phase} → {to_phase} is not a legal move; from {from_phase}: {allowed}"
+        )
+    for guard in list(_guards):
+        try:
+            reasons.extend(guard(label, from_phase, to_phase))
+        except Exception as exc:
+            logger.exception("transition guard %r failed", guard)
+            reasons.append(f"guard {getattr(guard, '__qualname__', guard)!s} failed: {exc!r}")
+    return reasons
+
+
+# The override table, cached: (expires_at, {label: Phase}).
+_cache: tuple[float, dict[str, Phase]] = (0.0, {})
+
+
+def _invalidate() -> None:
+    global _cache
+    _cache = (0.0, {})
+
+
+conf.on_reset(_invalidate)
+
+
+def _overrides(cfg: conf.Config) -> dict[str, Phase]:
+    """The override rows, reloaded at most every ``PHASE_CACHE_SECONDS``."""
+    global _cache
+    expires, values = _cache
+    now = time.monotonic()
+    if now < expires:
+        return values
+    from s2router.models import ModelPhase
+
+    loaded: dict[str, Phase] = {}
+    try:
+        # A savepoint inside a caller's transaction keeps a missing table from aborting it.
+        with transaction.atomic(using=cfg.phase_database):
+            rows = list(ModelPhase.objects.using(cfg.phase_database).values_list("label", "phase"))
+    except DatabaseError as exc:
+        logger.debug("phase table unreadable (%s); using settings", exc)
+        rows = []
+    for label, phase in rows:
+        try:
+            loaded[label] = Phase(phase)
+        except ValueError:
+            logger.warning("ignoring unknown phase %r for %s in the phase table", phase, label)
+    _cache = (now + cfg.phase_cache_seconds, loaded)
+    return loaded
+
+
+def _placement(model: ModelRef) -> conf.Placement | None:
+    cfg = conf.get_config()
+    if isinstance(model, str):
+        return cfg.placement_for_label(conf.normalize(model))
+    return cfg.placement(model if isinstance(model, type) else type(model))
+
+
+def phase_of(placement: conf.Placement) -> Phase:
+    """The current phase of a migrating placement (override table, else settings)."""
+    cfg = conf.get_config()
+    assert placement.migrating is not None
+    return _overrides(cfg).get(placement.label, placement.migrating.phase)
+
+
+def get_phase(model: ModelRef) -> Phase | None:
+    """The current phase of ``model`` (class, instance or label), None when it is not migrating."""
+    placement = _placement(model)
+    if placement is None or placement.kind is not Kind.MIGRATING:
+        return None
+    return phase_of(placement)
+
+
+def source_alias(model: ModelRef) -> str | None:
+    """The alias a migrating or reference model is copied from, else None."""
+    placement = _placement(model)
+    return None if placement is None else placement.source
+
+
+def read_alias_of(placement: conf.Placement) -> str:
+    """Where reads of this placement go right now."""
+    if placement.migrating is None:
+        return placement.read
+    if phase_of(placement) in (Phase.CUTOVER, Phase.DONE):
+        return conf.get_config().singlestore
+    return placement.read
+
+
+def write_aliases_of(placement: conf.Placement) -> tuple[str, str | None]:
+    """(primary, mirror) for writes of this placement right now."""
+    if placement.migrating is None:
+        return placement.write, placement.mirror
+    s2, source = conf.get_config().singlestore, placement.source
+    phase = phase_of(placement)
+    if phase is Phase.LEGACY:
+        return source, None  # type: ignore[return-value]
+    if phase is Phase.CUTOVER:
+        return s2, source
+    if phase is Phase.DONE:
+        return s2, None
+    return source, s2  # type: ignore[return-value]
+
+
+def read_alias(model: ModelRef) -> str | None:
+    """Where the router sends reads of ``model`` now; for models it does not know, Django's."""
+    placement = _placement(model)
+    if placement is None:
+        return None if isinstance(model, str) else router.db_for_read(_cls(model))
+    return read_alias_of(placement)
+
+
+def write_aliases(model: ModelRef) -> tuple[str, str | None]:
+    """(primary, mirror | None): where writes of ``model`` commit, and where they are mirrored.
+
+    Models the router does not know get ``(router.db_for_write(model), None)``.
+    """
+    placement = _placement(model)
+    if placement is None:
+        if isinstance(model, str):
+            from django.apps import apps
+
+            model = apps.get_model(model)
+        return router.db_for_write(_cls(model)), None
+    return write_aliases_of(placement)
+
+
+def migrating_models() -> list[str]:
+    """Labels (lowercase) of every model in ``MIGRATING``, app entries expanded."""
+    from django.apps import apps
+
+    cfg = conf.get_config()
+    labels = []
+    for model in apps.get_models():
+        placement = cfg.placement(model)
+        if placement is not None and placement.kind is Kind.MIGRATING:
+            labels.append(placement.label)
+    return sorted(labels)
+
+
+def phases() -> dict[str, Phase]:
+    """The current phase of every migrating model."""
+    return {label: get_phase(label) for label in migrating_models()}  # type: ignore[misc]
+
+
+def _cls(model: type[models.Model] | models.Model) -> type[models.Model]:
+    return model if isinstance(model, type) else type(model)
+
+
+def _migrating_placement(label: str) -> conf.Placement:
+    from django.apps import apps
+
+    norm = conf.normalize(label)
+    if "." not in norm:
+        raise UnknownModel(f"{label!r} is not a model label; write app_label.ModelName.")
+    placement = conf.get_config().placement_for_label(norm)
+    if placement is None or placement.kind is not Kind.MIGRATING:
+        raise UnknownModel(
+            f"{label} is not a migrating model; add it to S2ROUTER['MIGRATING'] first "
+            f"(migrating now: {', '.join(migrating_models()) or 'none'})."
+        )
+    try:
+        apps.get_model(norm)
+    except LookupError:
+        raise UnknownModel(
+            f"{label} is listed in MIGRATING but is not an installed model."
+        ) from None
+    return placement
+
+
+def set_phase(label: str, phase: Phase | str, *, force: bool = False, note: str = "") -> Transition:
+    """Move ``label`` to ``phase`` in the override table; refuses illegal moves with reasons.
+
+    The change is visible in this process at once and in other processes within
+    ``PHASE_CACHE_SECONDS``. Setting the current phase again is a no-op (``changed=False``).
+    """
+    from s2router.models import ModelPhase
+
+    placement = _migrating_placement(label)
+    try:
+        target = Phase(phase)
+    except ValueError:
+        raise PhaseError(f"unknown phase {phase!r}; use one of: {', '.join(Phase)}") from None
+    db = conf.get_config().phase_database
+    assert placement.migrating is not None
+    with transaction.atomic(using=db):
+        ModelPhase.objects.using(db).get_or_create(
+            label=placement.label, defaults={"phase": placement.migrating.phase.value}
+        )
+        row = ModelPhase.objects.using(db).select_for_update().get(label=placement.label)
+        current = Phase(row.phase)
+        if current is target:
+            return Transition(placement.label, current, target, changed=False)
+        reasons = transition_reasons(placement.label, current, target)
+        if reasons and not force:
+            raise IllegalTransition(placement.label, current, target, reasons)
+        if reasons:
+            logger.warning("forced %s: %s → %s over: %s", placement.label, current, target, reasons)
+        row.previous_phase, row.phase, row.note = current.value, target.value, note[:500]
+        row.save(update_fields=["previous_phase", "phase", "note", "changed_at"])
+        result = Transition(placement.label, current, target, True, force, reasons if force else [])
+        # Re-read now (this transaction sees the row) and again once others can see it.
+        _invalidate()
+        transaction.on_commit(_invalidate, using=db)
+        transaction.on_commit(
+            lambda: phase_changed.send(sender=Transition, transition=result), using=db
+        )
+    return result
+
+
+def clear_phase(label: str) -> bool:
+    """Delete the override row so settings decide again; True when a row existed."""
+    from s2router.models import ModelPhase
+
+    placement = _migrating_placement(label)
+    db = conf.get_config().phase_database
+    deleted, _ = ModelPhase.objects.using(db).filter(label=placement.label).delete()
+    _invalidate()
+    return bool(deleted)

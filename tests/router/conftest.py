@@ -1,0 +1,41 @@
+"""Router test wiring: S2ROUTER configurations applied with override_settings."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import override_settings
+
+ROUTERS = ["s2router.SingleStoreRouter"]
+
+
+def router_settings(**overrides: Any) -> dict[str, Any]:
+    """The test apps placed the way a real project would place them, plus ``overrides``."""
+    return {
+        "SINGLESTORE": "s2",
+        "CONTRIB_DATABASE": "default",
+        "ANALYTICS": ["routeranalytics"],
+        "REFERENCE": ["routerapp.Country"],
+        "MIGRATING": {"routerapp.Order": {"source": "default", "phase": "legacy"}},
+        "PHASE_CACHE_SECONDS": 60,
+        **overrides,
+    }
+
+
+@pytest.fixture
+def s2router_settings() -> Iterator[Any]:
+    """Install the router with ``router_settings()``; call the fixture to change keys."""
+    stack: list[override_settings] = []
+
+    def apply(**overrides: Any) -> None:
+        for active in reversed(stack):
+            active.disable()
+        stack.clear()
+        active = override_settings(DATABASE_ROUTERS=ROUTERS, S2ROUTER=router_settings(**overrides))
+        active.enable()
+        stack.append(active)
+
+    apply()
+    yield apply
+    for active in reversed(stack):
+        active.disable()
