@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "tests.testapp",
     "tests.routerapp",
     "tests.routeranalytics",
+    "tests.kitapp",
+    "tests.syncapp",
 ]
 
 SECRET_KEY = "tests-only-not-secret"

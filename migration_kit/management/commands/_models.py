@@ -1,0 +1,57 @@
+"""Argument handling shared by the migration-kit commands: which models, which databases."""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.core.management.base import CommandError
+from django.db import connections, models
+
+
+def resolve_models(labels: list[str]) -> list[type[models.Model]]:
+    """``app.Model`` labels as model classes; none given → every migrating model (s2router)."""
+    if not labels:
+        from s2router.phases import migrating_models
+
+        labels = list(migrating_models())
+        if not labels:
+            raise CommandError(
+                "No model given and S2ROUTER['MIGRATING'] lists none: name models as app.Model.",
+                returncode=2,
+            )
+    found = []
+    for label in labels:
+        try:
+            found.append(apps.get_model(label))
+        except (LookupError, ValueError):
+            raise CommandError(
+                f"Unknown model {label!r}: use app_label.ModelName.", returncode=2
+            ) from None
+    return found
+
+
+def resolve_aliases(
+    model: type[models.Model], source: str | None, target: str | None
+) -> tuple[str, str]:
+    """The source and target aliases: given ones, else the router's (MIGRATING, SINGLESTORE)."""
+    from s2router import conf, phases
+
+    if source is None:
+        source = phases.source_alias(model)
+    if target is None:
+        config = conf.get_config()
+        target = config.singlestore if config.configured else None
+    label = model._meta.label
+    if source is None or target is None:
+        raise CommandError(
+            f"{label} is not in S2ROUTER['MIGRATING']: pass --source and --target.",
+            returncode=2,
+        )
+    for alias in (source, target):
+        if alias not in connections:
+            raise CommandError(
+                f"Unknown database alias {alias!r}; DATABASES has {', '.join(connections)}.",
+                returncode=2,
+            )
+    if source == target:
+        raise CommandError(f"{label}: source and target are both {source!r}.", returncode=2)
+    return source, target

@@ -1,0 +1,148 @@
+"""s2_backfill on real databases: PostgreSQL → MariaDB and MariaDB → PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from migration_kit.models import BackfillCheckpoint
+from tests.kit.conftest import everything_rows, keyed_rows, snapshot
+from tests.kitapp.models import Everything
+
+pytestmark = pytest.mark.django_db(
+    transaction=True, reset_sequences=True, databases=["default", "mysql"]
+)
+
+
+def run(*args: str, **opts) -> dict:
+    import io
+
+    out = io.StringIO()
+    call_command("s2_backfill", *args, format="json", stdout=out, stderr=io.StringIO(), **opts)
+    return json.loads(out.getvalue())
+
+
+def same(a: dict, b: dict) -> bool:
+    """Equal snapshots, with floats compared so that -0.0 == 0.0 (what MariaDB stores)."""
+    if a.keys() != b.keys():
+        return False
+    for pk, row in a.items():
+        for k, v in row.items():
+            w = b[pk][k]
+            if isinstance(v, float) and isinstance(w, float):
+                if not math.isclose(v, w, rel_tol=0, abs_tol=0) and v != w:
+                    return False
+            elif v != w:
+                return False
+    return True
+
+
+@pytest.mark.parametrize("method", ["load", "insert"])
+def test_every_field_type_pg_to_mariadb(method: str) -> None:
+    Everything.objects.using("default").bulk_create(everything_rows(120))
+    summary = run("kitapp.Everything", source="default", target="mysql", method=method)
+    [result] = summary["models"]
+    assert result["rows_copied"] == 120 and result["finished"] and result["method"] == method
+    assert same(snapshot(Everything, "default"), snapshot(Everything, "mysql"))
+
+
+def test_every_field_type_mariadb_to_pg() -> None:
+    Everything.objects.using("mysql").bulk_create(everything_rows(50))
+    run("kitapp.Everything", source="mysql", target="default")
+    assert same(snapshot(Everything, "mysql"), snapshot(Everything, "default"))
+
+
+@pytest.mark.parametrize("label", ["UuidKeyed", "StrKeyed", "Composite"])
+def test_every_key_type_small_batches(label: str) -> None:
+    model, rows = next((m, r) for m, r in keyed_rows().items() if m.__name__ == label)
+    model.objects.using("default").bulk_create(rows)
+    summary = run(f"kitapp.{label}", source="default", target="mysql", batch_size=7)
+    assert summary["models"][0]["rows_copied"] == len(rows)
+    assert snapshot(model, "default") == snapshot(model, "mysql")
+
+
+def test_existing_target_rows_are_never_overwritten() -> None:
+    rows = everything_rows(30)
+    Everything.objects.using("default").bulk_create(rows)
+    mirrored = Everything.objects.using("default").get(pk=5)
+    mirrored.name = "newer, mirrored"
+    mirrored.save(using="mysql", force_insert=True)
+    for method in ("load", "insert"):
+        run("kitapp.Everything", source="default", target="mysql", method=method, restart=True)
+        assert Everything.objects.using("mysql").get(pk=5).name == "newer, mirrored"
+        assert Everything.objects.using("mysql").count() == 30
+
+
+def test_resume_from_checkpoint_and_restart() -> None:
+    Everything.objects.using("default").bulk_create(everything_rows(40))
+    run("kitapp.Everything", source="default", target="mysql", batch_size=10)
+    cp = BackfillCheckpoint.objects.get(model_label="kitapp.Everything")
+    assert cp.finished and cp.rows_copied == 40 and cp.last_key == 40
+    Everything.objects.using("default").bulk_create(everything_rows(5)[1:])
+    again = run("kitapp.Everything", source="default", target="mysql")
+    assert again["models"][0]["rows_copied"] == 0
+    restarted = run("kitapp.Everything", source="default", target="mysql", restart=True)
+    assert restarted["models"][0]["rows_copied"] == 44
+    assert Everything.objects.using("mysql").count() == 44
+
+
+def test_workers_copy_disjoint_ranges() -> None:
+    Everything.objects.using("default").bulk_create(everything_rows(900))
+    summary = run("kitapp.Everything", source="default", target="mysql", workers=2, batch_size=50)
+    [result] = summary["models"]
+    assert result["ranges"] == 2 and result["rows_copied"] == 900 and result["finished"]
+    ranges = list(BackfillCheckpoint.objects.order_by("range_index"))
+    assert sum(r.rows_copied for r in ranges) == 900 and all(r.rows_copied for r in ranges)
+    assert ranges[1].last_key > ranges[0].range_end
+    assert same(snapshot(Everything, "default"), snapshot(Everything, "mysql"))
+
+
+def test_refused_rows_go_to_the_reject_log(tmp_path) -> None:
+    rows = everything_rows(25)
+    rows[7].name = "x" * 100
+    rows[13].small = 32767
+    Everything.objects.using("default").bulk_create(rows)
+    with connections_mysql() as cursor:
+        cursor.execute("ALTER TABLE kitapp_everything MODIFY name varchar(20) NOT NULL")
+    log = tmp_path / "rejects.jsonl"
+    with pytest.raises(CommandError) as err:
+        run("kitapp.Everything", source="default", target="mysql", reject_log=str(log))
+    assert err.value.returncode == 1
+    refused = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["pk"] for r in refused] == [8]
+    assert "name" in refused[0]["error"]
+    assert Everything.objects.using("mysql").count() == 24
+
+
+def test_refused_row_without_log_stops_with_exit_1() -> None:
+    rows = everything_rows(10)
+    rows[3].name = "y" * 60
+    Everything.objects.using("default").bulk_create(rows)
+    with connections_mysql() as cursor:
+        cursor.execute("ALTER TABLE kitapp_everything MODIFY name varchar(20) NOT NULL")
+    with pytest.raises(CommandError) as err:
+        run("kitapp.Everything", source="default", target="mysql", batch_size=2)
+    assert err.value.returncode == 1 and "[4]" not in str(err.value) and "4" in str(err.value)
+    cp = BackfillCheckpoint.objects.get()
+    assert cp.last_key == 2 and not cp.finished
+
+
+def test_usage_errors_exit_2() -> None:
+    for args, opts in [
+        (("kitapp.Nope",), {"source": "default", "target": "mysql"}),
+        (("kitapp.Everything",), {"source": "default", "target": "nowhere"}),
+        (("kitapp.Everything",), {"source": "default", "target": "default"}),
+        (("kitapp.Everything",), {"source": "default", "target": "mysql", "workers": 0}),
+    ]:
+        with pytest.raises(CommandError) as err:
+            run(*args, **opts)
+        assert err.value.returncode == 2
+
+
+def connections_mysql():
+    from django.db import connections
+
+    return connections["mysql"].cursor()
