@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 
 Version = tuple[int, ...]
@@ -383,6 +383,51 @@ def _fold(name: str) -> str:
     return name.lower()
 
 
+_TYPE_ALIASES = {
+    "integer": "int",
+    "int4": "int",
+    "int8": "bigint",
+    "dec": "decimal",
+    "numeric": "decimal",
+    "fixed": "decimal",
+    "real": "double",
+    "double precision": "double",
+    "float8": "double",
+    "float4": "float",
+    "bool": "tinyint(1)",
+    "boolean": "tinyint(1)",
+}
+_INT_WIDTH = re.compile(r"^(tinyint|smallint|mediumint|int|bigint)\(\d+\)")
+
+
+def normalize_type(text: str) -> str:
+    """A column type as one canonical lower-case string: ``"DECIMAL( 10, 2 ) UNSIGNED"`` →
+    ``"decimal(10,2) unsigned"``, ``"INTEGER"`` → ``"int"``; quoted ENUM/SET values keep case."""
+    parts = re.split(r"('(?:[^'\\]|\\.|'')*')", text.strip())
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            out.append(part)
+            continue
+        part = re.sub(r"\s+", " ", part.lower())
+        part = re.sub(r"\s*([(),])\s*", r"\1", part)
+        out.append(part)
+    result = "".join(out)
+    result = re.sub(r"\)(?=[a-z])", ") ", result)
+    for alias, canonical in _TYPE_ALIASES.items():
+        if result == alias or result.startswith(alias + "(") or result.startswith(alias + " "):
+            if canonical.endswith(")") and result != alias:
+                continue
+            result = canonical + result[len(alias) :]
+            break
+    return result
+
+
+def same_type(a: str, b: str) -> bool:
+    """Whether two column types are the same SQL type (integer display widths ignored)."""
+    return _INT_WIDTH.sub(r"\1", normalize_type(a)) == _INT_WIDTH.sub(r"\1", normalize_type(b))
+
+
 @dataclass(frozen=True)
 class Column:
     """One column; ``type`` is the normalised lower-case SQL type (``"varchar(100)"``)."""
@@ -393,6 +438,8 @@ class Column:
     auto_increment: bool = False
     default: str | None = None  # SQL literal text as written, or None for no DEFAULT clause
     comment: str | None = None
+    charset: str | None = None
+    collation: str | None = None
 
     @property
     def base_type(self) -> str:
@@ -489,6 +536,32 @@ class TableSpec:
 
     def with_changes(self, **changes) -> TableSpec:
         return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready form (the emulator's catalog stores it); :meth:`from_dict` inverts it."""
+        data = asdict(self)
+        data["storage"] = self.storage.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TableSpec:
+        shard_key = data.get("shard_key")
+        return cls(
+            name=data["name"],
+            storage=Storage(data.get("storage", Storage.COLUMNSTORE.value)),
+            columns=tuple(Column(**c) for c in data.get("columns", ())),
+            keys=tuple(Key(**{**k, "columns": tuple(k["columns"])}) for k in data.get("keys", ())),
+            shard_key=None if shard_key is None else tuple(shard_key),
+            sort_key=tuple((c, bool(d)) for c, d in data.get("sort_key", ())),
+            foreign_keys=tuple(
+                ForeignKey(f["name"], tuple(f["columns"]), f["ref_table"], tuple(f["ref_columns"]))
+                for f in data.get("foreign_keys", ())
+            ),
+            comment=data.get("comment"),
+            auto_increment_start=data.get("auto_increment_start"),
+            temporary=data.get("temporary", False),
+            options=tuple((n, v) for n, v in data.get("options", ())),
+        )
 
 
 # --- CREATE-time checks -------------------------------------------------------------------
@@ -618,6 +691,7 @@ class DropForeignKey:
 @dataclass(frozen=True)
 class RenameTable:
     new_name: str
+    new_db: str | None = None  # RENAME TO other_db.t
 
 
 @dataclass(frozen=True)
@@ -746,10 +820,6 @@ def apply_alter(spec: TableSpec, ops: Sequence[AlterOp]) -> TableSpec:
     )
 
 
-def _types_differ(old: Column, new: Column) -> bool:
-    return old.type.replace(" ", "").lower() != new.type.replace(" ", "").lower()
-
-
 def check_alter(
     spec: TableSpec, ops: Sequence[AlterOp], version: Version | None = None
 ) -> list[Violation]:
@@ -784,7 +854,7 @@ def check_alter(
         if isinstance(op, ModifyColumn):
             old = spec.column(op.old_name)
             if old is not None:
-                if _types_differ(old, op.column):
+                if not same_type(old.type, op.column.type):
                     report(ALTER_COLUMN_TYPE, column=op.column.name)
                 elif old.nullable and not op.column.nullable:
                     report(ALTER_NULL_TO_NOT_NULL, column=op.column.name)
