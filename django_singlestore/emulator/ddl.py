@@ -35,6 +35,7 @@ other byte (quoting, literals, comments) is kept as written.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -418,7 +419,7 @@ def _parse_key(cur: _Cursor, edits: _Edits) -> _KeyDef:
         key = _KeyDef("FULLTEXT", None, ())
         if cur.is_word("USING") and cur.is_word("VERSION", k=1):
             start = cur.index()
-            cur.next(), cur.next(), cur.next()
+            cur.p += 3  # USING VERSION n
             key.fulltext_version_span = (start, cur.last_index)
         cur.accept_word("KEY", "INDEX")
     else:
@@ -704,6 +705,7 @@ def _create_body(cur: _Cursor, edits: _Edits, spec: TableSpec) -> TableSpec:
     sort_key: tuple[tuple[str, bool], ...] = ()
     elements: list[tuple[int, int]] = []
     removed: list[int] = []
+    shard_element: int | None = None
     key_defs: list[_KeyDef] = []
     while True:
         start = cur.index()
@@ -717,7 +719,7 @@ def _create_body(cur: _Cursor, edits: _Edits, spec: TableSpec) -> TableSpec:
             or (token.is_word("SORT") and cur.is_word("KEY", k=1))
         )
         if token.is_word("COLUMN") and cur.is_word("GROUP", k=1):
-            cur.next(), cur.next()
+            cur.p += 2  # COLUMN GROUP
             if not cur.is_op("("):
                 cur.name()
             cur.skip_group()
@@ -727,7 +729,8 @@ def _create_body(cur: _Cursor, edits: _Edits, spec: TableSpec) -> TableSpec:
             key_defs.append(key)
             if key.kind == "SHARD":
                 shard_key = tuple(c for c, _ in key.columns)
-                removed.append(len(elements))
+                shard_element = len(elements)
+                removed.append(shard_element)
             elif key.kind in ("SORT", "CLUSTERED"):
                 sort_key = tuple(key.columns)
                 removed.append(len(elements))
@@ -747,6 +750,10 @@ def _create_body(cur: _Cursor, edits: _Edits, spec: TableSpec) -> TableSpec:
         if cur.accept_op(")"):
             break
         cur.expect_op(",")
+    if shard_element is not None and _shard_index_needed(columns, keys, key_defs, shard_key):
+        # MariaDB wants the AUTO_INCREMENT column to lead an index; SingleStore's shard key is one.
+        removed.remove(shard_element)
+        edits.replace(*elements[shard_element], f"KEY ({_column_list(shard_key)})")
     for i in removed:
         _remove_element(edits, elements, i)
     taken = {k.name.lower() for k in keys}
@@ -772,6 +779,20 @@ def _create_body(cur: _Cursor, edits: _Edits, spec: TableSpec) -> TableSpec:
         sort_key=sort_key,
         foreign_keys=tuple(foreign),
     )
+
+
+def _shard_index_needed(
+    columns: list[Column], keys: list[Key], key_defs: list[_KeyDef], shard_key: tuple[str, ...]
+) -> bool:
+    """An AUTO_INCREMENT column leads the shard key and no other index."""
+    auto = {c.name.lower() for c in columns if c.auto_increment}
+    leading = {k.columns[0].lower() for k in keys if k.columns}
+    leading |= {
+        k.columns[0][0].lower()
+        for k in key_defs
+        if k.columns and k.kind in (rules.PRIMARY, rules.UNIQUE, rules.INDEX, "FULLTEXT")
+    }
+    return bool(shard_key) and shard_key[0].lower() in auto - leading
 
 
 def _rewrite_key(edits: _Edits, key: _KeyDef) -> None:
@@ -850,7 +871,7 @@ def _alter_op(cur: _Cursor, edits: _Edits, ops: list[AlterOp]) -> bool:
     word = cur.next().upper
     if word == "ADD":
         if cur.is_word("COLUMN") and cur.is_word("GROUP", k=1):
-            cur.next(), cur.next()
+            cur.p += 2  # COLUMN GROUP
             if not cur.is_op("("):
                 cur.name()
             cur.skip_group()
@@ -1132,6 +1153,12 @@ def _write_target(cur: _Cursor, word: str) -> tuple[str | None, str] | None:
 
 # --- entry point ----------------------------------------------------------------------------
 
+_FIRST_WORD = re.compile(
+    r"(?:\s|/\*.*?\*/|--[ \t][^\n]*(?:\n|$)|#[^\n]*(?:\n|$))*([A-Za-z]+)", re.S
+)
+_WRITES = frozenset({"INSERT", "REPLACE", "DELETE", "LOAD"})
+_WRITE_PREFIX = 4096
+
 
 def analyze(
     sql: str,
@@ -1143,12 +1170,17 @@ def analyze(
     child_aggregator: bool = False,
 ) -> Result:
     """Judge and rewrite one statement; see the module docstring for the contract."""
+    match = _FIRST_WORD.match(sql)
+    first = match.group(1).upper() if match else ""
+    if first not in HANDLED_KEYWORDS:
+        return PASS
+    if first in _WRITES:
+        if not (in_transaction and child_aggregator):
+            return PASS
+        sql = sql[:_WRITE_PREFIX]  # the target table comes first; never tokenize bulk VALUES
     tokens = tokenize(sql)
     cur = _Cursor(tokens)
     edits = _Edits(tokens)
-    first = cur.peek()
-    if first is None or first.kind != "word" or first.upper not in HANDLED_KEYWORDS:
-        return PASS
     try:
         word = cur.next().upper
         if word == "SAVEPOINT" or (word == "RELEASE" and cur.is_word("SAVEPOINT")):
@@ -1159,7 +1191,6 @@ def analyze(
                 return Reject.from_violation(rules.check_savepoint())
             return PASS
         if word == "CREATE":
-            cur.accept_word("OR")
             if cur.is_word("DATABASE", "SCHEMA"):
                 cur.next()
                 return _create_database(cur, edits)
@@ -1178,7 +1209,7 @@ def analyze(
             return _rename(cur, edits, database)
         if word == "UPDATE":
             return _update(cur, database, lookup, version, in_transaction, child_aggregator)
-        if word in ("INSERT", "REPLACE", "DELETE", "LOAD") and in_transaction and child_aggregator:
+        if word in _WRITES:
             target = _write_target(cur, word)
             spec = lookup(target[0] or database, target[1]) if target else None
             if spec is not None:

@@ -156,6 +156,10 @@ REWRITES = [
         "CREATE TABLE t (id INT, v TEXT, FULLTEXT USING VERSION 2 ft (v))",
         "CREATE TABLE t (id INT, v TEXT, FULLTEXT ft (v))",
     ),
+    (
+        "CREATE TABLE t (id BIGINT AUTO_INCREMENT, v INT, SHARD KEY (id), SORT KEY (v))",
+        "CREATE TABLE t (id BIGINT AUTO_INCREMENT, v INT, KEY (`id`))",
+    ),
     ("CREATE DATABASE d PARTITIONS 8", "CREATE DATABASE d"),
     ("CREATE UNIQUE INDEX u ON t (a) UNENFORCED RELY", "CREATE INDEX u ON t (a)"),
     (
