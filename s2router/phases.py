@@ -261,7 +261,8 @@ def _cls(model: type[models.Model] | models.Model) -> type[models.Model]:
     return model if isinstance(model, type) else type(model)
 
 
-def _migrating_placement(label: str) -> conf.Placement:
+def migrating_placement(label: str) -> conf.Placement:
+    """The placement of a migrating model label, or ``UnknownModel`` saying why not."""
     from django.apps import apps
 
     norm = conf.normalize(label)
@@ -290,7 +291,7 @@ def set_phase(label: str, phase: Phase | str, *, force: bool = False, note: str 
     """
     from s2router.models import ModelPhase
 
-    placement = _migrating_placement(label)
+    placement = migrating_placement(label)
     try:
         target = Phase(phase)
     except ValueError:
@@ -326,7 +327,7 @@ def clear_phase(label: str) -> bool:
     """Delete the override row so settings decide again; True when a row existed."""
     from s2router.models import ModelPhase
 
-    placement = _migrating_placement(label)
+    placement = migrating_placement(label)
     db = conf.get_config().phase_database
     deleted, _ = ModelPhase.objects.using(db).filter(label=placement.label).delete()
     _invalidate()

@@ -1,0 +1,21 @@
+"""A ``db_multitenant`` mapper for the tests: the tenant comes from the ``X-Tenant`` header.
+
+Tenant databases are named after the alias's (test) database, so parallel test runs with
+different ``TOX_PARALLEL_ENV`` suffixes never share tenant databases.
+"""
+
+from db_multitenant.mapper import TenantMapper
+from django.db import connections
+
+
+class HeaderMapper(TenantMapper):
+    def get_tenant_name(self, request):
+        return request.headers.get("X-Tenant") or None
+
+    def get_db_name(self, request, tenant_name):
+        if tenant_name == "evil":
+            return "x`; DROP DATABASE mysql; --"
+        return f"{connections['mysql'].settings_dict['NAME']}_t_{tenant_name}"
+
+    def get_cache_prefix(self, request, tenant_name, db_name):
+        return f"tenant-{tenant_name}"
