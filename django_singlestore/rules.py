@@ -361,19 +361,6 @@ REFERENCE_WRITE_CHILD_AGGREGATOR = _rule(
     hint="Write reference tables in autocommit mode or on the master aggregator.",
 )
 
-#: Rules that only describe accepted behaviour (nothing to reject); listed for the docs.
-NOTES: dict[str, str] = {
-    "S2-STORAGE": "CREATE [ROWSTORE] [REFERENCE] TABLE; columnstore is the default since 7.3.",
-    "S2-SHARD-DEFAULT": "No SHARD KEY: the PRIMARY KEY is the shard key; no PK or SHARD KEY () "
-    "shards keylessly (source: /db/v7.3/.../shard-keys/types-of-shard-keys).",
-    "S2-SORT-KEY": "SORT KEY (cols [DESC]) on columnstore tables; SHOW CREATE TABLE prints it "
-    "in the legacy form KEY (...) USING CLUSTERED COLUMNSTORE (source: show-create-table).",
-    "S2-UNENFORCED": "UNIQUE ... UNENFORCED [RELY|NORELY] is accepted and never enforced; on "
-    "rowstore it is stored as a plain index, on columnstore it is metadata only (source: "
-    "/cloud/create-a-database/specifying-unenforced-unique-constraints).",
-    "S2-FOREIGN-KEY-UNENFORCED": "From 8.1 FOREIGN KEY clauses are accepted and never enforced.",
-}
-
 
 # --- table model --------------------------------------------------------------------------
 
@@ -630,6 +617,10 @@ def check_table(spec: TableSpec, version: Version | None = None) -> list[Violati
 # --- ALTER TABLE --------------------------------------------------------------------------
 
 
+#: The index name SHOW CREATE TABLE gives a shard key (``SHARD KEY `__SHARDKEY` (...)``).
+SHARD_INDEX_NAME = "__SHARDKEY"
+
+
 @dataclass(frozen=True)
 class AddColumn:
     column: Column
@@ -832,7 +823,6 @@ def check_alter(
             found.append(Violation(rule, rule.format(**values)))
 
     columnstore = spec.storage.is_columnstore
-    shard = spec.effective_shard_key()
     primary = spec.primary_key()
     for op in ops:
         if isinstance(op, (AddColumn, ModifyColumn)) and op.primary_key:
@@ -872,19 +862,17 @@ def check_alter(
         elif isinstance(op, DropKey):
             if _fold(op.name) == _fold(PRIMARY) and primary is not None:
                 report(ALTER_PRIMARY)
-            elif spec.shard_key and _fold(op.name) == _fold(shard_index_name(spec)):
+            elif spec.shard_key and _fold(op.name) == _fold(SHARD_INDEX_NAME):
                 report(ALTER_DROP_SHARD, index=op.name)
-        elif isinstance(op, DropColumn) and any(_fold(op.name) == _fold(c) for c in shard):
-            report(ALTER_DROP_SHARD, index=shard_index_name(spec))
+        elif isinstance(op, DropColumn):
+            if primary is not None and _covers(primary.columns, [op.name]):
+                report(ALTER_PRIMARY)
+            elif spec.shard_key and _covers(spec.shard_key, [op.name]):
+                report(ALTER_DROP_SHARD, index=SHARD_INDEX_NAME)
     after = apply_alter(spec, ops)
     already = {v.rule.id for v in found}
     found.extend(v for v in check_table(after, version) if v.rule.id not in already)
     return found
-
-
-def shard_index_name(spec: TableSpec) -> str:
-    """The name SHOW CREATE TABLE gives an explicit shard key (``__SHARDKEY``)."""
-    return "__SHARDKEY" if spec.shard_key else ""
 
 
 # --- DML and transactions ------------------------------------------------------------------

@@ -213,10 +213,10 @@ ALTER_CASES = [
     ),
     ("drop plain index", Storage.COLUMNSTORE, [DropKey("ix")], None),
     (
-        "drop shard-key column on columnstore",
+        "drop primary-key column on columnstore",
         Storage.COLUMNSTORE,
         [DropColumn("id")],
-        "S2-ALTER-DROP-SHARD",
+        "S2-ALTER-PRIMARY",
     ),
     (
         "add auto_increment on columnstore",
@@ -249,6 +249,18 @@ def test_check_alter(case, storage, ops, expected):
     spec = table(storage, keys=(PK_ID, Key("ix", ("b",))))
     found = r.check_alter(spec, ops)
     assert (found[0].rule.id if found else None) == expected
+
+
+def test_explicit_shard_key_cannot_be_dropped_on_columnstore():
+    spec = table(keys=(Key("ix", ("b",)),), shard_key=("a",))
+    (violation,) = r.check_alter(spec, [DropColumn("a")])[:1]
+    assert violation.message == (
+        "ALTER TABLE which drops shard index `__SHARDKEY` on sharded table is not supported on "
+        "a columnstore table."
+    )
+    assert ids(r.check_alter(spec, [DropKey("__SHARDKEY")])) == ["S2-ALTER-DROP-SHARD"]
+    rowstore = spec.with_changes(storage=Storage.ROWSTORE)
+    assert "S2-ALTER-DROP-SHARD" not in ids(r.check_alter(rowstore, [DropColumn("a")]))
 
 
 def test_primary_key_cannot_be_added_after_creation():
