@@ -539,7 +539,8 @@ def _parse_column(cur: _Cursor) -> _ColumnDef:
         elif word == "NULL":
             attrs["nullable"] = True
         elif word == "DEFAULT":
-            attrs["default"] = _parse_default(cur)
+            default = _parse_default(cur)
+            attrs["default"] = None if default.upper() == "NULL" else default
         elif word == "AUTO_INCREMENT":
             attrs["auto_increment"] = True
         elif word == "PRIMARY":
@@ -639,7 +640,12 @@ def _remove_element(edits: _Edits, elements: list[tuple[int, int]], i: int) -> N
 
 
 def _create_table(
-    cur: _Cursor, edits: _Edits, database: str | None, lookup: Lookup, version: Version | None
+    cur: _Cursor,
+    edits: _Edits,
+    database: str | None,
+    lookup: Lookup,
+    version: Version | None,
+    judge: bool = True,
 ) -> Result:
     storage_start = cur.index()
     words = []
@@ -683,7 +689,7 @@ def _create_table(
             if word not in ("COMMENT", "AUTO_INCREMENT") and word not in SINGLESTORE_TABLE_OPTIONS
         ),
     )
-    violations = rules.check_table(spec, version)
+    violations = rules.check_table(spec, version) if judge else []
     if violations:
         return Reject.from_violation(violations[0])
     return Rewrite((edits.apply(),), (TableCreated(db, spec, if_not_exists),))
@@ -1219,6 +1225,21 @@ def analyze(
         return PASS
     except _Unhandled:
         return PASS
+
+
+def parse_create_table(sql: str, database: str | None = None) -> TableSpec | None:
+    """The table a ``CREATE TABLE`` statement declares, not judged (MariaDB's own SHOW CREATE
+    TABLE text works too: it reads as a sharded columnstore table); ``None`` if not parseable."""
+    tokens = tokenize(sql)
+    cur = _Cursor(tokens)
+    try:
+        cur.expect_word("CREATE")
+        result = _create_table(cur, _Edits(tokens), database, lambda db, t: None, None, False)
+    except _Unhandled:
+        return None
+    if isinstance(result, Rewrite) and result.changes:
+        return result.changes[0].spec
+    return None
 
 
 # --- SHOW CREATE TABLE ----------------------------------------------------------------------

@@ -6,6 +6,7 @@ import pytest
 import singlestoredb
 
 from django_singlestore import rules
+from django_singlestore.emulator import ddl
 from django_singlestore.emulator.ddl import (
     PASS,
     DatabaseDropped,
@@ -103,6 +104,34 @@ def test_keyless_shard_key_and_show_create_replay():
     )
     assert spec.primary_key().columns == ("id",)
     assert spec.shard_key == ("id",) and spec.sort_key == ()
+
+
+MARIADB_SHOW_CREATE = """CREATE TABLE `t` (
+  `id` bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+  `name` varchar(100) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL DEFAULT 'x''y',
+  `j` longtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL CHECK (json_valid(`j`)),
+  `ts` datetime(6) NOT NULL DEFAULT current_timestamp(6) ON UPDATE current_timestamp(6),
+  `o_id` int(11) DEFAULT NULL,
+  `g` bigint(20) GENERATED ALWAYS AS (`o_id` + 1) STORED,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `uq` (`name`,`id`),
+  KEY `fk` (`o_id`),
+  CONSTRAINT `fk` FOREIGN KEY (`o_id`) REFERENCES `o` (`id`),
+  CONSTRAINT `ch` CHECK (`o_id` > 0)
+) ENGINE=InnoDB AUTO_INCREMENT=5 DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='tc'"""
+
+
+def test_parse_create_table_reads_mariadb_show_create_unjudged():
+    spec = ddl.parse_create_table(MARIADB_SHOW_CREATE, "db")
+    assert spec.storage is Storage.COLUMNSTORE and spec.effective_shard_key() == ("id",)
+    assert [c.name for c in spec.columns] == ["id", "name", "j", "ts", "o_id", "g"]
+    assert spec.column("j").default is None and spec.column("name").default == "'x''y'"
+    assert [k.name for k in spec.keys] == ["PRIMARY", "uq", "fk"]
+    assert spec.foreign_keys[0].ref_table == "o"
+    assert (spec.comment, spec.auto_increment_start) == ("tc", 5)
+    assert isinstance(analyze(MARIADB_SHOW_CREATE, "db"), Reject)  # the same text, judged
+    assert ddl.parse_create_table("SELECT 1") is None
+    assert ddl.parse_create_table("CREATE TABLE t (a INT") is None
 
 
 def test_create_like_copies_the_catalog_entry():
