@@ -263,6 +263,12 @@ def test_explicit_shard_key_cannot_be_dropped_on_columnstore():
     assert "S2-ALTER-DROP-SHARD" not in ids(r.check_alter(rowstore, [DropColumn("a")]))
 
 
+def test_alter_does_not_blame_a_table_for_what_it_already_broke():
+    legacy = table(keys=(PK_ID, Key("u", ("id", "a"), r.UNIQUE)))  # created outside the rules
+    assert ids(r.check_table(legacy)) == ["S2-COLUMNSTORE-MULTI-UNIQUE"]
+    assert r.check_alter(legacy, [AddColumn(Column("c", "int"))]) == []
+
+
 def test_primary_key_cannot_be_added_after_creation():
     spec = table(Storage.ROWSTORE, keys=())
     ops = [AddKey(Key("PRIMARY", ("id",), r.PRIMARY))]
