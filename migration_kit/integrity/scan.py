@@ -1,0 +1,349 @@
+"""How one relation is checked: chunks of the child table, each checked in one statement.
+
+Two strategies share the chunking:
+
+- ``AntiJoin`` (parent on the same database as the child): per chunk one
+  ``LEFT JOIN … ON parent.key = child.fk`` counting child rows and rows whose parent is missing.
+  The SQL is the same on PostgreSQL, MySQL/MariaDB and SingleStore.
+- ``Lookup`` (parent on another database): per chunk the distinct child keys with their row
+  counts, then the parent's database is asked which of them exist, in batches.
+
+Chunks follow the child's primary key: ranges ``pk >= lo AND pk < hi`` for integer keys, keyset
+boundaries (``pk > lo AND pk <= hi``, ``hi`` found with ``ORDER BY pk LIMIT 1 OFFSET n-1``) for
+string, UUID and other keys. Only counts and a bounded sample reach Python, so memory stays flat
+however large the table is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connections, models
+from django.db.models import Model
+
+INTEGER_TYPES = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+    }
+)
+# At most this many keys go into one ``IN (...)`` list and one parent lookup.
+IN_BATCH = 5_000
+
+
+def concrete_type(field: models.Field) -> str:
+    """The internal type of the column ``field`` stores, following relations to their target."""
+    while field.is_relation:
+        field = field.target_field
+    return field.get_internal_type()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A slice of the child table by primary key; ``sql`` uses the alias ``c``."""
+
+    sql: str
+    params: tuple[Any, ...]
+
+
+@dataclass
+class ChildTable:
+    """The table whose rows hold the references, on the database ``alias``."""
+
+    model: type[Model]
+    alias: str
+
+    @property
+    def connection(self) -> Any:
+        return connections[self.alias]
+
+    def qn(self, name: str) -> str:
+        return self.connection.ops.quote_name(name)
+
+    @property
+    def table(self) -> str:
+        return self.qn(self.model._meta.db_table)
+
+    @property
+    def pk_columns(self) -> list[str]:
+        pk = self.model._meta.pk
+        if isinstance(pk, models.CompositePrimaryKey):
+            return [f.column for f in pk.fields]
+        return [pk.column]
+
+    @property
+    def single_pk(self) -> bool:
+        return len(self.pk_columns) == 1
+
+    @property
+    def pk_select(self) -> str:
+        return ", ".join(f"c.{self.qn(col)}" for col in self.pk_columns)
+
+    def chunks(self, width: int) -> Iterator[Chunk]:
+        """Cover the table in slices of about ``width`` rows (one slice for composite keys)."""
+        if not self.single_pk:
+            yield Chunk("1 = 1", ())
+        elif concrete_type(self.model._meta.pk) in INTEGER_TYPES:
+            yield from self._ranges(width)
+        else:
+            yield from self._keyset(width)
+
+    def _ranges(self, width: int) -> Iterator[Chunk]:
+        pk = self.qn(self.pk_columns[0])
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"SELECT MIN({pk}), MAX({pk}) FROM {self.table}")
+            lo, top = cursor.fetchone()
+        while lo is not None and lo <= top:
+            hi = lo + width
+            yield Chunk(f"c.{pk} >= %s AND c.{pk} < %s", (lo, hi))
+            # Jump over gaps: the next chunk starts at the next key that exists.
+            with self.connection.cursor() as cursor:
+                cursor.execute(f"SELECT MIN({pk}) FROM {self.table} WHERE {pk} >= %s", (hi,))
+                (lo,) = cursor.fetchone()
+
+    def _keyset(self, width: int) -> Iterator[Chunk]:
+        pk = self.qn(self.pk_columns[0])
+        lo = None
+        while True:
+            where, params = ("", ()) if lo is None else (f" WHERE {pk} > %s", (lo,))
+            with self.connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT {pk} FROM {self.table}{where} ORDER BY {pk} "
+                    f"LIMIT 1 OFFSET {int(width) - 1}",
+                    params,
+                )
+                row = cursor.fetchone()
+            hi = None if row is None else row[0]
+            parts, chunk_params = [], []
+            if lo is not None:
+                parts.append(f"c.{pk} > %s")
+                chunk_params.append(lo)
+            if hi is not None:
+                parts.append(f"c.{pk} <= %s")
+                chunk_params.append(hi)
+            yield Chunk(" AND ".join(parts) or "1 = 1", tuple(chunk_params))
+            if hi is None:
+                return
+            lo = hi
+
+    def after(self, last: Any) -> Chunk:
+        """The rows after primary key ``last`` (keyset step inside a chunk, for fixes)."""
+        if last is None:
+            return Chunk("1 = 1", ())
+        return Chunk(f"c.{self.qn(self.pk_columns[0])} > %s", (last,))
+
+
+def pk_value(row: Sequence[Any]) -> Any:
+    """A primary key from a result row: the value itself, or a tuple for composite keys."""
+    return row[0] if len(row) == 1 else tuple(row)
+
+
+@dataclass
+class ChunkCount:
+    """What one chunk held: child rows looked at and rows whose target is missing."""
+
+    chunk: Chunk
+    rows: int
+    violations: int
+    missing_keys: list[Any] = field(default_factory=list)
+
+
+class Strategy:
+    """Counting and listing orphans of one child column against one target, chunk by chunk.
+
+    ``extra`` is an additional condition on the child rows (``c.<ct> = %s`` for one content
+    type of a generic foreign key). ``missing_all`` marks every non-NULL key as broken (a
+    content type that does not exist or names no installed model).
+    """
+
+    name = ""
+
+    def __init__(self, child: ChildTable, column: str, extra: Chunk | None = None) -> None:
+        self.child = child
+        self.column = column
+        self.extra = extra
+
+    @property
+    def fk(self) -> str:
+        return f"c.{self.child.qn(self.column)}"
+
+    def where(self, *chunks: Chunk | None) -> tuple[str, tuple[Any, ...]]:
+        parts = [c for c in (*chunks, self.extra) if c is not None]
+        return " AND ".join(f"({c.sql})" for c in parts), tuple(p for c in parts for p in c.params)
+
+    def count(self, chunk: Chunk) -> ChunkCount:
+        raise NotImplementedError
+
+    def orphans(self, counted: ChunkCount, limit: int, after: Any = None) -> list[Any]:
+        """Up to ``limit`` primary keys of broken rows in ``counted``'s chunk, after ``after``."""
+        raise NotImplementedError
+
+    def _select_pks(
+        self,
+        join: str,
+        condition: str,
+        chunk: Chunk,
+        limit: int,
+        after: Any,
+        params: tuple[Any, ...] = (),
+    ) -> list[Any]:
+        step = self.child.after(after) if self.child.single_pk else None
+        where, where_params = self.where(chunk, step)
+        order = self.child.pk_select
+        sql = (
+            f"SELECT {self.child.pk_select} FROM {self.child.table} c{join} "
+            f"WHERE {where} AND {condition} ORDER BY {order} LIMIT {int(limit)}"
+        )
+        with self.child.connection.cursor() as cursor:
+            cursor.execute(sql, where_params + params)
+            return [pk_value(row) for row in cursor.fetchall()]
+
+
+class AntiJoin(Strategy):
+    """Parent on the child's database: one LEFT JOIN per chunk, in SQL every vendor runs."""
+
+    name = "anti-join"
+
+    def __init__(
+        self,
+        child: ChildTable,
+        column: str,
+        parent_table: str,
+        parent_column: str,
+        extra: Chunk | None = None,
+    ) -> None:
+        super().__init__(child, column, extra)
+        self.join = (
+            f" LEFT JOIN {child.qn(parent_table)} p ON p.{child.qn(parent_column)} = {self.fk}"
+        )
+        self.parent_key = f"p.{child.qn(parent_column)}"
+
+    def count(self, chunk: Chunk) -> ChunkCount:
+        where, params = self.where(chunk)
+        sql = (
+            f"SELECT COUNT(*), COUNT({self.fk}) - COUNT({self.parent_key}) "
+            f"FROM {self.child.table} c{self.join} WHERE {where}"
+        )
+        with self.child.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows, violations = cursor.fetchone()
+        return ChunkCount(chunk, int(rows), int(violations or 0))
+
+    def orphans(self, counted: ChunkCount, limit: int, after: Any = None) -> list[Any]:
+        condition = f"{self.fk} IS NOT NULL AND {self.parent_key} IS NULL"
+        return self._select_pks(self.join, condition, counted.chunk, limit, after)
+
+
+class Unresolvable(Strategy):
+    """Every non-NULL key is broken: the rows name a content type that leads nowhere."""
+
+    name = "unresolvable"
+
+    def count(self, chunk: Chunk) -> ChunkCount:
+        where, params = self.where(chunk)
+        sql = f"SELECT COUNT(*), COUNT({self.fk}) FROM {self.child.table} c WHERE {where}"
+        with self.child.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows, violations = cursor.fetchone()
+        return ChunkCount(chunk, int(rows), int(violations or 0))
+
+    def orphans(self, counted: ChunkCount, limit: int, after: Any = None) -> list[Any]:
+        return self._select_pks("", f"{self.fk} IS NOT NULL", counted.chunk, limit, after)
+
+
+class Lookup(Strategy):
+    """Parent elsewhere: distinct child keys per chunk, looked up on the parent's database.
+
+    Keys are converted with the target field's ``to_python`` and looked up through the ORM, so
+    each database gets values of its own column type; a key that does not convert is broken.
+    When the parent's database answers with values that differ from the keys asked for (a
+    case-insensitive collation), the unmatched keys are asked one by one, so the parent's own
+    comparison decides — the same one Django's queries use.
+    """
+
+    name = "lookup"
+
+    def __init__(
+        self,
+        child: ChildTable,
+        column: str,
+        target_model: type[Model],
+        target_field: models.Field,
+        target_alias: str,
+        extra: Chunk | None = None,
+    ) -> None:
+        super().__init__(child, column, extra)
+        self.target_model = target_model
+        self.target_field = target_field
+        self.target_alias = target_alias
+
+    def count(self, chunk: Chunk) -> ChunkCount:
+        where, params = self.where(chunk)
+        sql = (
+            f"SELECT {self.fk}, COUNT(*) FROM {self.child.table} c WHERE {where} GROUP BY {self.fk}"
+        )
+        with self.child.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            groups = cursor.fetchall()
+        rows = sum(int(n) for _, n in groups)
+        counts = {key: int(n) for key, n in groups if key is not None}
+        missing = self.missing(list(counts))
+        return ChunkCount(chunk, rows, sum(counts[k] for k in missing), missing)
+
+    def missing(self, keys: list[Any]) -> list[Any]:
+        """The raw child keys in ``keys`` that have no row in the target."""
+        absent: list[Any] = []
+        for start in range(0, len(keys), IN_BATCH):
+            absent.extend(self._missing_batch(keys[start : start + IN_BATCH]))
+        return absent
+
+    def _missing_batch(self, keys: list[Any]) -> list[Any]:
+        converted: dict[Any, list[Any]] = {}
+        absent = []
+        for raw in keys:
+            try:
+                value = self.target_field.to_python(raw)
+            except (ValidationError, ValueError, TypeError):
+                absent.append(raw)
+                continue
+            converted.setdefault(value, []).append(raw)
+        if not converted:
+            return absent
+        manager = self.target_model._base_manager.using(self.target_alias)
+        attname = self.target_field.attname
+        found = set(
+            manager.filter(**{f"{attname}__in": list(converted)}).values_list(attname, flat=True)
+        )
+        unmatched = [value for value in converted if value not in found]
+        if unmatched and not found <= converted.keys():
+            unmatched = [v for v in unmatched if not manager.filter(**{attname: v}).exists()]
+        for value in unmatched:
+            absent.extend(converted[value])
+        return absent
+
+    def orphans(self, counted: ChunkCount, limit: int, after: Any = None) -> list[Any]:
+        if not counted.missing_keys:
+            return []
+        found: list[Any] = []
+        keys = counted.missing_keys
+        for start in range(0, len(keys), IN_BATCH):
+            batch = keys[start : start + IN_BATCH]
+            marks = ", ".join(["%s"] * len(batch))
+            found.extend(
+                self._select_pks(
+                    "", f"{self.fk} IN ({marks})", counted.chunk, limit, after, tuple(batch)
+                )
+            )
+        if len(keys) > IN_BATCH:
+            found.sort()
+        return found[:limit]
