@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "tests.routeranalytics",
     "tests.kitapp",
     "tests.syncapp",
+    "tests.integrityapp",
 ]
 
 SECRET_KEY = "tests-only-not-secret"
