@@ -1163,7 +1163,7 @@ _FIRST_WORD = re.compile(
     r"(?:\s|/\*.*?\*/|--[ \t][^\n]*(?:\n|$)|#[^\n]*(?:\n|$))*([A-Za-z]+)", re.S
 )
 _WRITES = frozenset({"INSERT", "REPLACE", "DELETE", "LOAD"})
-_WRITE_PREFIX = 4096
+_WRITE_PREFIX = 512
 
 
 def analyze(
