@@ -234,7 +234,11 @@ def copy_range(
         last, inclusive = table.decode(checkpoint.range_start), True
     batch = options.batch_size or INITIAL_BATCH
     head = f"SELECT {', '.join(table.columns)} FROM {table.name} WHERE "
-    tail = f" ORDER BY {table.order_by} LIMIT %s" + (" FOR UPDATE" if lock else "")
+    tail = f" ORDER BY {table.order_by} LIMIT %s"
+    if lock:
+        # NO KEY on PostgreSQL: concurrent inserts referencing these rows are not blocked.
+        no_key = conn.features.has_select_for_no_key_update
+        tail += " " + conn.ops.for_update_sql(no_key=no_key)
     while True:
         began = time.monotonic()
         with transaction.atomic(using=source) if lock else nullcontext():

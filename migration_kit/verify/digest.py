@@ -1,0 +1,190 @@
+"""The canonical row digest, defined per Django field type, in Python and in SQL.
+
+Each column becomes a canonical text — integers in decimal, booleans ``1``/``0``, decimals at
+their field's scale, datetimes in UTC (the connection's zone without ``USE_TZ``) as
+``YYYY-MM-DD HH:MM:SS.ffffff``, dates, times with microseconds, durations in microseconds,
+UUIDs as 32 lowercase hex digits, binary as lowercase hex, floats by ``repr`` with -0 → 0,
+JSON with sorted keys and no spaces — then ``N`` for NULL or ``<characters>:<text>`` otherwise,
+so NULL differs from every string and column boundaries are unambiguous. A row's digest is the
+MD5 of its columns' texts concatenated; a chunk's checksum is the row count and the sum of the
+first 60 bits of its rows' digests.
+
+PostgreSQL and MySQL/MariaDB/SingleStore compute the same texts in SQL for every type except
+floats (their shortest round-trip formats differ from Python's ``repr`` and from each other) and
+JSON (no portable canonical serializer); such columns, and every column on other backends, are
+digested in Python from the values Django reads.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from migration_kit.backfill.convert import internal_type
+
+INTEGER_TYPES = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "SmallAutoField",
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+    }
+)
+TEXT_TYPES = frozenset({"CharField", "TextField", "SlugField", "EmailField", "URLField"})
+MYSQL_FAMILY = frozenset({"mysql", "singlestore"})
+HASH_BITS_HEX = 15  # 60 bits: sums of a chunk's rows stay exact in numeric/DECIMAL
+
+
+# -- Python ---------------------------------------------------------------------------------
+
+
+def python_text(field: models.Field) -> Callable[[Any], str]:
+    """Python value (as the ORM returns it) → canonical text, for a non-NULL value."""
+    kind = internal_type(field)
+    if kind in INTEGER_TYPES:
+        return lambda v: str(int(v))
+    if kind in TEXT_TYPES:
+        return str
+    if kind == "BooleanField":
+        return lambda v: "1" if v else "0"
+    if kind == "UUIDField":
+        return lambda v: v.hex
+    if kind == "DecimalField":
+        places = field.decimal_places if isinstance(field, models.DecimalField) else 0
+        return lambda v: _decimal_text(v, places)
+    if kind == "FloatField":
+        return lambda v: repr(float(v) + 0.0)  # + 0.0 turns -0.0 into 0.0
+    if kind == "DateTimeField":
+        return _datetime_text
+    if kind == "DateField":
+        return lambda v: f"{v.year:04d}-{v.month:02d}-{v.day:02d}"
+    if kind == "TimeField":
+        return lambda v: f"{v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+    if kind == "DurationField":
+        return lambda v: str(v // datetime.timedelta(microseconds=1))
+    if kind == "BinaryField":
+        return lambda v: bytes(v).hex()
+    if kind == "JSONField":
+        return lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return str
+
+
+def _decimal_text(value: decimal.Decimal, places: int) -> str:
+    value = decimal.Decimal(value).quantize(decimal.Decimal(1).scaleb(-places))
+    if value.is_zero():
+        value = abs(value)
+    return format(value, "f")
+
+
+def _datetime_text(value: datetime.datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC)
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
+    )
+
+
+def wrap(text: str | None) -> str:
+    """A column's canonical text with its NULL marker and length prefix."""
+    return "N" if text is None else f"{len(text)}:{text}"
+
+
+def row_hash(texts: list[str]) -> int:
+    """The 60-bit row hash of concatenated wrapped column texts."""
+    digest = hashlib.md5("".join(texts).encode("utf-8"), usedforsecurity=False).hexdigest()
+    return int(digest[:HASH_BITS_HEX], 16)
+
+
+# -- SQL --------------------------------------------------------------------------------------
+
+
+def sql_text(field: models.Field, column: str, connection: BaseDatabaseWrapper) -> str | None:
+    """SQL computing the canonical text of non-NULL ``column``, or None (digest in Python)."""
+    kind = internal_type(field)
+    vendor = connection.vendor
+    if vendor == "postgresql":
+        return _postgresql_text(kind, column, connection)
+    if vendor in MYSQL_FAMILY:
+        return _mysql_text(kind, column)
+    return None
+
+
+def _postgresql_text(kind: str, c: str, connection: BaseDatabaseWrapper) -> str | None:
+    if kind in INTEGER_TYPES or kind == "DecimalField":
+        return f"{c}::text"  # numeric(m, d) prints exactly d decimals, and has no -0
+    if kind in TEXT_TYPES:
+        return f"{c}::text"
+    if kind == "BooleanField":
+        return f"CASE WHEN {c} THEN '1' ELSE '0' END"
+    if kind == "UUIDField":
+        return f"replace({c}::text, '-', '')"
+    if kind == "DateTimeField":
+        zone = "UTC" if settings.USE_TZ else connection.timezone_name
+        return f"to_char({c} AT TIME ZONE '{zone}', 'YYYY-MM-DD HH24:MI:SS.US')"
+    if kind == "DateField":
+        return f"to_char({c}, 'YYYY-MM-DD')"
+    if kind == "TimeField":
+        return f"to_char(DATE '2000-01-01' + {c}, 'HH24:MI:SS.US')"
+    if kind == "DurationField":
+        return f"(EXTRACT(EPOCH FROM {c}) * 1000000)::bigint::text"
+    if kind == "BinaryField":
+        return f"encode({c}, 'hex')"
+    return None
+
+
+def _mysql_text(kind: str, c: str) -> str | None:
+    # Django stores datetimes naive in UTC (USE_TZ) or in the connection's zone, and durations
+    # as microseconds; "%%" because these statements always go through parameter interpolation.
+    if kind in INTEGER_TYPES or kind in ("DecimalField", "DurationField"):
+        return f"CAST({c} AS CHAR)"
+    if kind in TEXT_TYPES:
+        return c
+    if kind == "BooleanField":
+        return f"CASE WHEN {c} THEN '1' ELSE '0' END"
+    if kind == "UUIDField":
+        return f"LOWER(REPLACE(CAST({c} AS CHAR), '-', ''))"
+    if kind == "DateTimeField":
+        return f"DATE_FORMAT({c}, '%%Y-%%m-%%d %%H:%%i:%%s.%%f')"
+    if kind == "DateField":
+        return f"DATE_FORMAT({c}, '%%Y-%%m-%%d')"
+    if kind == "TimeField":
+        return f"TIME_FORMAT({c}, '%%H:%%i:%%s.%%f')"
+    if kind == "BinaryField":
+        return f"LOWER(HEX({c}))"
+    return None
+
+
+def sql_wrap(text: str, column: str, vendor: str) -> str:
+    """SQL for :func:`wrap` around ``text``, the canonical text of ``column``."""
+    if vendor == "postgresql":
+        length = f"char_length({text})::text"
+        return f"CASE WHEN {column} IS NULL THEN 'N' ELSE {length} || ':' || {text} END"
+    return f"CASE WHEN {column} IS NULL THEN 'N' ELSE CONCAT(CHAR_LENGTH({text}), ':', {text}) END"
+
+
+def sql_md5(parts: list[str], vendor: str) -> str:
+    """SQL for the MD5 hex of the concatenated wrapped texts."""
+    if vendor == "postgresql":
+        return f"md5({' || '.join(parts)})"
+    return f"MD5(CONCAT({', '.join(parts)}))"
+
+
+def sql_hash_sum(md5: str, vendor: str) -> str:
+    """SQL for the sum of the rows' 60-bit hashes (0 for no rows)."""
+    if vendor == "postgresql":
+        return f"COALESCE(SUM(('x' || substr({md5}, 1, {HASH_BITS_HEX}))::bit(60)::bigint), 0)"
+    return f"COALESCE(SUM(CAST(CONV(SUBSTRING({md5}, 1, {HASH_BITS_HEX}), 16, 10) AS UNSIGNED)), 0)"

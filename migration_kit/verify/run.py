@@ -1,0 +1,130 @@
+"""One verify pass over one model: compare, re-check lagging keys, repair, record."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import DatabaseError, connections, models
+from django.utils import timezone
+
+from migration_kit import keys as pk_json
+from migration_kit.backfill.keyset import Key
+from migration_kit.models import OutboxEntry, VerifyRun
+from migration_kit.verify.compare import Comparer
+
+SAMPLE_SIZE = 20
+
+
+@dataclass
+class Outcome:
+    """What verifying one model found and did; ``run`` is the saved ``VerifyRun``."""
+
+    run: VerifyRun
+    differing: list[Any] = field(default_factory=list)
+    lagging: list[Any] = field(default_factory=list)
+    repaired: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    python_columns: list[str] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> int:
+        """Differences left after repair (0 when equal or fully repaired)."""
+        return len(self.differing) - self.repaired
+
+    def as_dict(self) -> dict[str, Any]:
+        run = self.run
+        return {
+            "model": run.model_label,
+            "source": run.source_alias,
+            "target": run.target_alias,
+            "source_rows": run.source_rows,
+            "target_rows": run.target_rows,
+            "differences": run.differences,
+            "repaired": self.repaired,
+            "remaining": self.remaining if run.differences is not None else None,
+            "lagging": self.lagging,
+            "sample": run.sample,
+            "chunks": self.chunks,
+            "python_columns": self.python_columns,
+            "seconds": round(self.seconds, 3),
+            "error": run.error,
+            "verify_run": run.pk,
+        }
+
+
+def outbox_keys(model: type[models.Model], source: str, target: str) -> set[Key]:
+    """Keys of ``model`` with outbox entries between ``source`` and ``target`` (either way)."""
+    label = model._meta.label
+    found: set[Key] = set()
+    for alias in (source, target):
+        conn = connections[alias]
+        if OutboxEntry._meta.db_table not in conn.introspection.table_names():
+            continue
+        entries = OutboxEntry.objects.using(alias).filter(
+            model_label=label, source_alias__in=(source, target), target_alias__in=(source, target)
+        )
+        for data in entries.values_list("object_pk", flat=True):
+            pk = pk_json.decode_pk(model, data)
+            found.add(tuple(pk) if model._meta.is_composite_pk else (pk,))
+    return found
+
+
+def verify(
+    model: type[models.Model],
+    source: str,
+    target: str,
+    *,
+    repair: bool = False,
+    lag_wait: float = 5.0,
+    chunk_rows: int = 20_000,
+) -> Outcome:
+    """Compare ``model`` on ``source`` and ``target``; record and return a ``VerifyRun``."""
+    began = time.monotonic()
+    run = VerifyRun(
+        model_label=model._meta.label,
+        source_alias=source,
+        target_alias=target,
+        started_at=timezone.now(),
+    )
+    outcome = Outcome(run=run)
+    comparer = None
+    try:
+        comparer = Comparer(model, source, target, chunk_rows=chunk_rows)
+        result = comparer.compare()
+        outcome.chunks = result.chunks
+        outcome.python_columns = result.python_columns
+        run.source_rows, run.target_rows = result.source_rows, result.target_rows
+        # Rows written during the pass are re-read; keys still queued in the outbox get
+        # ``lag_wait`` seconds to drain and are then reported as lagging, not as differences.
+        differing = comparer.recheck(result.differing)
+        pending = outbox_keys(model, source, target) if differing else set()
+        deadline = time.monotonic() + lag_wait
+        while set(differing) & pending and time.monotonic() < deadline:
+            time.sleep(0.2)
+            differing = comparer.recheck(differing)
+            pending = outbox_keys(model, source, target)
+        table = comparer.source.table
+        outcome.lagging = [table.encode(k) for k in differing if k in pending]
+        differences = [k for k in differing if k not in pending]
+        outcome.differing = [table.encode(k) for k in differences]
+        run.differences = len(differences)
+        run.sample = outcome.differing[:SAMPLE_SIZE]
+        if repair and differences:
+            from migration_kit.apply import apply_keys
+
+            apply_keys(model, [table.from_key(k) for k in differences], source, target)
+            outcome.repaired = len(differences) - len(comparer.recheck(differences))
+            run.repaired = outcome.repaired
+    except DatabaseError as exc:
+        run.differences = None
+        run.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        if comparer is not None:
+            comparer.close()
+        run.finished_at = timezone.now() if not run.error else None
+        outcome.seconds = time.monotonic() - began
+        run.save()
+    return outcome
