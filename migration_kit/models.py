@@ -47,6 +47,9 @@ class OutboxEntry(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True)
     last_error = models.TextField(blank=True)
+    batch = models.CharField(
+        max_length=32, blank=True, db_index=True, help_text="Entries written by one call."
+    )
 
     class Meta:
         indexes = [

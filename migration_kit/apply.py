@@ -1,0 +1,211 @@
+"""Apply keys from a source database to a target: re-read the rows, upsert them, delete the gone.
+
+This is the one way the kit repairs a mirror, shared by the outbox fast path, ``s2_sync`` and
+``s2_verify --repair``. It never trusts a captured value: it reads the row as it is *now* on the
+source and makes the target say the same, so applying a key twice, late, or out of order with
+other keys converges on the source's state.
+
+Concurrent appliers of the same key are ordered by locking the source rows (``SELECT … FOR NO
+KEY UPDATE`` on PostgreSQL, ``FOR UPDATE`` elsewhere) until the target has committed: a writer
+cannot change a row between our read and our target commit, so an older read can never land on
+the target after a newer one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.constants import OnConflict
+from django.db.models.fields import AutoFieldMixin
+
+#: Rows per statement; also bounds the number of locks held at once on the source.
+DEFAULT_CHUNK_SIZE = 500
+#: PostgreSQL accepts at most 65535 bind parameters per statement; stay well below everywhere.
+MAX_PARAMS = 30000
+
+
+@dataclass
+class ApplyResult:
+    """What one ``apply_keys`` call changed on the target (rows counted per table)."""
+
+    keys: int = 0
+    upserted: int = 0
+    deleted: int = 0
+
+    def __add__(self, other: ApplyResult) -> ApplyResult:
+        return ApplyResult(
+            self.keys + other.keys, self.upserted + other.upserted, self.deleted + other.deleted
+        )
+
+
+def apply_keys(
+    model: type[models.Model],
+    keys: Iterable[Any],
+    source_alias: str,
+    target_alias: str,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> ApplyResult:
+    """Make ``target_alias`` hold exactly the source's current rows for ``keys`` of ``model``.
+
+    ``keys`` are primary-key values as Python sees them (``obj.pk``; tuples for composite keys).
+    Rows present on the source are upserted, absent ones deleted. Multi-table inheritance is
+    applied table by table (the model's own table and each concrete parent's). Raises the
+    database error if either side fails; nothing is half-applied within one chunk.
+    """
+    if source_alias == target_alias:
+        raise ValueError(f"apply_keys: source and target are both {source_alias!r}.")
+    model = model._meta.concrete_model
+    unique = list(dict.fromkeys(_normalize_key(model, key) for key in keys))
+    result = ApplyResult(keys=len(unique))
+    tables = [model, *model._meta.get_parent_list()]
+    width = max(len(t._meta.local_concrete_fields) for t in tables)
+    size = max(1, min(chunk_size, MAX_PARAMS // max(width, 1)))
+    for chunk in chunked(unique, size):
+        result += _apply_chunk(tables, list(chunk), source_alias, target_alias)
+    return result
+
+
+def _normalize_key(model: type[models.Model], key: Any) -> Any:
+    """Keys must be hashable and, for composite primary keys, tuples in field order."""
+    if model._meta.is_composite_pk:
+        return tuple(key)
+    return key
+
+
+def _apply_chunk(
+    tables: Sequence[type[models.Model]], keys: list[Any], source_alias: str, target_alias: str
+) -> ApplyResult:
+    source = connections[source_alias]
+    target = connections[target_alias]
+    # Connect to the target before locking anything on the source, so a mirror that is down
+    # fails here without holding row locks that the application's writers would wait on.
+    target.ensure_connection()
+    result = ApplyResult()
+    with transaction.atomic(using=source_alias):
+        rows_by_table = [(table, _read_locked(table, keys, source)) for table in tables]
+        with transaction.atomic(using=target_alias):
+            disabled = target.disable_constraint_checking()
+            try:
+                for table, rows in rows_by_table:
+                    result.upserted += _upsert(table, rows, target)
+                    present = {_row_key(table, row) for row in rows}
+                    gone = [key for key in keys if key not in present]
+                    result.deleted += _delete(table, gone, target)
+            finally:
+                if disabled:
+                    target.enable_constraint_checking()
+    for table, rows in rows_by_table:
+        _advance_sequence(table, rows, target)
+    return result
+
+
+def _read_locked(
+    table: type[models.Model], keys: list[Any], connection: BaseDatabaseWrapper
+) -> list[tuple[Any, ...]]:
+    """The table's own columns for ``keys`` as Python values, locked until the transaction ends."""
+    attnames = [f.attname for f in table._meta.local_concrete_fields]
+    pk_names = [f.attname for f in table._meta.pk_fields]
+    qs = (
+        table._base_manager.using(connection.alias)
+        .filter(pk__in=keys)
+        .order_by(*pk_names)
+        .values_list(*attnames)
+    )
+    features = connection.features
+    if features.has_select_for_update:
+        qs = qs.select_for_update(no_key=features.has_select_for_no_key_update)
+    return list(qs)
+
+
+def _row_key(table: type[models.Model], row: tuple[Any, ...]) -> Any:
+    fields = table._meta.local_concrete_fields
+    positions = [fields.index(f) for f in table._meta.pk_fields]
+    if len(positions) == 1:
+        return row[positions[0]]
+    return tuple(row[i] for i in positions)
+
+
+def _upsert(
+    table: type[models.Model], rows: list[tuple[Any, ...]], connection: BaseDatabaseWrapper
+) -> int:
+    """Insert ``rows`` into ``table`` on ``connection``, overwriting rows with the same key."""
+    if not rows:
+        return 0
+    ops = connection.ops
+    fields = table._meta.local_concrete_fields
+    pk_fields = table._meta.pk_fields
+    update = [f for f in fields if f not in pk_fields]
+    on_conflict = OnConflict.UPDATE if update else OnConflict.IGNORE
+    columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    suffix = ops.on_conflict_suffix_sql(
+        fields, on_conflict, [f.column for f in update], [f.column for f in pk_fields]
+    )
+    sql = (
+        f"{ops.insert_statement(on_conflict=on_conflict)} {ops.quote_name(table._meta.db_table)} "
+        f"({columns}) VALUES {', '.join([row_sql] * len(rows))} {suffix}"
+    )
+    params = [
+        field.get_db_prep_save(value, connection=connection)
+        for row in rows
+        for field, value in zip(fields, row, strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    return len(rows)
+
+
+def _delete(table: type[models.Model], keys: list[Any], connection: BaseDatabaseWrapper) -> int:
+    """Delete ``keys`` from ``table`` on ``connection`` with a plain DELETE (no signals)."""
+    if not keys:
+        return 0
+    ops = connection.ops
+    pk_fields = table._meta.pk_fields
+    if len(pk_fields) == 1:
+        (field,) = pk_fields
+        where = f"{ops.quote_name(field.column)} IN ({', '.join(['%s'] * len(keys))})"
+        params = [field.get_db_prep_value(key, connection=connection) for key in keys]
+    else:
+        one = "(" + " AND ".join(f"{ops.quote_name(f.column)} = %s" for f in pk_fields) + ")"
+        where = " OR ".join([one] * len(keys))
+        params = [
+            field.get_db_prep_value(part, connection=connection)
+            for key in keys
+            for field, part in zip(pk_fields, key, strict=True)
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {ops.quote_name(table._meta.db_table)} WHERE {where}", params)
+        return max(cursor.rowcount, 0)
+
+
+def _advance_sequence(
+    table: type[models.Model], rows: list[tuple[Any, ...]], connection: BaseDatabaseWrapper
+) -> None:
+    """On PostgreSQL, move an auto-increment sequence past keys we inserted explicitly.
+
+    Only matters when PostgreSQL is the mirror (``cutover``): after a rollback it becomes the
+    primary again and must not hand out keys SingleStore already used. MySQL-family servers
+    move AUTO_INCREMENT by themselves.
+    """
+    pk = table._meta.pk
+    if connection.vendor != "postgresql" or not rows or not isinstance(pk, AutoFieldMixin):
+        return
+    highest = max(_row_key(table, row) for row in rows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT setval(s, GREATEST(COALESCE(pg_sequence_last_value(s), 0), %s)) "
+            "FROM (SELECT pg_get_serial_sequence(%s, %s)::regclass AS s) AS q "
+            "WHERE q.s IS NOT NULL",
+            [highest, connection.ops.quote_name(table._meta.db_table), pk.column],
+        )
+
+
+def chunked(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """Consecutive slices of ``items`` of at most ``size`` elements."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

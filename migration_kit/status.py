@@ -1,0 +1,146 @@
+"""Where each migrating model stands, and the guard that keeps ``cutover`` safe.
+
+``model_status(model)`` gathers, for ``s2_status``: the phase, backfill progress (checkpoint
+rows), outbox lag on every database holding an outbox, the last verify run and this process's
+shadow-read counters. ``cutover_guard`` is registered with ``s2router.phases`` and refuses to
+enter ``cutover`` unless the backfill finished, the outbox holds nothing for the model and the
+last verify was clean; it refuses to leave ``cutover`` (rollback or ``done``) while mirrored
+writes are still pending, since they would otherwise be applied over newer rows or lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.db import models
+from django.db.models import Max, Sum
+
+from migration_kit.models import BackfillCheckpoint, VerifyRun
+from migration_kit.sync import lag, outbox_aliases
+
+
+def mirrored_labels(model: type[models.Model]) -> list[str]:
+    """``model``'s label plus the labels of its auto-created M2M through tables."""
+    labels = [model._meta.label]
+    for m2m in model._meta.local_many_to_many:
+        through = m2m.remote_field.through
+        if through._meta.auto_created:
+            labels.append(through._meta.label)
+    return labels
+
+
+def outbox_lag(model: type[models.Model]) -> dict[str, Any]:
+    """Pending entries for ``model`` (and its through tables) on every outbox database."""
+    labels = mirrored_labels(model)
+    total: dict[str, Any] = {"count": 0, "failing": 0, "oldest_age_seconds": None, "errors": []}
+    aliases, errors = outbox_aliases()
+    total["errors"] = errors
+    for alias in aliases:
+        try:
+            per_label = lag(alias, labels)
+        except Exception as exc:
+            total["errors"].append(f"{alias}: {type(exc).__name__}: {exc}")
+            continue
+        for row in per_label.values():
+            total["count"] += row["count"]
+            total["failing"] += row["failing"]
+            oldest = total["oldest_age_seconds"]
+            total["oldest_age_seconds"] = max(oldest or 0.0, row["oldest_age_seconds"])
+    return total
+
+
+def backfill_progress(model: type[models.Model], source: str | None, target: str) -> dict:
+    """Checkpoint totals for copying ``model`` from ``source`` to ``target``."""
+    qs = BackfillCheckpoint.objects.filter(
+        model_label=model._meta.label, source_alias=source, target_alias=target
+    )
+    agg = qs.aggregate(rows=Sum("rows_copied"), updated=Max("updated_at"))
+    ranges = qs.count()
+    finished = qs.filter(finished=True).count()
+    return {
+        "ranges": ranges,
+        "finished_ranges": finished,
+        "rows_copied": agg["rows"] or 0,
+        "finished": ranges > 0 and finished == ranges,
+        "updated_at": agg["updated"].isoformat() if agg["updated"] else None,
+    }
+
+
+def last_verify(model: type[models.Model]) -> dict[str, Any] | None:
+    """The newest ``VerifyRun`` of ``model``, or None if it was never verified."""
+    run = VerifyRun.objects.filter(model_label=model._meta.label).order_by("-started_at").first()
+    if run is None:
+        return None
+    return {
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "clean": run.clean,
+        "differences": run.differences,
+        "repaired": run.repaired,
+        "error": run.error,
+    }
+
+
+def model_status(model: type[models.Model]) -> dict[str, Any]:
+    """Everything ``s2_status`` shows for one migrating model."""
+    from s2router import conf as router_conf
+    from s2router import shadow
+    from s2router.phases import get_phase, source_alias, write_aliases
+
+    primary, mirror = write_aliases(model)
+    source = source_alias(model)
+    label = model._meta.label
+    counters = shadow.stats().get(model._meta.label_lower, {})
+    return {
+        "model": label,
+        "phase": str(get_phase(model)),
+        "source": source,
+        "primary": primary,
+        "mirror": mirror,
+        "backfill": backfill_progress(model, source, router_conf.get_config().singlestore),
+        "outbox": outbox_lag(model),
+        "verify": last_verify(model),
+        "shadow": {
+            "compared": counters.get("compared", 0),
+            "mismatched": counters.get("mismatched", 0),
+            "errors": counters.get("errors", 0),
+        },
+    }
+
+
+def cutover_guard(label: str, from_phase: str, to_phase: str) -> list[str]:
+    """Reasons to refuse moving ``label`` into or out of ``cutover`` (see module docstring)."""
+    if "cutover" not in (from_phase, to_phase):
+        return []
+    from s2router import conf as router_conf
+    from s2router.phases import source_alias
+
+    model = apps.get_model(label)
+    reasons = []
+    pending = outbox_lag(model)
+    if pending["errors"]:
+        reasons.append("cannot read every outbox: " + "; ".join(pending["errors"]))
+    if pending["count"]:
+        reasons.append(
+            f"{pending['count']} outbox entr(ies) still pending "
+            f"({pending['failing']} failing); drain them with `manage.py s2_sync`"
+        )
+    if to_phase != "cutover" or from_phase != "shadow":
+        return reasons
+    target = router_conf.get_config().singlestore
+    backfill = backfill_progress(model, source_alias(model), target)
+    if not backfill["ranges"]:
+        reasons.append(f"no backfill was run to {target!r}; run `manage.py s2_backfill {label}`")
+    elif not backfill["finished"]:
+        reasons.append(
+            f"backfill unfinished: {backfill['finished_ranges']}/{backfill['ranges']} ranges done"
+        )
+    verify = last_verify(model)
+    if verify is None:
+        reasons.append(f"never verified; run `manage.py s2_verify {label}`")
+    elif not verify["clean"]:
+        found = verify["differences"]
+        what = verify["error"] or (f"{found} difference(s)" if found is not None else "unfinished")
+        reasons.append(f"the last verify was not clean ({what}); rerun `s2_verify --repair`")
+    return reasons

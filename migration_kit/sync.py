@@ -1,0 +1,402 @@
+"""Getting outbox entries to the mirror: the post-commit fast path, the drainer, catch-up.
+
+- ``fast_path``: right after a write commits, its keys are applied to the mirror (in a
+  background thread by default, see ``MIGRATION_KIT['FAST_PATH']``); on success its entries are
+  deleted, on failure they stay for the drainer. The writer never sees a mirror error.
+- ``drain(alias)``: one pass of ``s2_sync`` over the outbox table on ``alias``. Entries are
+  claimed in a short transaction (``FOR UPDATE SKIP LOCKED`` where the database has it) by
+  pushing their ``next_attempt_at`` one lease ahead, then applied outside it, then deleted — or
+  given back with exponential backoff and the error. Several drainers can run at once.
+- ``lag(alias)``: entry count and oldest entry age, the mirror's lag.
+- ``catch_up(model, since, field)``: ``--since`` mode, no outbox: apply every row whose
+  ``updated_at``-style field is at or after ``since``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import queue
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connections,
+    models,
+    transaction,
+)
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+
+from migration_kit import conf
+from migration_kit.apply import ApplyResult, apply_keys
+from migration_kit.keys import decode_pk
+from migration_kit.models import OutboxEntry
+
+logger = logging.getLogger("migration_kit.sync")
+
+
+def _apply_batch(label: str, primary: str, mirror: str, keys: list[Any], batches: list[str]):
+    """Apply ``keys`` of ``label`` and delete the entries of ``batches`` on ``primary``."""
+    result = apply_keys(apps.get_model(label), keys, primary, mirror)
+    OutboxEntry.objects.using(primary).filter(batch__in=batches).delete()
+    return result
+
+
+class FastPath:
+    """Applies committed outbox batches to the mirror as soon as they commit."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[str, str, str, str, list[Any]] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._down_until: dict[str, float] = {}
+        self._busy = threading.Event()
+        self.applied = 0
+        self.failed = 0
+
+    def submit(self, label: str, primary: str, mirror: str, batch: str, keys: list[Any]) -> None:
+        """Called by ``transaction.on_commit``; never raises into the writer."""
+        mode = conf.get("FAST_PATH")
+        if mode == "off" or time.monotonic() < self._down_until.get(mirror, 0.0):
+            return
+        if mode == "inline":
+            self._apply({(label, primary, mirror): (keys, [batch])})
+            return
+        self._busy.set()
+        self._queue.put((label, primary, mirror, batch, keys))
+        self._ensure_thread()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every submitted batch was tried; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self._busy.is_set() or not self._queue.empty():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish queued work, close the thread's connections and end the thread."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+        self._down_until.clear()
+
+    def _ensure_thread(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name="migration_kit-fast-path", daemon=True
+                )
+                self._thread.start()
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                try:
+                    item = self._queue.get(timeout=1.0)
+                except queue.Empty:
+                    # Idle: give the connections back so test databases can be dropped and
+                    # servers do not keep idle sessions for us.
+                    connections.close_all()
+                    continue
+                if item is None:
+                    return
+                items = [item]
+                while len(items) < 1000:
+                    try:
+                        nxt = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is None:
+                        self._queue.put(None)
+                        break
+                    items.append(nxt)
+                groups: dict[tuple[str, str, str], tuple[list[Any], list[str]]] = defaultdict(
+                    lambda: ([], [])
+                )
+                for label, primary, mirror, batch, keys in items:
+                    group = groups[label, primary, mirror]
+                    group[0].extend(keys)
+                    group[1].append(batch)
+                self._apply(groups)
+                if self._queue.empty():
+                    self._busy.clear()
+        finally:
+            self._busy.clear()
+            connections.close_all()
+
+    def _apply(self, groups: dict[tuple[str, str, str], tuple[list[Any], list[str]]]) -> None:
+        now = time.monotonic()
+        todo = [g for g in groups if now >= self._down_until.get(g[2], 0.0)]
+
+        def apply_group(group_key: tuple[str, str, str]) -> ApplyResult:
+            keys, batches = groups[group_key]
+            return _apply_batch(*group_key, keys, batches)
+
+        done, failed = apply_in_rounds(todo, apply_group)
+        self.applied += sum(len(groups[g][0]) for g in done)
+        for (label, _primary, mirror), exc in failed.items():
+            self.failed += len(groups[label, _primary, mirror][0])
+            if isinstance(exc, OperationalError | InterfaceError):
+                # The mirror is unreachable: stop trying on every write for a while.
+                self._down_until[mirror] = time.monotonic() + conf.get("MIRROR_DOWN_SECONDS")
+            logger.warning(
+                "fast path: %d key(s) of %s not applied to %r, left in the outbox: %s",
+                len(groups[label, _primary, mirror][0]),
+                label,
+                mirror,
+                exc,
+            )
+
+
+fast_path = FastPath()
+
+
+# -- draining -------------------------------------------------------------------------------
+
+
+@dataclass
+class DrainResult:
+    """What one or more drain passes did."""
+
+    claimed: int = 0
+    applied: int = 0
+    failed: int = 0
+    upserted: int = 0
+    deleted: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def merge(self, other: DrainResult) -> None:
+        self.claimed += other.claimed
+        self.applied += other.applied
+        self.failed += other.failed
+        self.upserted += other.upserted
+        self.deleted += other.deleted
+        self.errors += [e for e in other.errors if e not in self.errors][:20]
+
+
+def backoff(attempts: int) -> datetime.timedelta:
+    """Delay before retry number ``attempts + 1``: doubling from the base, capped."""
+    base, cap = conf.get("RETRY_BASE_SECONDS"), conf.get("RETRY_MAX_SECONDS")
+    return datetime.timedelta(seconds=min(cap, base * 2 ** max(attempts - 1, 0)))
+
+
+def _claim(alias: str, batch_size: int) -> list[OutboxEntry]:
+    """Take up to ``batch_size`` due entries for one lease; other drainers skip them."""
+    now = timezone.now()
+    features = connections[alias].features
+    with transaction.atomic(using=alias):
+        qs = (
+            OutboxEntry.objects.using(alias)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .order_by("id")
+        )
+        if features.has_select_for_update_skip_locked:
+            qs = qs.select_for_update(skip_locked=True)
+        elif features.has_select_for_update:
+            qs = qs.select_for_update()
+        entries = list(qs[:batch_size])
+        if entries:
+            lease = now + datetime.timedelta(seconds=conf.get("LEASE_SECONDS"))
+            OutboxEntry.objects.using(alias).filter(id__in=[e.id for e in entries]).update(
+                next_attempt_at=lease
+            )
+    return entries
+
+
+def drain(alias: str, batch_size: int = 500) -> DrainResult:
+    """Claim and apply one batch of due entries from the outbox on ``alias``."""
+    result = DrainResult()
+    entries = _claim(alias, batch_size)
+    result.claimed = len(entries)
+    groups: dict[tuple[str, str, str], list[OutboxEntry]] = defaultdict(list)
+    for entry in entries:
+        groups[entry.model_label, entry.source_alias, entry.target_alias].append(entry)
+
+    def apply_group(group_key: tuple[str, str, str]) -> ApplyResult:
+        label, source, target = group_key
+        model = apps.get_model(label)
+        keys = [decode_pk(model, e.object_pk) for e in groups[group_key]]
+        applied = apply_keys(model, keys, source, target)
+        ids = [e.id for e in groups[group_key]]
+        OutboxEntry.objects.using(alias).filter(id__in=ids).delete()
+        return applied
+
+    done, failed = apply_in_rounds(list(groups), apply_group)
+    for group_key, applied in done.items():
+        result.applied += len(groups[group_key])
+        result.upserted += applied.upserted
+        result.deleted += applied.deleted
+    for (label, _source, target), exc in failed.items():
+        group = groups[label, _source, target]
+        message = f"{label} → {target}: {type(exc).__name__}: {exc}"
+        result.failed += len(group)
+        result.errors.append(message)
+        logger.warning("s2_sync: %d entr(ies) failed: %s", len(group), message)
+        _give_back(alias, group, message)
+    return result
+
+
+def apply_in_rounds(
+    group_keys: list[tuple[str, str, str]], apply_group: Callable[[Any], ApplyResult]
+) -> tuple[dict[Any, ApplyResult], dict[Any, Exception]]:
+    """Apply each group; retry the failed ones while a round makes progress.
+
+    Groups of one batch can depend on each other on a target that checks foreign keys at
+    commit (PostgreSQL): a tag's delete fails until the delete of the rows pointing at it has
+    been applied. Retrying after the others succeeded settles that within the batch.
+    """
+    done: dict[Any, ApplyResult] = {}
+    failed: dict[Any, Exception] = {}
+    todo = list(group_keys)
+    while todo:
+        failed = {}
+        for group_key in todo:
+            try:
+                done[group_key] = apply_group(group_key)
+            except Exception as exc:
+                failed[group_key] = exc
+                _, source, target = group_key
+                for alias in (source, target):
+                    connections[alias].close_if_unusable_or_obsolete()
+        if len(failed) == len(todo):
+            break
+        todo = list(failed)
+    return done, failed
+
+
+def _give_back(alias: str, entries: list[OutboxEntry], message: str) -> None:
+    """Record a failed attempt on ``entries`` and schedule their retry."""
+    now = timezone.now()
+    by_attempts: dict[int, list[int]] = defaultdict(list)
+    for entry in entries:
+        by_attempts[entry.attempts + 1].append(entry.id)
+    for attempts, ids in by_attempts.items():
+        OutboxEntry.objects.using(alias).filter(id__in=ids).update(
+            attempts=attempts, next_attempt_at=now + backoff(attempts), last_error=message[:2000]
+        )
+
+
+def drain_all(
+    aliases: list[str],
+    batch_size: int = 500,
+    *,
+    loop: bool = False,
+    interval: float = 1.0,
+    should_stop: Callable[[], bool] = lambda: False,
+    progress: Callable[[str, DrainResult], None] | None = None,
+) -> DrainResult:
+    """Drain every alias until nothing is due (or, with ``loop``, until ``should_stop()``)."""
+    total = DrainResult()
+    while not should_stop():
+        busy = False
+        for alias in aliases:
+            try:
+                one = drain(alias, batch_size)
+            except Exception as exc:  # the outbox's own database is unreachable
+                connections[alias].close_if_unusable_or_obsolete()
+                if not loop:
+                    raise
+                logger.warning("s2_sync: cannot read the outbox on %r: %s", alias, exc)
+                continue
+            total.merge(one)
+            if progress is not None and one.claimed:
+                progress(alias, one)
+            busy = busy or one.claimed == batch_size
+        if busy:
+            continue
+        if not loop:
+            break
+        close_old_connections()
+        time.sleep(interval)
+    return total
+
+
+# -- lag ------------------------------------------------------------------------------------
+
+
+def outbox_aliases() -> tuple[list[str], list[str]]:
+    """Every alias whose database holds the outbox table, and errors for those unreachable."""
+    found, errors = [], []
+    for alias in connections:
+        connection = connections[alias]
+        if connection.vendor == "dummy":
+            continue
+        try:
+            tables = connection.introspection.table_names()
+        except Exception as exc:
+            errors.append(f"{alias}: {type(exc).__name__}: {exc}")
+            connection.close_if_unusable_or_obsolete()
+            continue
+        if OutboxEntry._meta.db_table in tables:
+            found.append(alias)
+    return found, errors
+
+
+def lag(alias: str, labels: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Per model label on ``alias``: entry count, failing entries, oldest entry age (seconds)."""
+    qs = OutboxEntry.objects.using(alias)
+    if labels is not None:
+        qs = qs.filter(model_label__in=labels)
+    now = timezone.now()
+    rows = qs.values("model_label").annotate(
+        count=Count("id"), failing=Count("id", filter=Q(attempts__gt=0)), oldest=Min("created_at")
+    )
+    return {
+        row["model_label"]: {
+            "count": row["count"],
+            "failing": row["failing"],
+            "oldest_age_seconds": round((now - row["oldest"]).total_seconds(), 3),
+        }
+        for row in rows.order_by("model_label")
+    }
+
+
+# -- catch-up without an outbox -------------------------------------------------------------
+
+
+def catch_up(
+    model: type[models.Model],
+    since: Any,
+    field_name: str,
+    source: str,
+    target: str,
+    batch_size: int = 500,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[ApplyResult, Any]:
+    """Apply every row of ``model`` whose ``field_name`` ≥ ``since``, keyset-paged by
+    (field, pk); returns the result and the highest field value seen (the next ``since``).
+
+    Only rows that still exist are found, so deletions are not mirrored: use it for
+    append-mostly tables, or follow with ``s2_verify --repair``.
+    """
+    total = ApplyResult()
+    highest = None
+    base = model._base_manager.using(source).filter(**{f"{field_name}__gte": since})
+    last: tuple[Any, Any] | None = None
+    while True:
+        qs = base
+        if last is not None:
+            value, pk = last
+            after = Q(**{f"{field_name}__gt": value}) | Q(**{field_name: value, "pk__gt": pk})
+            qs = qs.filter(after)
+        page = list(qs.order_by(field_name, "pk").values_list(field_name, "pk")[:batch_size])
+        if not page:
+            return total, highest
+        total += apply_keys(model, [pk for _, pk in page], source, target)
+        last = page[-1]
+        highest = page[-1][0]
+        if progress is not None:
+            progress(total.keys)

@@ -1,0 +1,159 @@
+"""Dual write through the outbox, PostgreSQL ⇄ MariaDB: every write path reaches the mirror.
+
+The ``mysql`` alias stands in for SingleStore here (the code is target-agnostic); the same
+scenarios run against the emulator in ``test_outbox_s2.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, connections, transaction
+from django.db.models.signals import post_save
+
+from migration_kit.models import OutboxEntry
+from migration_kit.outbox import enqueue_keys
+from s2router.phases import write_aliases
+from tests.syncapp.models import Author, Book, Tag
+from tests.syncapp.scenarios import SCENARIOS, Scenario
+from tests.syncapp.testing import differences, drain, mirrored, pending
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "mysql"])
+
+# (source, SingleStore stand-in, phase): the primary is the source before cutover, else the target.
+PAIRS = [
+    ("default", "mysql", "dual_write"),
+    ("mysql", "default", "shadow"),
+    ("default", "mysql", "cutover"),
+]
+
+
+def run_scenario(scenario: Scenario, source: str, target: str, phase: str) -> None:
+    """Mirror the scenario's setup, then check its write path is captured and converges."""
+    with mirrored(source, target, phase=phase):
+        primary, mirror = write_aliases(Author)
+        steps = scenario(primary)
+        next(steps)
+        drain(primary)
+        assert differences(primary, mirror) == {}
+        next(steps, None)
+        assert pending(primary) > 0, "the write path left no outbox entry"
+        assert differences(primary, mirror), "the mirror changed before the outbox was drained"
+        drain(primary)
+        assert pending(primary) == 0
+        assert differences(primary, mirror) == {}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])
+@pytest.mark.parametrize(("source", "target", "phase"), PAIRS, ids=["pg-maria", "maria-pg", "cut"])
+def test_write_path_reaches_mirror(scenario: Scenario, source: str, target: str, phase: str):
+    run_scenario(scenario, source, target, phase)
+
+
+def test_entry_commits_with_the_write_and_rolls_back_with_it() -> None:
+    with mirrored("default", "mysql"):
+        with pytest.raises(RuntimeError), transaction.atomic(using="default"):
+            Author.objects.using("default").create(name="never")
+            assert pending("default") == 1  # visible inside the writing transaction
+            raise RuntimeError
+        assert pending("default") == 0
+        author = Author.objects.using("default").create(name="kept")
+        [entry] = OutboxEntry.objects.using("default")
+        assert (entry.model_label, entry.object_pk) == ("syncapp.Author", author.pk)
+        assert (entry.source_alias, entry.target_alias) == ("default", "mysql")
+
+
+def test_autocommit_save_is_made_atomic() -> None:
+    """Outside atomic(), a failure after the INSERT (here a post_save receiver) must take the
+    row and its entry back together; plain Django would have committed the row already."""
+
+    def boom(**kwargs: object) -> None:
+        raise RuntimeError("receiver failed")
+
+    post_save.connect(boom, sender=Author)
+    try:
+        with mirrored("mysql", "default"), pytest.raises(RuntimeError):
+            Author.objects.using("mysql").create(name="half")
+    finally:
+        post_save.disconnect(boom, sender=Author)
+    assert not Author.objects.using("mysql").exists()
+    assert pending("mysql") == 0
+
+
+def test_failed_write_leaves_no_entry() -> None:
+    with mirrored("default", "mysql"):
+        author = Author.objects.using("default").create(name="a")
+        drain("default")
+        with pytest.raises(IntegrityError):
+            Author.objects.using("default").create(id=author.id, name="dup")
+        assert pending("default") == 0
+
+
+@pytest.mark.parametrize("phase", ["legacy", "done"])
+def test_nothing_recorded_without_a_mirror(phase: str) -> None:
+    with mirrored("default", "mysql", phase=phase):
+        primary, _ = write_aliases(Author)
+        Author.objects.using(primary).create(name="a")
+        Author.objects.using(primary).update(name="b")
+        assert pending(primary) == 0
+
+
+def test_writes_on_the_mirror_alias_are_not_recorded() -> None:
+    """Only the primary's writes are mirrored; a write sent to the mirror itself is not echoed."""
+    with mirrored("default", "mysql"):
+        Author.objects.using("mysql").create(name="direct")
+        assert pending("mysql") == pending("default") == 0
+
+
+def test_models_outside_migrating_are_untouched() -> None:
+    with mirrored("default", "mysql", apps_=("kitapp",)):
+        Author.objects.using("default").create(name="a")
+        assert pending("default") == 0
+
+
+def test_enqueue_keys_covers_raw_sql() -> None:
+    with mirrored("default", "mysql"):
+        with transaction.atomic(using="default"):
+            with connections["default"].cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO syncapp_tag (name) VALUES ('raw 1'), ('raw 2') RETURNING id"
+                )
+                keys = [row[0] for row in cursor.fetchall()]
+            assert enqueue_keys(Tag, keys) == 2
+        assert differences("default", "mysql")
+        drain("default")
+        assert differences("default", "mysql") == {}
+        assert enqueue_keys(Tag, keys, using="mysql") == 0  # not the primary
+
+
+@pytest.mark.parametrize("fast", ["thread", "inline"])
+def test_fast_path_applies_after_commit(fast: str) -> None:
+    from migration_kit.sync import fast_path
+
+    with mirrored("default", "mysql", fast=fast):
+        author = Author.objects.using("default").create(name="quick")
+        Book.objects.using("default").create(author=author, title="t")
+        assert fast_path.flush()
+        assert differences("default", "mysql") == {}
+        with transaction.atomic(using="default"):
+            Author.objects.using("default").filter(pk=author.pk).update(name="quicker")
+            assert fast_path.flush()
+            # Not committed yet: the fast path has nothing to apply.
+            assert Author.objects.using("mysql").get().name == "quick"
+        assert fast_path.flush()
+        assert differences("default", "mysql") == {}
+        assert pending("default") == 0
+
+
+def test_fast_path_failure_leaves_entries_for_the_drainer() -> None:
+    """The mirror refuses the row (its table is gone): the write succeeds, the entry stays."""
+    with mirrored("default", "mysql", fast="inline"):
+        with connections["mysql"].cursor() as cursor:
+            cursor.execute("RENAME TABLE syncapp_tag TO syncapp_tag_away")
+        try:
+            Tag.objects.using("default").create(name="kept")
+            assert pending("default") == 1
+        finally:
+            with connections["mysql"].cursor() as cursor:
+                cursor.execute("RENAME TABLE syncapp_tag_away TO syncapp_tag")
+        drain("default")
+        assert differences("default", "mysql") == {}
