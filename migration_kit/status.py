@@ -31,10 +31,15 @@ def mirrored_labels(model: type[models.Model]) -> list[str]:
 
 
 def outbox_lag(model: type[models.Model]) -> dict[str, Any]:
-    """Pending entries for ``model`` (and its through tables) on every outbox database."""
+    """Pending entries for ``model`` (and its through tables) on the two databases that hold
+    its outbox entries in some phase: its source and SingleStore."""
+    from s2router import conf as router_conf
+    from s2router.phases import source_alias
+
     labels = mirrored_labels(model)
     total: dict[str, Any] = {"count": 0, "failing": 0, "oldest_age_seconds": None, "errors": []}
-    aliases, errors = outbox_aliases()
+    candidates = {source_alias(model), router_conf.get_config().singlestore} - {None}
+    aliases, errors = outbox_aliases(sorted(candidates))
     total["errors"] = errors
     for alias in aliases:
         try:

@@ -327,10 +327,11 @@ def drain_all(
 # -- lag ------------------------------------------------------------------------------------
 
 
-def outbox_aliases() -> tuple[list[str], list[str]]:
-    """Every alias whose database holds the outbox table, and errors for those unreachable."""
+def outbox_aliases(candidates: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """The aliases (of ``candidates``, default all) whose database holds the outbox table, and
+    errors for those that could not be asked."""
     found, errors = [], []
-    for alias in connections:
+    for alias in connections if candidates is None else candidates:
         connection = connections[alias]
         if connection.vendor == "dummy":
             continue

@@ -1,0 +1,79 @@
+"""``manage.py s2_status``: where every migrating model stands, one line (or object) each."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from migration_kit.management.commands._models import resolve_models
+from migration_kit.status import model_status
+
+
+class Command(BaseCommand):
+    help = (
+        "Show per migrating model: phase, backfill progress, outbox lag, last verify and "
+        "shadow-read mismatches. Exit 0 all healthy, 1 something needs attention (failing "
+        "outbox entries, an unclean verify, shadow mismatches), 2 usage error."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("models", nargs="*", metavar="app.Model")
+        parser.add_argument("--format", choices=["text", "json"], default="text")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        statuses = [model_status(model) for model in resolve_models(opts["models"])]
+        if opts["format"] == "json":
+            self.stdout.write(json.dumps({"models": statuses}, indent=2))
+        else:
+            for status in statuses:
+                self.stdout.write(_line(status))
+        attention = [s["model"] for s in statuses if _problems(s)]
+        if attention:
+            raise CommandError(f"needs attention: {', '.join(attention)}", returncode=1)
+
+
+def _problems(status: dict[str, Any]) -> list[str]:
+    problems = []
+    if status["outbox"]["failing"] or status["outbox"]["errors"]:
+        problems.append("outbox")
+    verify = status["verify"]
+    if verify is not None and not verify["clean"]:
+        problems.append("verify")
+    if status["shadow"]["mismatched"] or status["shadow"]["errors"]:
+        problems.append("shadow")
+    return problems
+
+
+def _line(s: dict[str, Any]) -> str:
+    backfill = s["backfill"]
+    if backfill["ranges"]:
+        copied = (
+            f"backfill {'done' if backfill['finished'] else 'running'} "
+            f"{backfill['finished_ranges']}/{backfill['ranges']} ranges, "
+            f"{backfill['rows_copied']} rows"
+        )
+    else:
+        copied = "backfill not run"
+    outbox = s["outbox"]
+    lag = f"outbox {outbox['count']} pending"
+    if outbox["count"]:
+        lag += f" ({outbox['failing']} failing, oldest {outbox['oldest_age_seconds']}s)"
+    if outbox["errors"]:
+        lag += f" [unreadable: {'; '.join(outbox['errors'])}]"
+    verify = s["verify"]
+    if verify is None:
+        checked = "never verified"
+    elif verify["clean"]:
+        checked = f"verify clean at {verify['started_at']}"
+    else:
+        checked = f"verify NOT clean at {verify['started_at']} ({verify['differences']} diffs)"
+    shadow = s["shadow"]
+    reads = f"shadow {shadow['mismatched']}/{shadow['compared']} mismatched"
+    if shadow["errors"]:
+        reads += f", {shadow['errors']} errors"
+    return (
+        f"{s['model']} [{s['phase']}] {s['primary']}→{s['mirror'] or '-'}: "
+        f"{copied}; {lag}; {checked}; {reads}"
+    )

@@ -1,0 +1,118 @@
+"""``s2_status`` and the cutover guard registered with ``s2router.phases``."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from migration_kit.models import BackfillCheckpoint, OutboxEntry, VerifyRun
+from migration_kit.sync import drain_all
+from s2router.phases import IllegalTransition, set_phase
+from tests.syncapp.models import Author, Book
+from tests.syncapp.testing import mirrored
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "mysql"])
+
+
+def s2_status(*labels: str) -> dict:
+    out = io.StringIO()
+    call_command("s2_status", *labels, format="json", stdout=out, stderr=io.StringIO())
+    return json.loads(out.getvalue())
+
+
+def backfilled(model: type, finished: bool = True) -> None:
+    for i in range(2):
+        BackfillCheckpoint.objects.create(
+            model_label=model._meta.label,
+            source_alias="default",
+            target_alias="mysql",
+            range_index=i,
+            rows_copied=10,
+            finished=finished or i == 0,
+        )
+
+
+def verified(model: type, differences: int = 0) -> None:
+    VerifyRun.objects.create(
+        model_label=model._meta.label,
+        source_alias="default",
+        target_alias="mysql",
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+        differences=differences,
+    )
+
+
+def test_status_reports_each_part() -> None:
+    with mirrored("default", "mysql", phase="shadow"):
+        backfilled(Author, finished=False)
+        verified(Author, differences=3)
+        author = Author.objects.using("default").create(name="a")
+        Book.objects.using("default").create(author=author, title="b").tags.create(name="t")
+        with pytest.raises(CommandError) as attention:
+            s2_status("syncapp.Author", "syncapp.Book")
+        assert attention.value.returncode == 1  # the verify is not clean
+        [book] = s2_status("syncapp.Book")["models"]  # healthy: exit 0
+        # Book's own row plus its auto-created tag table's row count as Book's lag.
+        assert book["outbox"]["count"] == 2 and book["phase"] == "shadow"
+        assert (book["primary"], book["mirror"]) == ("default", "mysql")
+        out = io.StringIO()
+        with pytest.raises(CommandError):
+            call_command("s2_status", "syncapp.Author", format="json", stdout=out)
+        [status] = json.loads(out.getvalue())["models"]
+        assert status["backfill"] == {
+            **status["backfill"],
+            "ranges": 2,
+            "finished_ranges": 1,
+            "rows_copied": 20,
+            "finished": False,
+        }
+        assert status["outbox"]["count"] == 1 and status["outbox"]["failing"] == 0
+        assert status["verify"]["clean"] is False and status["verify"]["differences"] == 3
+        assert status["shadow"] == {"compared": 0, "mismatched": 0, "errors": 0}
+
+
+def test_status_text_and_healthy_exit() -> None:
+    with mirrored("default", "mysql", phase="dual_write"):
+        out = io.StringIO()
+        call_command("s2_status", "syncapp.Tag", stdout=out)
+        assert out.getvalue().startswith(
+            "syncapp.Tag [dual_write] default→mysql: backfill not run; outbox 0 pending; "
+            "never verified; shadow 0/0 mismatched"
+        )
+
+
+def test_cutover_is_refused_until_backfilled_drained_and_verified() -> None:
+    with mirrored("default", "mysql", phase="shadow"):
+        Author.objects.using("default").create(name="pending")
+        with pytest.raises(IllegalTransition) as refused:
+            set_phase("syncapp.Author", "cutover")
+        reasons = " | ".join(refused.value.reasons)
+        assert "no backfill" in reasons and "never verified" in reasons
+        assert "1 outbox entr(ies) still pending" in reasons
+        backfilled(Author, finished=False)
+        verified(Author, differences=2)
+        with pytest.raises(IllegalTransition) as refused:
+            set_phase("syncapp.Author", "cutover")
+        reasons = " | ".join(refused.value.reasons)
+        assert "backfill unfinished: 1/2" in reasons and "2 difference(s)" in reasons
+        BackfillCheckpoint.objects.update(finished=True)
+        verified(Author)
+        drain_all(["default"])
+        assert set_phase("syncapp.Author", "cutover").changed
+
+
+def test_leaving_cutover_waits_for_the_mirror() -> None:
+    """Rolling back with writes still queued for the source would lose or reorder them."""
+    with mirrored("default", "mysql", phase="cutover"):
+        Author.objects.using("mysql").create(name="written on the new primary")
+        assert OutboxEntry.objects.using("mysql").count() == 1
+        with pytest.raises(IllegalTransition, match="still pending"):
+            set_phase("syncapp.Author", "shadow")
+        drain_all(["mysql"])
+        assert set_phase("syncapp.Author", "shadow").changed
+        assert Author.objects.using("default").get().name == "written on the new primary"
