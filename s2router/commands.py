@@ -1,7 +1,7 @@
 """Reusable ``--tenant T`` / ``--all-tenants`` support for management commands.
 
-Either subclass ``TenantCommand`` and implement ``handle_tenant(tenant, **options)`` (called once
-per selected tenant, inside ``s2router.tenant(...)``; ``tenant`` is None when neither option is
+Either subclass ``TenantCommand`` and implement ``handle_tenant(active, **options)`` (called once
+per selected tenant, inside ``s2router.tenant(...)``; ``active`` is None when neither option is
 given), or call ``add_tenant_arguments(parser)`` and iterate ``each_tenant(options)`` yourself.
 Bad tenant options raise ``CommandError(returncode=2)``.
 """
@@ -63,6 +63,6 @@ class TenantCommand(BaseCommand):
         for selected in each_tenant(options):
             self.handle_tenant(selected, *args, **options)
 
-    def handle_tenant(self, tenant: tenancy.Tenant | None, *args: Any, **options: Any) -> None:
+    def handle_tenant(self, active: tenancy.Tenant | None, *args: Any, **options: Any) -> None:
         """Do the work for one tenant (already active)."""
         raise NotImplementedError("TenantCommand subclasses implement handle_tenant()")

@@ -41,15 +41,15 @@ class Command(TenantCommand):
         options["database"] = alias
         super().handle(*args, **options)
 
-    def handle_tenant(self, tenant: tenancy.Tenant | None, *args: Any, **options: Any) -> None:
-        assert tenant is not None
+    def handle_tenant(self, active: tenancy.Tenant | None, *args: Any, **options: Any) -> None:
+        assert active is not None
         alias = options["database"]
         connection = connections[alias]
         if options["create"]:
             with tenancy.no_tenant(), connection.cursor() as cursor:
-                name = connection.ops.quote_name(tenant.db_name)
+                name = connection.ops.quote_name(active.db_name)
                 cursor.execute(f"CREATE DATABASE IF NOT EXISTS {name}")
-        self.stderr.write(f"migrating tenant {tenant.name} ({tenant.db_name}) on {alias}")
+        self.stderr.write(f"migrating tenant {active.name} ({active.db_name}) on {alias}")
         call_command(
             "migrate",
             database=alias,
