@@ -674,8 +674,12 @@ def _create_table(
         return Rewrite((edits.apply(),), changes)
 
     spec = TableSpec(name, storage, temporary=temporary)
-    if cur.is_op("("):
-        spec = _create_body(cur, edits, spec)
+    if not cur.is_op("("):
+        # CREATE TABLE ... AS SELECT without a column list: the columns come from the query,
+        # so there is no layout to record or judge.
+        _table_options(cur, edits)
+        return Rewrite((edits.apply(),))
+    spec = _create_body(cur, edits, spec)
     options = _table_options(cur, edits)
     comment = _option_value(options, "COMMENT")
     auto_start = _option_value(options, "AUTO_INCREMENT")

@@ -134,6 +134,11 @@ def test_parse_create_table_reads_mariadb_show_create_unjudged():
     assert ddl.parse_create_table("CREATE TABLE t (a INT") is None
 
 
+def test_create_table_as_select_is_rewritten_without_a_catalog_entry():
+    result = analyze("CREATE ROWSTORE TABLE t AS SELECT 1 AS a", "db")
+    assert result == Rewrite(("CREATE TABLE t AS SELECT 1 AS a",))
+
+
 def test_create_like_copies_the_catalog_entry():
     source = TableSpec("src", Storage.ROWSTORE, (Column("id", "bigint"),), shard_key=())
     result = analyze("CREATE TABLE t LIKE src", "db", lambda db, t: source if t == "src" else None)
