@@ -267,7 +267,14 @@ ORDERS = TableSpec(
     comment="orders",
 )
 REF = ORDERS.with_changes(name="ref", storage=Storage.ROWSTORE_REFERENCE)
-CATALOG = {("db", "orders"): ORDERS, ("db", "ref"): REF}
+CLICKS = TableSpec(
+    "clicks",
+    Storage.COLUMNSTORE,
+    (Column("id", "bigint", nullable=False), Column("user_id", "bigint", nullable=False)),
+    (Key("id", ("id",)),),
+    shard_key=("user_id",),
+)
+CATALOG = {("db", "orders"): ORDERS, ("db", "ref"): REF, ("db", "clicks"): CLICKS}
 
 
 def lookup(db, table):
@@ -281,11 +288,16 @@ ALTER_REJECTS = [
     ("ALTER TABLE orders ADD UNIQUE KEY u (id)", "S2-ALTER-ADD-UNIQUE"),
     ("CREATE UNIQUE INDEX u ON orders (id)", "S2-ALTER-ADD-UNIQUE"),
     ("ALTER TABLE orders DROP PRIMARY KEY", "S2-ALTER-PRIMARY"),
+    ("ALTER TABLE clicks ADD PRIMARY KEY (id, user_id)", "S2-ADD-PRIMARY-KEY"),
+    ("ALTER TABLE clicks DROP COLUMN user_id", "S2-ALTER-DROP-SHARD"),
+    ("ALTER TABLE clicks DROP INDEX `__SHARDKEY`", "S2-ALTER-DROP-SHARD"),
+    ("ALTER TABLE clicks DROP COLUMN id", None),
     ("ALTER TABLE orders DROP COLUMN id", "S2-ALTER-PRIMARY"),
     ("ALTER TABLE orders MODIFY id BIGINT NOT NULL", "S2-ALTER-AUTOINC-COLUMN"),
     ("ALTER TABLE orders AUTO_INCREMENT = 100", "S2-ALTER-AUTOINC-VALUE"),
     ("ALTER TABLE orders COMMENT 'new'", "S2-ALTER-COMMENT"),
     ("ALTER TABLE ref ADD UNIQUE KEY u (note)", None),
+    ("ALTER TABLE ref CHANGE note remark VARCHAR(20)", None),
     ("ALTER TABLE ref DROP PRIMARY KEY", "S2-REFERENCE-NO-PK"),
     (
         "ALTER TABLE ref CHANGE id ident BIGINT NOT NULL AUTO_INCREMENT",
@@ -310,6 +322,18 @@ def test_statements_against_the_catalog(sql, rule_id):
     else:
         assert isinstance(result, Reject), result
         assert result.rule_id == rule_id
+
+
+def test_foreign_keys_are_refused_before_8_1_and_stripped_after():
+    sql = "CREATE TABLE t (a INT, FOREIGN KEY (a) REFERENCES o (id))"
+    assert analyze(sql, "db", version=(7, 8)).rule_id == "S2-FOREIGN-KEY"
+    assert analyze(sql, "db", version=(8, 9)).statements == ("CREATE TABLE t (a INT)",)
+
+
+def test_every_rule_has_a_refusing_statement():
+    covered = {rule_id for _, rule_id, _ in REJECTS} | {rule_id for _, rule_id in ALTER_REJECTS}
+    covered |= {"S2-FOREIGN-KEY", "S2-REFERENCE-CHILD-AGG"}  # the two tests next to this one
+    assert set(rules.RULES) <= covered
 
 
 def test_alter_reports_the_new_spec_and_renames():
