@@ -928,7 +928,8 @@ def _alter_op(cur: _Cursor, edits: _Edits, ops: list[AlterOp]) -> bool:
             return False
         if cur.accept_word("FOREIGN"):
             cur.expect_word("KEY")
-            cur.accept_word("IF")
+            if cur.accept_word("IF"):
+                cur.expect_word("EXISTS")
             ops.append(DropForeignKey(cur.name()))
             return True
         if cur.accept_word("INDEX", "KEY"):

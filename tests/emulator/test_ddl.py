@@ -218,6 +218,9 @@ def test_rewrite(sql, expected):
 
 def test_alter_that_only_touches_foreign_keys_runs_nothing():
     assert rewritten("ALTER TABLE t DROP FOREIGN KEY fk") == ()
+    assert rewritten("ALTER TABLE t DROP FOREIGN KEY IF EXISTS fk, DROP COLUMN c") == (
+        "ALTER TABLE t DROP COLUMN c",
+    )
 
 
 # --- judging ----------------------------------------------------------------------------------
