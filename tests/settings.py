@@ -6,7 +6,6 @@
   ``tests/conftest.py`` starts for the session.
 """
 
-import importlib.util
 import os
 
 from tests.dburl import database_from_url
@@ -21,9 +20,23 @@ DATABASES = {
     "s2": database_from_url(S2_TEST_URL or "singlestoredb://s2kit:s2kit@127.0.0.1:0/s2kit"),
 }
 DATABASES["mysql"]["OPTIONS"].setdefault("charset", "utf8mb4")
-if importlib.util.find_spec("django_singlestore.base") is None:
-    # Until the backend lands (issue 4), Django must still be able to load every alias.
-    DATABASES["s2"]["ENGINE"] = "django.db.backends.dummy"
+# Contrib and infrastructure apps have unique keys that a sharded columnstore table cannot hold:
+# on SingleStore they become ROWSTORE REFERENCE tables (models that declare TableStorage win).
+DATABASES["s2"]["OPTIONS"].setdefault(
+    "table_storage_type",
+    {
+        label: "ROWSTORE REFERENCE"
+        for label in (
+            "auth",
+            "contenttypes",
+            "sessions",
+            "admin",
+            "sites",
+            "s2router",
+            "migration_kit",
+        )
+    },
+)
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -35,6 +48,7 @@ INSTALLED_APPS = [
     "s2router",
     "migration_kit",
     "tests.testapp",
+    "tests.backendapp",
     "tests.routerapp",
     "tests.routeranalytics",
     "tests.kitapp",

@@ -1,0 +1,301 @@
+"""SingleStore database backend for Django, on the ``singlestoredb`` driver.
+
+SingleStore speaks the MySQL protocol and mostly MySQL's SQL, so every class here subclasses
+Django's MySQL backend and overrides only where SingleStore differs. Django's MySQL module is
+written against MySQLdb; the places that assume it (driver exceptions, ``conv`` dicts, the
+``CLIENT.FOUND_ROWS`` flag, ``VERSION()``-based server detection) are mapped onto
+``singlestoredb`` here.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db.backends import utils as backend_utils
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.mysql import base as mysql_base
+from django.utils.asyncio import async_unsafe
+from django.utils.functional import cached_property
+
+try:
+    import singlestoredb as Database
+except ImportError as err:  # pragma: no cover - singlestoredb is a hard dependency
+    raise ImproperlyConfigured(
+        "Error loading the singlestoredb module. Install it with `pip install singlestoredb`."
+    ) from err
+
+from singlestoredb.connection import build_params
+from singlestoredb.mysql.connection import Connection as DriverConnection
+from singlestoredb.mysql.constants import FIELD_TYPE
+from singlestoredb.mysql.converters import conversions
+
+from django_singlestore import json  # noqa: F401  (registers the vendor-specific JSON SQL)
+from django_singlestore.client import DatabaseClient
+from django_singlestore.creation import DatabaseCreation
+from django_singlestore.features import DatabaseFeatures
+from django_singlestore.introspection import DatabaseIntrospection
+from django_singlestore.operations import DatabaseOperations
+from django_singlestore.options import SingleStoreOptions
+from django_singlestore.rules import parse_version
+from django_singlestore.schema import DatabaseSchemaEditor
+from django_singlestore.validation import DatabaseValidation
+
+# TIME columns arrive as timedelta by default; Django's TimeField expects datetime.time.
+django_conversions = {**conversions, FIELD_TYPE.TIME: backend_utils.typecast_time}
+
+#: SingleStore error numbers for "this feature is not supported" refusals (the 1706 family:
+#: ER_DISTRIBUTED_FEATURE_NOT_SUPPORTED and friends), mapped to NotSupportedError.
+NOT_SUPPORTED_ERRNOS = frozenset({1706, 1235, 1749, 2549})
+_NOT_SUPPORTED_TEXT = re.compile(r"is not supported (?:by|on) ", re.IGNORECASE)
+#: Errors MySQL/SingleStore report as OperationalError that Django files under IntegrityError.
+INTEGRITY_ERRNOS = frozenset({1048, 1062, 1169, 1557, 1586, 1690, 3819, 4025})
+
+
+def _translate(exc: Database.Error) -> Database.Error:
+    """Reclassify a driver error the way Django expects, keeping number and full text.
+
+    The text is kept verbatim, so a ``Leaf Error (host:port): ...`` prefix survives.
+    """
+    args = exc.args
+    errno = args[0] if args and isinstance(args[0], int) else None
+    text = str(args[1]) if len(args) > 1 else str(exc)
+    if isinstance(exc, Database.NotSupportedError | Database.IntegrityError):
+        return exc
+    if errno in NOT_SUPPORTED_ERRNOS or _NOT_SUPPORTED_TEXT.search(text):
+        return Database.NotSupportedError(*args)
+    if errno in INTEGRITY_ERRNOS:
+        return Database.IntegrityError(*args)
+    return exc
+
+
+class CursorWrapper:
+    """Wrap a ``singlestoredb`` cursor so its errors reach Django under the right class."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+
+    def execute(self, query: str, args: Any = None) -> int:
+        try:
+            return self.cursor.execute(query, args)
+        except Database.DatabaseError as exc:
+            translated = _translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    def executemany(self, query: str, args: Any) -> int:
+        try:
+            return self.cursor.executemany(query, args)
+        except Database.DatabaseError as exc:
+            translated = _translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.cursor, attr)
+
+    def __iter__(self):
+        return iter(self.cursor)
+
+
+class DatabaseWrapper(mysql_base.DatabaseWrapper):
+    """A connection to SingleStore through ``singlestoredb.connect``."""
+
+    vendor = "singlestore"
+    display_name = "SingleStore"
+
+    # SingleStore requires BIGINT AUTO_INCREMENT on sharded tables; every auto field gets it.
+    _data_types = {
+        **mysql_base.DatabaseWrapper._data_types,
+        "AutoField": "bigint AUTO_INCREMENT",
+        "SmallAutoField": "bigint AUTO_INCREMENT",
+    }
+    # SingleStore has no CHECK constraints.
+    data_type_check_constraints: dict[str, str] = {}
+    # SingleStore runs every transaction at READ COMMITTED.
+    isolation_levels = {"read committed"}
+
+    Database = Database
+    SchemaEditorClass = DatabaseSchemaEditor
+    client_class = DatabaseClient
+    creation_class = DatabaseCreation
+    features_class = DatabaseFeatures
+    introspection_class = DatabaseIntrospection
+    ops_class = DatabaseOperations
+    validation_class = DatabaseValidation
+
+    def __init__(self, settings_dict: dict[str, Any], alias: str = "default") -> None:
+        super().__init__(settings_dict, alias)
+        self.s2_options = SingleStoreOptions.from_settings(
+            settings_dict.get("OPTIONS") or {}, alias
+        )
+
+    @cached_property
+    def data_types(self) -> dict[str, str]:
+        return dict(self._data_types)
+
+    def get_database_version(self) -> tuple[int, ...]:
+        """SingleStore's own version (``@@memsql_version``), not the 5.7.32 it advertises."""
+        return self.singlestore_version
+
+    def get_connection_params(self) -> dict[str, Any]:
+        settings_dict = self.settings_dict
+        kwargs: dict[str, Any] = {
+            "conv": django_conversions,
+            "charset": "utf8mb4",
+            # Django needs matched (not changed) row counts from UPDATE.
+            "client_found_rows": True,
+            # JSONField decodes JSON itself.
+            "parse_json": False,
+            # Django always passes params; "%%" must become "%" even when they are empty.
+            "interpolate_query_with_empty_args": True,
+            "results_type": "tuples",
+        }
+        if settings_dict["USER"]:
+            kwargs["user"] = settings_dict["USER"]
+        if settings_dict["NAME"]:
+            kwargs["database"] = settings_dict["NAME"]
+        if settings_dict["PASSWORD"]:
+            kwargs["password"] = settings_dict["PASSWORD"]
+        if settings_dict["HOST"]:
+            kwargs["host"] = settings_dict["HOST"]
+        if settings_dict["PORT"]:
+            kwargs["port"] = int(settings_dict["PORT"])
+        options = self.s2_options.driver_options
+        isolation_level = options.pop("isolation_level", "read committed")
+        if isolation_level and isolation_level.lower() not in self.isolation_levels:
+            raise ImproperlyConfigured(
+                f"Invalid transaction isolation level {isolation_level!r} for database "
+                f"{self.alias!r}: SingleStore only runs 'read committed' (or set None)."
+            )
+        self.isolation_level = isolation_level and isolation_level.lower()
+        kwargs.update(options)
+        return kwargs
+
+    @async_unsafe
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        return DriverConnection(**_driver_params(conn_params))
+
+    def init_connection_state(self) -> None:
+        """Confirm the server is SingleStore before Django issues anything else."""
+        if "singlestore_server_data" not in self.__dict__:
+            self.__dict__["singlestore_server_data"] = self._read_server_data()
+        BaseDatabaseWrapper.init_connection_state(self)
+
+    def _read_server_data(self) -> dict[str, Any]:
+        with self.connection.cursor() as cursor:
+            try:
+                cursor.execute("SELECT @@memsql_version")
+                (version,) = cursor.fetchone()
+            except Database.DatabaseError as exc:
+                cursor.execute("SELECT VERSION()")
+                (other,) = cursor.fetchone()
+                where = f"{self.settings_dict['HOST'] or 'localhost'}:{self.settings_dict['PORT']}"
+                raise ImproperlyConfigured(
+                    f"Database {self.alias!r} at {where} is not SingleStore: it reports "
+                    f"version {other!r} and has no @@memsql_version ({exc.args[1]}). "
+                    "Point HOST/PORT at a SingleStore server (or the emulator: python -m "
+                    "django_singlestore.emulator), or use ENGINE "
+                    "'django.db.backends.mysql' for MySQL/MariaDB."
+                ) from exc
+            cursor.execute(
+                "SELECT VERSION(), @@sql_mode, "
+                "CONVERT_TZ('2001-01-01 01:00:00', 'UTC', 'UTC') IS NOT NULL"
+            )
+            mysql_version, sql_mode, has_zoneinfo = cursor.fetchone()
+        if isinstance(version, bytes):
+            version = version.decode()
+        return {
+            "singlestore_version": str(version),
+            "version": str(mysql_version),
+            "sql_mode": sql_mode or "",
+            "has_zoneinfo_database": bool(has_zoneinfo),
+        }
+
+    @cached_property
+    def singlestore_server_data(self) -> dict[str, Any]:
+        with self.temporary_connection():
+            return self.__dict__["singlestore_server_data"]
+
+    @cached_property
+    def mysql_server_data(self) -> dict[str, Any]:
+        """What Django's MySQL classes ask about the server, answered for SingleStore."""
+        data = self.singlestore_server_data
+        return {
+            "version": data["version"],
+            "sql_mode": data["sql_mode"],
+            "default_storage_engine": "MemSQL",
+            "sql_auto_is_null": False,
+            "lower_case_table_names": False,
+            "has_zoneinfo_database": data["has_zoneinfo_database"],
+        }
+
+    @cached_property
+    def singlestore_version(self) -> tuple[int, ...]:
+        return parse_version(self.singlestore_server_data["singlestore_version"])
+
+    @property
+    def rules_version(self) -> tuple[int, ...] | None:
+        """The version the rules catalogue judges by: the server's once known, else its default."""
+        if "singlestore_server_data" in self.__dict__:
+            return self.singlestore_version
+        return None
+
+    @cached_property
+    def mysql_is_mariadb(self) -> bool:
+        return False
+
+    @async_unsafe
+    def create_cursor(self, name: str | None = None) -> CursorWrapper:
+        return CursorWrapper(self.connection.cursor())
+
+    @property
+    def keeps_autocommit(self) -> bool:
+        """Child-aggregator mode: autocommit stays on so reference-table writes work (2549)."""
+        return self.s2_options.child_aggregator or bool(
+            os.environ.get("DJANGO_SINGLESTORE_SKIP_AUTOCOMMIT")
+        )
+
+    def _set_autocommit(self, autocommit: bool) -> None:
+        if not autocommit and self.keeps_autocommit:
+            return
+        with self.wrap_database_errors:
+            self.connection.autocommit(autocommit)
+
+    def disable_constraint_checking(self) -> bool:
+        """SingleStore never enforces foreign keys; there is nothing to switch off."""
+        return False
+
+    def enable_constraint_checking(self) -> None:
+        return None
+
+    def is_usable(self) -> bool:
+        try:
+            self.connection.ping()
+        except Database.Error:
+            return False
+        return True
+
+
+#: Keywords ``singlestoredb.connect()`` takes (it applies the driver's defaults and URL/env
+#: handling to them) and the wider set its MySQL-protocol connection class accepts.
+_CONNECT_KEYS = frozenset(inspect.signature(Database.connect).parameters)
+_DRIVER_KEYS = frozenset(inspect.signature(DriverConnection.__init__).parameters) - {"self"}
+
+
+def _driver_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Driver keywords for ``params``; unknown OPTIONS get a clear error, not a TypeError."""
+    unknown = sorted(set(params) - _DRIVER_KEYS)
+    if unknown:
+        raise ImproperlyConfigured(
+            f"Unknown SingleStore connection OPTIONS {unknown}; singlestoredb accepts: "
+            f"{', '.join(sorted(_DRIVER_KEYS))}, plus the backend's own keys (docs/backend.md)."
+        )
+    built = build_params(**{k: v for k, v in params.items() if k in _CONNECT_KEYS})
+    built.update({k: v for k, v in params.items() if k not in _CONNECT_KEYS})
+    return built

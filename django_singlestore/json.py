@@ -1,0 +1,160 @@
+"""JSONField SQL in SingleStore's dialect, attached ONLY for this vendor.
+
+Each rendering is an ``as_singlestore`` method on Django's own expression classes. Django's
+compiler calls ``as_<vendor>`` for the connection it compiles for, so PostgreSQL, MySQL and
+SQLite connections in the same process never see these (upstream instead registered lookups on
+``JSONField`` itself, changing every backend's queries).
+
+SingleStore addresses JSON with key arguments, not ``$.a`` paths: ``JSON_EXTRACT_JSON(doc, 'a',
+0)`` is key ``a`` then array index 0; a missing path yields NULL.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db.models import lookups
+from django.db.models.fields import json as json_fields
+from django.db.models.functions import Cast, JSONObject
+
+KeyTransform = json_fields.KeyTransform
+
+
+def _key_args(keys: list[str]) -> tuple[str, list[Any]]:
+    """Placeholders and params for a key path; integer-looking keys are array indexes."""
+    params: list[Any] = []
+    for key in keys:
+        try:
+            params.append(int(key))
+        except ValueError:
+            params.append(key)
+    return ", ".join(["%s"] * len(params)), params
+
+
+def _extract(function: str, transform: KeyTransform, compiler: Any, connection: Any):
+    lhs, params, keys = transform.preprocess_lhs(compiler, connection)
+    placeholders, key_params = _key_args(keys)
+    return f"{function}({lhs}, {placeholders})", (*params, *key_params)
+
+
+def _compact(value: Any) -> Any:
+    """JSON text in the compact form JSON_EXTRACT_JSON returns, for equality comparisons."""
+    if not isinstance(value, str):
+        return value
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return value
+    return json.dumps(decoded, separators=(",", ":"), ensure_ascii=False)
+
+
+def key_transform(self: KeyTransform, compiler: Any, connection: Any):
+    return _extract("JSON_EXTRACT_JSON", self, compiler, connection)
+
+
+def key_text_transform(self: KeyTransform, compiler: Any, connection: Any):
+    return _extract("JSON_EXTRACT_STRING", self, compiler, connection)
+
+
+def _paths(lookup: json_fields.HasKeyLookup, compiler: Any, connection: Any):
+    """``(doc_sql, doc_params, keys)`` for each key a has_key lookup asks about."""
+    if isinstance(lookup.lhs, KeyTransform):
+        doc, doc_params, prefix = lookup.lhs.preprocess_lhs(compiler, connection)
+    else:
+        doc, doc_params = lookup.process_lhs(compiler, connection)
+        prefix = []
+    wanted = lookup.rhs if isinstance(lookup.rhs, (list, tuple)) else [lookup.rhs]
+    for key in wanted:
+        if isinstance(key, KeyTransform):
+            *_, keys = key.preprocess_lhs(compiler, connection)
+        else:
+            keys = [key]
+        yield doc, doc_params, [*prefix, *keys]
+
+
+def has_key(self: json_fields.HasKeyLookup, compiler: Any, connection: Any):
+    """has_key / has_keys / has_any_keys: JSON_MATCH_ANY_EXISTS for each key path."""
+    parts, params = [], []
+    for doc, doc_params, keys in _paths(self, compiler, connection):
+        placeholders, key_params = _key_args(keys)
+        # A final key is always an object key, even when it looks like a number.
+        key_params[-1] = str(keys[-1])
+        parts.append(f"JSON_MATCH_ANY_EXISTS({doc}, {placeholders})")
+        params.extend([*doc_params, *key_params])
+    if self.logical_operator:
+        return f"({self.logical_operator.join(parts)})", tuple(params)
+    return parts[0], tuple(params)
+
+
+def key_is_null(self: json_fields.KeyTransformIsNull, compiler: Any, connection: Any):
+    """``key__isnull=True``: the key is absent (a JSON null value still counts as present)."""
+    sql, params = _extract("JSON_MATCH_ANY_EXISTS", self.lhs, compiler, connection)
+    return (f"NOT {sql}" if self.rhs else sql), params
+
+
+def key_exact(self: json_fields.KeyTransformExact, compiler: Any, connection: Any):
+    """Compare the JSON value at the key; ``None`` means "present and JSON null"."""
+    lhs, lhs_params = compiler.compile(self.lhs)
+    if isinstance(self.rhs, KeyTransform):
+        rhs, rhs_params = compiler.compile(self.rhs)
+        return f"{lhs} = {rhs}", (*lhs_params, *rhs_params)
+    _, rhs_params = json_fields.JSONExact.process_rhs(self, compiler, connection)
+    value = _compact(rhs_params[0])
+    if value == "null":
+        exists, exists_params = _extract("JSON_MATCH_ANY_EXISTS", self.lhs, compiler, connection)
+        return (
+            f"({exists} AND ({lhs} IS NULL OR {lhs} = 'null'))",
+            (*exists_params, *lhs_params, *lhs_params),
+        )
+    return f"{lhs} = %s", (*lhs_params, value)
+
+
+def key_in(self: json_fields.KeyTransformIn, compiler: Any, connection: Any):
+    sql, params = lookups.In.as_sql(self, compiler, connection)
+    return sql, tuple(_compact(p) for p in params)
+
+
+def key_numeric(self: lookups.Lookup, compiler: Any, connection: Any):
+    """lt/lte/gt/gte on a key: compare as DOUBLE (or as text when the bound is a string)."""
+    rhs, rhs_params = self.process_rhs(compiler, connection)
+    values = [json.loads(v) if isinstance(v, str) else v for v in rhs_params]
+    function = (
+        "JSON_EXTRACT_STRING" if any(isinstance(v, str) for v in values) else "JSON_EXTRACT_DOUBLE"
+    )
+    lhs, lhs_params = _extract(function, self.lhs, compiler, connection)
+    return f"{lhs} {self.get_rhs_op(connection, rhs)}", (*lhs_params, *values)
+
+
+def cast(self: Cast, compiler: Any, connection: Any):
+    """``Cast(x, JSONField())`` is ``x :> JSON``; every other cast is MySQL's."""
+    if self.output_field.get_internal_type() == "JSONField":
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"({sql}) :> JSON", params
+    return self.as_mysql(compiler, connection)
+
+
+def json_object(self: JSONObject, compiler: Any, connection: Any):
+    return self.as_sql(compiler, connection, function="JSON_BUILD_OBJECT")
+
+
+def register() -> None:
+    """Attach the SingleStore renderings (idempotent; imported by ``django_singlestore.base``)."""
+    KeyTransform.as_singlestore = key_transform
+    json_fields.KeyTextTransform.as_singlestore = key_text_transform
+    json_fields.HasKeyLookup.as_singlestore = has_key
+    json_fields.KeyTransformIsNull.as_singlestore = key_is_null
+    json_fields.KeyTransformExact.as_singlestore = key_exact
+    json_fields.KeyTransformIn.as_singlestore = key_in
+    for numeric in (
+        json_fields.KeyTransformLt,
+        json_fields.KeyTransformLte,
+        json_fields.KeyTransformGt,
+        json_fields.KeyTransformGte,
+    ):
+        numeric.as_singlestore = key_numeric
+    Cast.as_singlestore = cast
+    JSONObject.as_singlestore = json_object
+
+
+register()

@@ -1,0 +1,1 @@
+"""Models exercising the SingleStore backend's table design, JSON and transactions."""
