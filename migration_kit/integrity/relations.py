@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.contrib.contenttypes.fields import GenericForeignKey
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 from django.db.models import Model
 
@@ -101,6 +101,61 @@ def select_models(labels: Iterable[str] | None = None) -> list[type[Model]]:
                 chosen.extend(config.get_models(include_auto_created=True))
     unique = list(dict.fromkeys(chosen))
     return [m for m in unique if checkable(m)]
+
+
+def split_field_labels(labels: Iterable[str]) -> tuple[list[str], dict[str, set[str]]]:
+    """Separate ``app_label.Model.field`` labels: model labels, and field names per model label.
+
+    The model label of a field label is kept in the first list so the model gets selected.
+    """
+    model_labels: list[str] = []
+    fields: dict[str, set[str]] = {}
+    for label in labels:
+        parts = label.split(".")
+        if len(parts) > 3 or not all(parts):
+            raise LookupError(
+                f"{label!r} is not app_label, app_label.Model or app_label.Model.field"
+            )
+        if len(parts) == 3:
+            model_label = ".".join(parts[:2])
+            fields.setdefault(model_label.lower(), set()).add(parts[2])
+            model_labels.append(model_label)
+        else:
+            model_labels.append(label)
+    return model_labels, fields
+
+
+def keep_fields(relations: list[Relation], fields: dict[str, set[str]]) -> list[Relation]:
+    """Only the relations that ``app_label.Model.field`` labels name, where a model has some.
+
+    A many-to-many field name selects both foreign keys of its auto-created through table.
+    """
+    wanted: set[tuple[type[Model], str]] = set()
+    for model_label, names in fields.items():
+        model = apps.get_model(model_label)
+        for name in names:
+            try:
+                field = model._meta.get_field(name)
+            except FieldDoesNotExist:
+                raise LookupError(f"{model._meta.label} has no field {name!r}") from None
+            if field.many_to_many and not field.auto_created:
+                through = field.remote_field.through
+                if not through._meta.auto_created:
+                    raise LookupError(
+                        f"{model._meta.label}.{name} goes through {through._meta.label}: "
+                        "name that model (or its fields) instead"
+                    )
+                wanted.update((through, f.name) for f in through._meta.local_concrete_fields)
+            elif isinstance(field, models.ForeignKey | GenericForeignKey):
+                wanted.add((model, name))
+            else:
+                raise LookupError(f"{model._meta.label}.{name} is not a relation")
+    restricted = {model for model, _ in wanted}
+    for label in fields:
+        model = apps.get_model(label)
+        restricted.add(model)
+        restricted.update(f.remote_field.through for f in model._meta.local_many_to_many)
+    return [r for r in relations if r.model not in restricted or (r.model, r.field.name) in wanted]
 
 
 def _through_models() -> set[type[Model]]:

@@ -13,7 +13,14 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import Model
 
-from migration_kit.integrity.relations import GENERIC, Relation, discover, select_models
+from migration_kit.integrity.relations import (
+    GENERIC,
+    Relation,
+    discover,
+    keep_fields,
+    select_models,
+    split_field_labels,
+)
 from migration_kit.integrity.report import RelationResult, Report
 from migration_kit.integrity.scan import (
     INTEGER_TYPES,
@@ -26,7 +33,7 @@ from migration_kit.integrity.scan import (
     concrete_type,
 )
 
-DEFAULT_BATCH_SIZE = 1_000_000
+DEFAULT_BATCH_SIZE = 10_000_000
 DEFAULT_SAMPLE = 10
 # Cross-database lookups hold one chunk's distinct keys in memory: keep that chunk modest.
 LOOKUP_CHUNK = 50_000
@@ -208,9 +215,10 @@ def check_relation(
                         result.by_target.get(part.target, 0) + counted.violations
                     )
                 if len(result.sample) < sample:
-                    result.sample.extend(
-                        part.strategy.orphans(counted, sample - len(result.sample))
+                    found = part.strategy.orphans(
+                        counted, sample - len(result.sample), ordered=False
                     )
+                    result.sample = sorted([*result.sample, *found])
             now = time.monotonic()
             if progress and now - last_report >= 1.0:
                 progress(f"  {result.label}: {result.rows_checked:,} rows so far")
@@ -241,8 +249,8 @@ def resolve_relations(
         raise IntegrityConfigError(
             f"unknown database alias {database!r}; configured: {', '.join(settings.DATABASES)}"
         )
-    labels = list(labels or [])
     try:
+        labels, fields = split_field_labels(labels or [])
         models = select_models(labels)
     except LookupError as exc:
         raise IntegrityConfigError(str(exc)) from None
@@ -259,7 +267,11 @@ def resolve_relations(
         engine = connections[alias].settings_dict["ENGINE"]
         if engine == "django.db.backends.dummy":
             raise IntegrityConfigError(f"database {alias!r} is not configured (dummy backend)")
-    return Placement(database), discover(models)
+    try:
+        relations = keep_fields(discover(models), fields)
+    except LookupError as exc:
+        raise IntegrityConfigError(str(exc)) from None
+    return Placement(database), relations
 
 
 def check(
@@ -273,9 +285,10 @@ def check(
 ) -> Report:
     """Check every relation of the models named by ``labels`` (all models when empty).
 
-    ``labels`` are ``app_label`` or ``app_label.Model``; ``database`` checks the tables on that
-    alias; ``tenant`` runs the whole check as that s2router tenant. Raises
-    ``IntegrityConfigError`` for bad input. The report lists every relation, clean or not.
+    ``labels`` are ``app_label``, ``app_label.Model`` or ``app_label.Model.field`` (one
+    relation); ``database`` checks the tables on that alias; ``tenant`` runs the whole check as
+    that s2router tenant. Raises ``IntegrityConfigError`` for bad input. The report lists every
+    relation, clean or not.
     """
     if sample < 0:
         raise IntegrityConfigError(f"sample must be 0 or more, not {sample}")

@@ -103,6 +103,10 @@ class ChildTable:
         with self.connection.cursor() as cursor:
             cursor.execute(f"SELECT MIN({pk}), MAX({pk}) FROM {self.table}")
             lo, top = cursor.fetchone()
+        if lo is not None and top - lo < width:
+            # One chunk holds it all: no key condition, so the optimizer may pick any plan.
+            yield Chunk("1 = 1", ())
+            return
         while lo is not None and lo <= top:
             hi = lo + width
             yield Chunk(f"c.{pk} >= %s AND c.{pk} < %s", (lo, hi))
@@ -184,8 +188,13 @@ class Strategy:
     def count(self, chunk: Chunk) -> ChunkCount:
         raise NotImplementedError
 
-    def orphans(self, counted: ChunkCount, limit: int, after: Any = None) -> list[Any]:
-        """Up to ``limit`` primary keys of broken rows in ``counted``'s chunk, after ``after``."""
+    def orphans(
+        self, counted: ChunkCount, limit: int, after: Any = None, ordered: bool = True
+    ) -> list[Any]:
+        """Up to ``limit`` primary keys of broken rows in ``counted``'s chunk, after ``after``.
+
+        ``ordered``: the first ``limit`` in key order (for keyset steps); else any ``limit``.
+        """
         raise NotImplementedError
 
     def _select_pks(
@@ -195,18 +204,21 @@ class Strategy:
         chunk: Chunk,
         limit: int,
         after: Any,
+        ordered: bool,
         params: tuple[Any, ...] = (),
     ) -> list[Any]:
-        step = self.child.after(after) if self.child.single_pk else None
+        step = None if after is None else self.child.after(after)
         where, where_params = self.where(chunk, step)
-        order = self.child.pk_select
+        # Unordered (for samples): any ``limit`` broken rows, sorted here. With ORDER BY the
+        # database may have to find every broken row of the chunk first (another full join).
+        order = f" ORDER BY {self.child.pk_select}" if ordered else ""
         sql = (
             f"SELECT {self.child.pk_select} FROM {self.child.table} c{join} "
-            f"WHERE {where} AND {condition} ORDER BY {order} LIMIT {int(limit)}"
+            f"WHERE {where} AND {condition}{order} LIMIT {int(limit)}"
         )
         with self.child.connection.cursor() as cursor:
             cursor.execute(sql, where_params + params)
-            return [pk_value(row) for row in cursor.fetchall()]
+            return sorted(pk_value(row) for row in cursor.fetchall())
 
 
 class AntiJoin(Strategy):
@@ -239,9 +251,11 @@ class AntiJoin(Strategy):
             rows, violations = cursor.fetchone()
         return ChunkCount(chunk, int(rows), int(violations or 0))
 
-    def orphans(self, counted: ChunkCount, limit: int, after: Any = None) -> list[Any]:
+    def orphans(
+        self, counted: ChunkCount, limit: int, after: Any = None, ordered: bool = True
+    ) -> list[Any]:
         condition = f"{self.fk} IS NOT NULL AND {self.parent_key} IS NULL"
-        return self._select_pks(self.join, condition, counted.chunk, limit, after)
+        return self._select_pks(self.join, condition, counted.chunk, limit, after, ordered)
 
 
 class Unresolvable(Strategy):
@@ -257,8 +271,10 @@ class Unresolvable(Strategy):
             rows, violations = cursor.fetchone()
         return ChunkCount(chunk, int(rows), int(violations or 0))
 
-    def orphans(self, counted: ChunkCount, limit: int, after: Any = None) -> list[Any]:
-        return self._select_pks("", f"{self.fk} IS NOT NULL", counted.chunk, limit, after)
+    def orphans(
+        self, counted: ChunkCount, limit: int, after: Any = None, ordered: bool = True
+    ) -> list[Any]:
+        return self._select_pks("", f"{self.fk} IS NOT NULL", counted.chunk, limit, after, ordered)
 
 
 class Lookup(Strategy):
@@ -331,7 +347,9 @@ class Lookup(Strategy):
             absent.extend(converted[value])
         return absent
 
-    def orphans(self, counted: ChunkCount, limit: int, after: Any = None) -> list[Any]:
+    def orphans(
+        self, counted: ChunkCount, limit: int, after: Any = None, ordered: bool = True
+    ) -> list[Any]:
         if not counted.missing_keys:
             return []
         found: list[Any] = []
@@ -341,9 +359,13 @@ class Lookup(Strategy):
             marks = ", ".join(["%s"] * len(batch))
             found.extend(
                 self._select_pks(
-                    "", f"{self.fk} IN ({marks})", counted.chunk, limit, after, tuple(batch)
+                    "",
+                    f"{self.fk} IN ({marks})",
+                    counted.chunk,
+                    limit,
+                    after,
+                    ordered,
+                    tuple(batch),
                 )
             )
-        if len(keys) > IN_BATCH:
-            found.sort()
-        return found[:limit]
+        return sorted(found)[:limit]

@@ -101,7 +101,7 @@ def test_clean_database_reports_zero() -> None:
 
 
 @pytest.mark.django_db(databases=["default"])
-def test_sample_is_capped_and_sorted() -> None:
+def test_sample_is_capped_sorted_and_real() -> None:
     from tests.integrityapp.models import Book
 
     pks = [Book.objects.create(author_id=10**9 + n).pk for n in range(7)]
@@ -109,4 +109,39 @@ def test_sample_is_capped_and_sorted() -> None:
         "integrityapp.Book.author"
     ]
     assert result.violations == 7
-    assert result.sample == pks[:3]
+    assert len(result.sample) == 3
+    assert result.sample == sorted(result.sample)
+    assert set(result.sample) <= set(pks)
+
+
+@pytest.mark.django_db(databases=["default"])
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        (["integrityapp.Book.editor"], ["integrityapp.Book.editor"]),
+        (["integrityapp.Book.tags"], ["integrityapp.Book_tags.book", "integrityapp.Book_tags.tag"]),
+        (["integrityapp.Comment.target"], ["integrityapp.Comment.target"]),
+        (
+            ["integrityapp.Review", "integrityapp.Profile.author"],
+            ["integrityapp.Review.book", "integrityapp.Profile.author"],
+        ),
+    ],
+)
+def test_field_labels_select_single_relations(labels: list[str], expected: list[str]) -> None:
+    assert [r.label for r in check(labels, database="default").relations] == expected
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (["integrityapp.Book.title"], "integrityapp.Book.title is not a relation"),
+        (["integrityapp.Book.nope"], "integrityapp.Book has no field 'nope'"),
+        (["integrityapp.Club.members"], "goes through integrityapp.Membership"),
+        (["a.b.c.d"], "is not app_label, app_label.Model or app_label.Model.field"),
+    ],
+)
+def test_bad_field_labels_are_config_errors(labels: list[str], message: str) -> None:
+    from migration_kit.integrity import IntegrityConfigError
+
+    with pytest.raises(IntegrityConfigError, match=message):
+        check(labels, database="default")

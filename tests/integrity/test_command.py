@@ -73,7 +73,8 @@ def test_json_document_has_stable_keys_and_exit_one(alias: str) -> None:
         "seconds",
     }
     assert author["violations"] == 2
-    assert author["sample"] == [min(broken["integrityapp.Book.author"])]
+    assert len(author["sample"]) == 1
+    assert author["sample"][0] in broken["integrityapp.Book.author"]
     ticket = next(r for r in document["relations"] if r["model"] == "integrityapp.Ticket")
     assert ticket["sample"] == [str(pk) for pk in broken["integrityapp.Ticket.author"]]
 

@@ -1,0 +1,15 @@
+"""Tenant databases for the integrity tests, named after the ``mysql`` test database."""
+
+from db_multitenant.mapper import TenantMapper
+from django.db import connections
+
+
+class IntegrityMapper(TenantMapper):
+    def get_tenant_name(self, request):
+        return request.headers.get("X-Tenant") or None
+
+    def get_db_name(self, request, tenant_name):
+        return f"{connections['mysql'].settings_dict['NAME']}_i_{tenant_name}"
+
+    def get_cache_prefix(self, request, tenant_name, db_name):
+        return f"integrity-{tenant_name}"

@@ -1,0 +1,140 @@
+"""Tenants (s2router tenancy on MariaDB): each tenant's database is checked and fixed alone.
+
+The integrity test app is routed to the ``mysql`` alias with tenancy on; content types stay on
+``default``. Each tenant database holds its own rows, so ``Comment.content_type`` crosses to
+``default`` while the other relations join inside the tenant's database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connections
+from django.test import override_settings
+
+from migration_kit.integrity import check
+from s2router import tenancy
+from s2router.tenancy import no_tenant, tenant
+from tests.integrity.conftest import MISSING, unchecked
+from tests.integrityapp.models import Author, Book, Comment, Profile
+
+TENANTS = ["acme", "globex"]
+SETTINGS = {
+    "DATABASE_ROUTERS": ["s2router.SingleStoreRouter"],
+    "MULTITENANT_MAPPER_CLASS": "tests.integrity.mapper.IntegrityMapper",
+    "S2ROUTER": {
+        "SINGLESTORE": "mysql",
+        "CONTRIB_DATABASE": "default",
+        "ANALYTICS": ["integrityapp"],
+        "TENANCY": {"DATABASES": ["mysql"], "TENANTS": TENANTS},
+    },
+}
+
+
+def _drop(db_name: str) -> None:
+    with no_tenant(), connections["mysql"].cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {connections['mysql'].ops.quote_name(db_name)}")
+
+
+@pytest.fixture(scope="module")
+def tenant_dbs(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """An empty copy of the test app's tables in each tenant's database; dropped afterwards."""
+    with override_settings(**SETTINGS), django_db_blocker.unblock():
+        connection = connections["mysql"]
+        models = list(apps.get_app_config("integrityapp").get_models())
+        for name in TENANTS:
+            db_name = tenancy.resolve(name).db_name
+            _drop(db_name)
+            with no_tenant(), connection.cursor() as cursor:
+                cursor.execute(f"CREATE DATABASE {connection.ops.quote_name(db_name)}")
+            with tenant(name):
+                with connection.cursor() as cursor:
+                    cursor.execute("SET FOREIGN_KEY_CHECKS = 0")  # content types are elsewhere
+                with connection.schema_editor() as editor:
+                    for model in models:
+                        editor.create_model(model)
+                with connection.cursor() as cursor:
+                    cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+        try:
+            yield
+        finally:
+            for name in TENANTS:
+                _drop(tenancy.resolve(name).db_name)
+
+
+@pytest.fixture
+def planted(tenant_dbs) -> Iterator[dict[str, int]]:
+    """acme: one broken Book.author; globex: two, plus a broken Profile and content type."""
+    with override_settings(**SETTINGS):
+        ct = ContentType.objects.get_for_model(Author)
+        for name, broken in (("acme", 1), ("globex", 2)):
+            # The tenant tables' content-type constraint points at a table only default has.
+            with tenant(name), unchecked("mysql"):
+                good = Author.objects.create(code="good")
+                Author.objects.create(code="house")
+                Book.objects.create(author=good)
+                for _ in range(broken):
+                    Book.objects.create(author_id=MISSING)
+                Comment.objects.create(content_type_id=ct.pk, object_id=good.pk)
+                if name == "globex":
+                    Profile.objects.create(author_id=MISSING)
+                    Comment.objects.create(content_type_id=MISSING, object_id=good.pk)
+        try:
+            yield {"acme": 1, "globex": 2}
+        finally:
+            for name in TENANTS:
+                with tenant(name):
+                    for model in apps.get_app_config("integrityapp").get_models():
+                        model._base_manager.all()._raw_delete("mysql")
+
+
+def violations(document: dict) -> dict[tuple[str, str], int]:
+    return {(r["tenant"], r["model"] + "." + r["field"]): r["violations"]
+            for r in document["relations"] if r["violations"]}  # fmt: skip
+
+
+@pytest.mark.django_db(databases=["default", "mysql"])
+def test_all_tenants_are_checked_each_in_its_database(planted: dict[str, int]) -> None:
+    out = StringIO()
+    with override_settings(**SETTINGS), pytest.raises(CommandError) as exc:
+        call_command("s2_check_integrity", "integrityapp", "--all-tenants", format="json",
+                     stdout=out, stderr=StringIO())  # fmt: skip
+    assert exc.value.returncode == 1
+    document = json.loads(out.getvalue())
+    assert violations(document) == {
+        ("acme", "integrityapp.Book.author"): 1,
+        ("globex", "integrityapp.Book.author"): 2,
+        ("globex", "integrityapp.Profile.author"): 1,
+        ("globex", "integrityapp.Comment.content_type"): 1,
+        ("globex", "integrityapp.Comment.target"): 1,
+    }
+    results = {(r["tenant"], r["field"], r["model"]): r for r in document["relations"]}
+    ct = results[("globex", "content_type", "integrityapp.Comment")]
+    assert (ct["database"], ct["target_database"], ct["strategy"]) == ("mysql", "default", "lookup")
+    book = results[("acme", "author", "integrityapp.Book")]
+    assert (book["database"], book["strategy"], book["rows_checked"]) == ("mysql", "anti-join", 2)
+
+
+@pytest.mark.django_db(databases=["default", "mysql"])
+def test_one_tenant_is_checked_and_fixed_alone(planted: dict[str, int]) -> None:
+    with override_settings(**SETTINGS):
+        report = check(["integrityapp.Book"], tenant="acme")
+        assert {r.tenant for r in report.relations} == {"acme"}
+        assert report.violations == 1
+        out = StringIO()
+        call_command("s2_check_integrity", "integrityapp.Book", "--tenant", "globex", "--fix",
+                     "--yes", stdout=out, stderr=StringIO())  # fmt: skip
+        assert "tenant globex" in out.getvalue()
+        with tenant("globex"):
+            assert Book.objects.count() == 1
+        with tenant("acme"):
+            assert Book.objects.count() == 2  # untouched
+        assert check(["integrityapp.Book"], tenant="globex").ok
+        assert not check(["integrityapp.Book"], tenant="acme").ok
