@@ -11,10 +11,17 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from django_singlestore.design import TableStorage
+
 
 class Author(models.Model):
+    """A parent; a REFERENCE table on SingleStore (its unique code needs no shard key there)."""
+
     code = models.CharField(max_length=20, unique=True)
     name = models.CharField(max_length=50, blank=True)
+
+    class Meta:
+        constraints = [TableStorage("REFERENCE")]
 
     def __str__(self) -> str:
         return self.code
@@ -80,6 +87,9 @@ class Review(models.Model):
 
 class Profile(models.Model):
     author = models.OneToOneField(Author, models.CASCADE, db_constraint=False)
+
+    class Meta:
+        constraints = [TableStorage("REFERENCE")]  # one-to-one: a unique key without shard key
 
     def __str__(self) -> str:
         return f"profile of {self.author_id}"
