@@ -96,6 +96,8 @@ class Placement:
     mirror: str | None = None
     source: str | None = None
     migrating: Migrating | None = None
+    reads: dict[Phase, str] | None = None  # migrating: read alias per phase
+    writes: dict[Phase, tuple[str, str | None]] | None = None  # migrating: (primary, mirror)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,15 +161,31 @@ class Config:
         for key in keys:
             entry = self.migrating.get(key)
             if entry is not None:
+                src = entry.source
                 return Placement(
                     label,
                     Kind.MIGRATING,
-                    frozenset({entry.source, s2}),
-                    entry.source,
-                    entry.source,
+                    frozenset({src, s2}),
+                    src,
+                    src,
                     s2,
-                    entry.source,
+                    src,
                     entry,
+                    # The phase table of s2router.phases, precomputed for this model.
+                    reads={
+                        Phase.LEGACY: src,
+                        Phase.DUAL_WRITE: src,
+                        Phase.SHADOW: src,
+                        Phase.CUTOVER: s2,
+                        Phase.DONE: s2,
+                    },
+                    writes={
+                        Phase.LEGACY: (src, None),
+                        Phase.DUAL_WRITE: (src, s2),
+                        Phase.SHADOW: (src, s2),
+                        Phase.CUTOVER: (s2, src),
+                        Phase.DONE: (s2, None),
+                    },
                 )
             if key in self.reference:
                 source = self.reference[key]

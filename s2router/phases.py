@@ -138,7 +138,7 @@ def _invalidate() -> None:
 conf.on_reset(_invalidate)
 
 
-def _overrides(cfg: conf.Config) -> dict[str, Phase]:
+def _overrides() -> dict[str, Phase]:
     """The override rows, reloaded at most every ``PHASE_CACHE_SECONDS``."""
     global _cache
     expires, values = _cache
@@ -147,6 +147,7 @@ def _overrides(cfg: conf.Config) -> dict[str, Phase]:
         return values
     from s2router.models import ModelPhase
 
+    cfg = conf.get_config()
     loaded: dict[str, Phase] = {}
     try:
         # A savepoint inside a caller's transaction keeps a missing table from aborting it.
@@ -173,9 +174,10 @@ def _placement(model: ModelRef) -> conf.Placement | None:
 
 def phase_of(placement: conf.Placement) -> Phase:
     """The current phase of a migrating placement (override table, else settings)."""
-    cfg = conf.get_config()
-    assert placement.migrating is not None
-    return _overrides(cfg).get(placement.label, placement.migrating.phase)
+    expires, values = _cache
+    if time.monotonic() >= expires:
+        values = _overrides()
+    return values.get(placement.label, placement.migrating.phase)  # type: ignore[union-attr]
 
 
 def get_phase(model: ModelRef) -> Phase | None:
@@ -194,26 +196,16 @@ def source_alias(model: ModelRef) -> str | None:
 
 def read_alias_of(placement: conf.Placement) -> str:
     """Where reads of this placement go right now."""
-    if placement.migrating is None:
+    if placement.reads is None:
         return placement.read
-    if phase_of(placement) in (Phase.CUTOVER, Phase.DONE):
-        return conf.get_config().singlestore
-    return placement.read
+    return placement.reads[phase_of(placement)]
 
 
 def write_aliases_of(placement: conf.Placement) -> tuple[str, str | None]:
     """(primary, mirror) for writes of this placement right now."""
-    if placement.migrating is None:
+    if placement.writes is None:
         return placement.write, placement.mirror
-    s2, source = conf.get_config().singlestore, placement.source
-    phase = phase_of(placement)
-    if phase is Phase.LEGACY:
-        return source, None  # type: ignore[return-value]
-    if phase is Phase.CUTOVER:
-        return s2, source
-    if phase is Phase.DONE:
-        return s2, None
-    return source, s2  # type: ignore[return-value]
+    return placement.writes[phase_of(placement)]
 
 
 def read_alias(model: ModelRef) -> str | None:

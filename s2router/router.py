@@ -21,20 +21,32 @@ from django.db import models
 
 from s2router import conf
 from s2router.conf import Kind
-from s2router.phases import read_alias_of, write_aliases_of
+from s2router.phases import phase_of
 from s2router.tenancy import NoTenantError, tenant_required
+
+# Per-model answers that never change while the config stands (no phase, no hint, not strict);
+# the common case is one dict lookup. Cleared with the config.
+_MISSING = object()
+_static_read: dict[type, str | None] = {}
+_static_write: dict[type, str | None] = {}
+conf.on_reset(_static_read.clear)
+conf.on_reset(_static_write.clear)
 
 
 class SingleStoreRouter:
     """The ``DATABASE_ROUTERS`` entry; stateless, all state lives in ``s2router.conf``."""
 
     def db_for_read(self, model: type[models.Model], **hints: Any) -> str | None:
+        alias = _static_read.get(model, _MISSING)
+        if alias is not _MISSING:
+            return alias  # type: ignore[return-value]
         cfg = conf.get_config()
         placement = cfg.placement(model)
         if placement is None:
+            _static_read[model] = None
             return None
-        if placement.migrating is not None:
-            alias = read_alias_of(placement)
+        if placement.reads is not None:  # migrating: by phase
+            alias = placement.reads[phase_of(placement)]
         elif placement.kind is Kind.REFERENCE:
             # Follow a related instance onto a database holding the table (joins on s2 stay there).
             instance = hints.get("instance")
@@ -42,16 +54,27 @@ class SingleStoreRouter:
             alias = db if db in placement.tables else placement.read
         else:
             alias = placement.read
+            if alias not in cfg.strict_aliases:
+                _static_read[model] = alias
         if alias in cfg.strict_aliases and tenant_required():
             raise NoTenantError(_no_tenant_message(model, alias))
         return alias
 
     def db_for_write(self, model: type[models.Model], **hints: Any) -> str | None:
+        alias = _static_write.get(model, _MISSING)
+        if alias is not _MISSING:
+            return alias  # type: ignore[return-value]
         cfg = conf.get_config()
         placement = cfg.placement(model)
         if placement is None:
+            _static_write[model] = None
             return None
-        alias = placement.write if placement.migrating is None else write_aliases_of(placement)[0]
+        if placement.writes is not None:  # migrating: by phase
+            alias = placement.writes[phase_of(placement)][0]
+        else:
+            alias = placement.write
+            if alias not in cfg.strict_aliases:
+                _static_write[model] = alias
         if alias in cfg.strict_aliases and tenant_required():
             raise NoTenantError(_no_tenant_message(model, alias))
         return alias
