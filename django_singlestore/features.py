@@ -7,6 +7,8 @@ from django.utils.functional import cached_property
 
 
 class DatabaseFeatures(MySQLDatabaseFeatures):
+    # singlestoredb's fetchmany() returns a list (MySQLdb returns a tuple).
+    empty_fetchmany_value: list = []
     # SingleStore 7.3 made columnstore the default table type this backend is designed around.
     minimum_database_version = (7, 3)
 
