@@ -126,6 +126,17 @@ def key_numeric(self: lookups.Lookup, compiler: Any, connection: Any):
     return f"{lhs} {self.get_rhs_op(connection, rhs)}", (*lhs_params, *values)
 
 
+def key_case_insensitive(self: lookups.Lookup, compiler: Any, connection: Any):
+    """iexact/icontains/... on a key: compare lower-cased text (the extracted string's
+    collation may be binary, as MySQL's JSON strings are)."""
+    lhs, lhs_params = self.process_lhs(compiler, connection)
+    rhs, rhs_params = self.process_rhs(compiler, connection)
+    return f"LOWER({lhs}) {self.get_rhs_op(connection, f'LOWER({rhs})')}", (
+        *lhs_params,
+        *rhs_params,
+    )
+
+
 def cast(self: Cast, compiler: Any, connection: Any):
     """``Cast(x, JSONField())`` is ``x :> JSON``; every other cast is MySQL's."""
     if self.output_field.get_internal_type() == "JSONField":
@@ -153,6 +164,13 @@ def register() -> None:
         json_fields.KeyTransformGte,
     ):
         numeric.as_singlestore = key_numeric
+    for insensitive in (
+        json_fields.KeyTransformIExact,
+        json_fields.KeyTransformIContains,
+        json_fields.KeyTransformIStartsWith,
+        json_fields.KeyTransformIEndsWith,
+    ):
+        insensitive.as_singlestore = key_case_insensitive
     Cast.as_singlestore = cast
     JSONObject.as_singlestore = json_object
 
