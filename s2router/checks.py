@@ -18,6 +18,8 @@ E012      a TENANCY alias is not a MySQL-protocol database (``USE`` does not exi
 W001      GenericForeignKey on a model whose table is where contenttypes is not
 W002      S2ROUTER is set but s2router.SingleStoreRouter is not in DATABASE_ROUTERS
 W003      ForeignKey from a model on SingleStore to a model the router does not place
+W004      a contrib or REFERENCE table on SingleStore that the backend would not make a reference
+          table (storage comes from the backend's ``OPTIONS['table_storage_type']``/TableStorage)
 ========= ===========================================================================
 
 A model's databases are its placement's tables (``s2router.router.tables_of``); models the
@@ -83,6 +85,43 @@ def check_relations(app_configs: Iterable[AppConfig] | None = None, **kwargs: An
     else:
         models_ = [m for ac in app_configs for m in ac.get_models()]
     return relation_messages(models_)
+
+
+@register(Tags.models, "s2router")
+def check_storage(app_configs: Iterable[AppConfig] | None = None, **kwargs: Any) -> list:
+    """Contrib and REFERENCE tables on SingleStore must be reference tables there."""
+    cfg = conf.get_config()
+    if not cfg.configured or cfg.singlestore not in settings.DATABASES:
+        return []
+    connection = connections[cfg.singlestore]
+    if connection.vendor != "singlestore":
+        return []
+    from django_singlestore.design import model_storage
+    from django_singlestore.rules import Storage
+
+    messages: list[CheckMessage] = []
+    for model in apps.get_models():
+        placement = cfg.placement(model)
+        if placement is None or placement.kind not in (conf.Kind.CONTRIB, conf.Kind.REFERENCE):
+            continue
+        if cfg.singlestore not in placement.tables:
+            continue
+        storage = model_storage(model, connection)
+        if storage not in (Storage.REFERENCE, Storage.ROWSTORE_REFERENCE):
+            label = model._meta.app_label
+            messages.append(
+                Warning(
+                    f"{model._meta.label} is a {placement.kind} table on {cfg.singlestore!r}, "
+                    f"but the backend would create it as {storage}: it is not replicated to "
+                    "every node and its unique keys must contain the shard key.",
+                    hint=f"Add {{{label!r}: 'ROWSTORE REFERENCE'}} to DATABASES"
+                    f"[{cfg.singlestore!r}]['OPTIONS']['table_storage_type'], or declare "
+                    "TableStorage('ROWSTORE REFERENCE') in the model's Meta.constraints.",
+                    id="s2router.W004",
+                    obj=model,
+                )
+            )
+    return messages
 
 
 def _alias_errors(cfg: conf.Config) -> list[CheckMessage]:

@@ -250,3 +250,15 @@ class TestRelations:
                 app_label = "routeranalytics"
 
         assert relation_ids(Comment) == []
+
+
+def test_storage_of_singlestore_reference_and_contrib_tables(s2router_settings):
+    from s2router.checks import check_storage
+
+    assert check_storage() == []  # Country declares TableStorage("REFERENCE")
+    s2router_settings(CONTRIB_DATABASE="s2")
+    assert check_storage() == []  # tests/settings.py gives contrib ROWSTORE REFERENCE on s2
+    s2router_settings(REFERENCE=["routerapp.Country", "routerapp.Customer"])
+    [message] = check_storage()
+    assert (message.id, message.obj.__name__) == ("s2router.W004", "Customer")
+    assert "table_storage_type" in message.hint

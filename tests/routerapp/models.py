@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from django_singlestore.design import TableStorage
 from s2router.shadow import ShadowReadManager
 
 
@@ -10,6 +11,9 @@ class Country(models.Model):
 
     code = models.CharField(max_length=2)
     name = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [TableStorage("REFERENCE")]
 
     def __str__(self) -> str:
         return self.code

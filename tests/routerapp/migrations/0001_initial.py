@@ -3,6 +3,8 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+import django_singlestore.design
+
 
 class Migration(migrations.Migration):
     initial = True
@@ -22,6 +24,13 @@ class Migration(migrations.Migration):
                 ("code", models.CharField(max_length=2)),
                 ("name", models.CharField(max_length=100)),
             ],
+            options={
+                "constraints": [
+                    django_singlestore.design.TableStorage(
+                        "REFERENCE", name="routerapp_country_storage"
+                    )
+                ],
+            },
         ),
         migrations.CreateModel(
             name="Customer",
