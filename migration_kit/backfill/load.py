@@ -18,6 +18,7 @@ import copy
 import inspect
 import os
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,9 @@ MYSQL_PROTOCOL = frozenset({"mysql", "singlestore"})
 DUPLICATE_KEY = 1062
 # Errors meaning "LOCAL INFILE is disabled here": fall back to INSERT for the rest of the run.
 LOCAL_INFILE_OFF = frozenset({1148, 2068, 3948, 4166})
+TRANSIENT_ERRNOS = frozenset({1205, 1213})  # lock wait timeout, deadlock
+TRANSIENT_STATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock (PostgreSQL)
+TRANSIENT_RETRIES = 5
 INSERT_ROWS = 500  # rows per INSERT statement, well under max_allowed_packet for typical rows
 STREAM_CHUNK = 64 * 1024
 WRAPPER_PACKAGES = frozenset({"django", "django_singlestore"})
@@ -122,14 +126,20 @@ class Writer:
             self._text = convert.text_functions(self.table.fields, self.connection)
         text = self._text
         lines = ["\t".join([f(v) for f, v in zip(text, row, strict=True)]) for row in rows]
-        data = ("\n".join(lines) + "\n").encode("utf-8")
+        return self.load_text(("\n".join(lines) + "\n").encode("utf-8"), len(rows))
+
+    def load_text(self, data: bytes, count: int) -> int | None:
+        """Load ``count`` ready-made ``LOAD DATA`` lines; None if they must go through INSERT.
+
+        Commits only when every warning is a duplicate-key skip; anything else (a value the
+        target would truncate or coerce) rolls the load back.
+        """
         try:
             with self.connection.cursor() as cursor:
                 written = self._load(cursor, data)
                 cursor.execute("SELECT @@warning_count")
                 (warnings,) = cursor.fetchone()
-                duplicates = len(rows) - written
-                clean = warnings == duplicates
+                clean = warnings == count - written
                 if clean and warnings:
                     cursor.execute("SHOW WARNINGS")
                     clean = all(int(w[1]) == DUPLICATE_KEY for w in cursor.fetchall())
@@ -144,6 +154,10 @@ class Writer:
             return None
         self.connection.commit()
         return written
+
+    def insert(self, rows: Sequence[list[Any]]) -> WriteResult:
+        """Insert with multi-row INSERT only, isolating the rows the target refuses."""
+        return self._insert_isolating(list(rows))
 
     def _load(self, cursor: Any, data: bytes) -> int:
         raw = _driver_cursor(cursor)
@@ -224,8 +238,12 @@ class Writer:
                 written += len(part)
         return written
 
-    def _insert_isolating(self, rows: list[list[Any]]) -> WriteResult:
-        """Insert ``rows`` in one transaction; on refusal bisect to isolate refused rows."""
+    def _insert_isolating(self, rows: list[list[Any]], attempt: int = 0) -> WriteResult:
+        """Insert ``rows`` in one transaction; on refusal bisect to isolate refused rows.
+
+        Deadlocks and lock timeouts (a concurrent apply touching the same index range) are
+        retried as they are: they say nothing about the rows.
+        """
         try:
             self._insert(rows)
             self.connection.commit()
@@ -234,6 +252,11 @@ class Writer:
             self.connection.rollback()
             if not self.connection.is_usable():
                 raise
+            if is_transient(exc):
+                if attempt >= TRANSIENT_RETRIES:
+                    raise
+                time.sleep(0.05 * 2**attempt)
+                return self._insert_isolating(rows, attempt + 1)
             if len(rows) == 1:
                 return WriteResult(rejected=[Rejected(rows[0], str(exc))])
         middle = len(rows) // 2
@@ -250,6 +273,12 @@ def _driver_cursor(cursor: Any) -> Any:
     while type(raw).__module__.split(".")[0] in WRAPPER_PACKAGES and hasattr(raw, "cursor"):
         raw = raw.cursor
     return raw
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A deadlock or lock-wait timeout: retry the same statement, the rows are not at fault."""
+    cause = exc.__cause__ or exc
+    return _errno(exc) in TRANSIENT_ERRNOS or getattr(cause, "sqlstate", None) in TRANSIENT_STATES
 
 
 def _errno(exc: BaseException) -> int | None:

@@ -12,10 +12,10 @@ import json
 import multiprocessing
 import queue
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -24,12 +24,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models, transaction
 from tqdm import tqdm
 
-from migration_kit.backfill import convert, state
+from migration_kit.backfill import convert, state, transfer
 from migration_kit.backfill.keyset import Table
 from migration_kit.backfill.load import Rejected, Writer
 from migration_kit.models import BackfillCheckpoint
 
-INITIAL_BATCH = 1000
+INITIAL_BATCH = 2000
 MIN_BATCH = 100
 MAX_BATCH = 100_000
 LIVE_PHASES = frozenset({"dual_write", "shadow"})
@@ -222,47 +222,175 @@ def copy_range(
     report: Report,
     rejects: RejectLog,
 ) -> None:
-    """Copy one range batch by batch, checkpointing after each, until the range is exhausted."""
-    conn = connections[source]
-    table = Table(model, conn)
-    converters = convert.row_converters(table.fields, conn)
-    lock = should_lock(model, source, options.lock)
-    end = table.decode(checkpoint.range_end)
-    last = table.decode(checkpoint.last_key)
+    """Copy one range batch by batch, checkpointing after each, until the range is exhausted.
+
+    Without row locks the next batch is read (in a thread, on its own connection) while the
+    current one loads; with them, read, load and checkpoint share one source transaction.
+    """
+    copier = RangeCopier(model, checkpoint, source, writer, options)
+    last = copier.table.decode(checkpoint.last_key)
     inclusive = False
     if last is None and checkpoint.range_start is not None:
-        last, inclusive = table.decode(checkpoint.range_start), True
-    batch = options.batch_size or INITIAL_BATCH
-    head = f"SELECT {', '.join(table.columns)} FROM {table.name} WHERE "
-    tail = f" ORDER BY {table.order_by} LIMIT %s"
-    if lock:
-        # NO KEY on PostgreSQL: concurrent inserts referencing these rows are not blocked.
-        no_key = conn.features.has_select_for_no_key_update
-        tail += " " + conn.ops.for_update_sql(no_key=no_key)
-    while True:
-        began = time.monotonic()
-        with transaction.atomic(using=source) if lock else nullcontext():
-            where, params = table.between(last, end, inclusive)
-            with conn.cursor() as cursor:
-                cursor.execute(head + where + tail, [*params, batch])
-                raw = cursor.fetchall()
-            if not raw:
-                checkpoint.finished = True
-                checkpoint.save(update_fields=["finished", "updated_at"])
+        last, inclusive = copier.table.decode(checkpoint.range_start), True
+    if copier.lock:
+        while True:
+            began = time.monotonic()
+            with transaction.atomic(using=source):
+                batch = copier.read(last, inclusive)
+                if batch is None:
+                    copier.finish()
+                    return
+                copied = copier.write(batch, rejects, report)
+            report("rows", copied)
+            last, inclusive = batch.newest, False
+            copier.adapt(time.monotonic() - began)
+    else:
+        batches = Prefetcher(copier, last, inclusive)
+        try:
+            while True:
+                began = time.monotonic()
+                batch = batches.next()
+                if batch is None:
+                    copier.finish()
+                    return
+                report("rows", copier.write(batch, rejects, report))
+                copier.adapt(time.monotonic() - began)
+        finally:
+            batches.stop()
+
+
+@dataclass
+class Batch:
+    """Rows read for one batch: keys ``(low, newest]`` (``[low`` when ``inclusive``)."""
+
+    raw: list[tuple]
+    low: Any
+    inclusive: bool
+    newest: Any
+
+
+class RangeCopier:
+    """Reads batches of one range from the source and writes them to the target."""
+
+    def __init__(
+        self,
+        model: type[models.Model],
+        checkpoint: BackfillCheckpoint,
+        source: str,
+        writer: Writer,
+        options: Options,
+    ):
+        conn = connections[source]
+        self.source, self.checkpoint = source, checkpoint
+        self.writer, self.options = writer, options
+        self.table = table = Table(model, conn)
+        self.converters = convert.row_converters(table.fields, conn)
+        self.key_converters = convert.row_converters(table.pk_fields, conn)
+        self.lock = should_lock(model, source, options.lock)
+        self.end = table.decode(checkpoint.range_end)
+        self.size = options.batch_size or INITIAL_BATCH
+        self.fast = None
+        if writer.method == "load":
+            self.fast = transfer.line_query(table, conn, writer.connection)
+        self.nkeys = len(table.pk_fields)
+        columns = ", ".join(table.columns)
+        select = f"{', '.join(table.pk_columns)}, {self.fast.select}" if self.fast else columns
+        self.head = f"SELECT {select} FROM {table.name} WHERE "
+        self.tail = f" ORDER BY {table.order_by} LIMIT %s"
+        if self.lock:
+            # NO KEY on PostgreSQL: concurrent inserts referencing these rows are not blocked.
+            no_key = conn.features.has_select_for_no_key_update
+            self.tail += " " + conn.ops.for_update_sql(no_key=no_key)
+        self.generic = f"SELECT {columns} FROM {table.name} WHERE "
+
+    def read(self, last: Any, inclusive: bool) -> Batch | None:
+        """The next batch after ``last`` on this thread's source connection; None at the end."""
+        where, params = self.table.between(last, self.end, inclusive)
+        with connections[self.source].cursor() as cursor:
+            cursor.execute(self.head + where + self.tail, [*params, self.size])
+            raw = cursor.fetchall()
+        if not raw:
+            return None
+        newest = raw[-1][: self.nkeys] if self.fast else self.table.key_of(raw[-1])
+        newest = tuple(convert.convert_rows([newest], self.key_converters)[0])
+        return Batch(raw, last, inclusive, newest)
+
+    def _python_rows(self, batch: Batch) -> list[list[Any]]:
+        if not self.fast:
+            return convert.convert_rows(batch.raw, self.converters)
+        # Re-read the same rows as Python values (a strict INSERT needs them).
+        where, params = self.table.between(batch.low, batch.newest, batch.inclusive)
+        with connections[self.source].cursor() as cursor:
+            cursor.execute(self.generic + where + f" ORDER BY {self.table.order_by}", params)
+            return convert.convert_rows(cursor.fetchall(), self.converters)
+
+    def write(self, batch: Batch, rejects: RejectLog, report: Report) -> int:
+        """Write a batch insert-if-absent, then checkpoint its last key; rows copied."""
+        rejected: list[Rejected] = []
+        if self.fast:
+            data = ("\n".join([r[self.nkeys] for r in batch.raw]) + "\n").encode("utf-8")
+            if self.writer.load_text(data, len(batch.raw)) is None:
+                rejected = self.writer.insert(self._python_rows(batch)).rejected
+        else:
+            rejected = self.writer.write(self._python_rows(batch)).rejected
+        if rejected:
+            rejects.write(self.table, rejected)
+            report("rejected", len(rejected))
+        copied = len(batch.raw) - len(rejected)
+        self.checkpoint.last_key = self.table.encode(batch.newest)
+        self.checkpoint.rows_copied += copied
+        self.checkpoint.save(update_fields=["last_key", "rows_copied", "updated_at"])
+        return copied
+
+    def finish(self) -> None:
+        self.checkpoint.finished = True
+        self.checkpoint.save(update_fields=["finished", "updated_at"])
+
+    def adapt(self, elapsed: float) -> None:
+        if self.options.batch_size is None:
+            self.size = _next_batch(self.size, elapsed, self.options.batch_seconds)
+
+
+class Prefetcher:
+    """Reads batches ahead in a thread (its own source connection), one batch in flight."""
+
+    def __init__(self, copier: RangeCopier, last: Any, inclusive: bool):
+        self.copier = copier
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(last, inclusive), daemon=True)
+        self.thread.start()
+
+    def _run(self, last: Any, inclusive: bool) -> None:
+        try:
+            while not self.stopping.is_set():
+                batch = self.copier.read(last, inclusive)
+                self._put(batch)
+                if batch is None:
+                    return
+                last, inclusive = batch.newest, False
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            self._put(exc)
+        finally:
+            connections.close_all()
+
+    def _put(self, item: Any) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
                 return
-            rows = convert.convert_rows(raw, converters)
-            written = writer.write(rows)
-            if written.rejected:
-                rejects.write(table, written.rejected)
-                report("rejected", len(written.rejected))
-            last, inclusive = table.key_of(rows[-1]), False
-            copied = len(rows) - len(written.rejected)
-            checkpoint.last_key = table.encode(last)
-            checkpoint.rows_copied += copied
-            checkpoint.save(update_fields=["last_key", "rows_copied", "updated_at"])
-        report("rows", copied)
-        if options.batch_size is None:
-            batch = _next_batch(batch, time.monotonic() - began, options.batch_seconds)
+            except queue.Full:
+                continue
+
+    def next(self) -> Batch | None:
+        item = self.queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
 
 
 def _next_batch(batch: int, elapsed: float, target: float) -> int:

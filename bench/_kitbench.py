@@ -1,0 +1,90 @@
+"""Shared set-up for the migration-kit benchmarks: bench databases holding ``BenchRow`` rows.
+
+Databases ``s2kit_bench`` on PostgreSQL (source) and MariaDB (target) are created and migrated
+on first use; ``ensure_rows(n)`` fills the source with ``n`` deterministic rows in SQL.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DB = "s2kit_bench"
+TABLE = "kitapp_benchrow"
+
+
+def setup_django() -> None:
+    """Point the test settings at the bench databases (creating them) and migrate both."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("S2KIT_DB_DEFAULT", BENCH_DB)
+    os.environ.setdefault("S2KIT_DB_MYSQL", BENCH_DB)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.kit.subprocess_settings"
+    pg = {"PGPASSWORD": "s2kit"}
+    exists = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "s2kit", "-d", "s2kit", "-tAc",
+         f"SELECT 1 FROM pg_database WHERE datname = '{BENCH_DB}'"],
+        env={**os.environ, **pg}, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    if not exists:
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "s2kit", "-d", "s2kit", "-c",
+             f"CREATE DATABASE {BENCH_DB}"],
+            env={**os.environ, **pg}, check=True, capture_output=True,
+        )  # fmt: skip
+    mariadb(f"CREATE DATABASE IF NOT EXISTS {BENCH_DB} CHARACTER SET utf8mb4", database="")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    for alias in ("default", "mysql"):
+        call_command("migrate", database=alias, verbosity=0)
+
+
+def mariadb(sql: str, database: str = BENCH_DB, stdin: bytes | None = None) -> str:
+    """Run SQL with the MariaDB client (LOCAL INFILE enabled)."""
+    args = ["mariadb", "--local-infile=1", "-h127.0.0.1", "-us2kit", "-ps2kit", "-N", "-e", sql]
+    if database:
+        args.insert(-2, database)
+    return subprocess.run(args, input=stdin, capture_output=True, check=True).stdout.decode()
+
+
+def ensure_rows(n: int) -> None:
+    """Make the source table hold exactly rows 1..n (regenerated when the count differs)."""
+    from django.db import connections
+
+    with connections["default"].cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*), COALESCE(MAX(id), 0) FROM {TABLE}")
+        if cursor.fetchone() == (n, n):
+            return
+        print(f"generating {n:,} source rows…", file=sys.stderr)
+        cursor.execute(f"TRUNCATE {TABLE} RESTART IDENTITY")
+        cursor.execute(
+            f"""INSERT INTO {TABLE} (account, kind, amount, at, done, note)
+            SELECT g %% 5000, 'kind-' || (g %% 17), (g %% 100000) / 100.0,
+                   TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * INTERVAL '1.000123 second',
+                   g %% 3 = 0,
+                   CASE WHEN g %% 7 = 0 THEN '' ELSE 'note ' || g || E'\\twith tab' END
+            FROM generate_series(1, %s) AS g""",
+            [n],
+        )
+        cursor.execute(f"ANALYZE {TABLE}")
+
+
+def reset_target() -> None:
+    """Empty the target table and forget backfill checkpoints."""
+    from migration_kit.models import BackfillCheckpoint
+
+    mariadb(f"TRUNCATE {TABLE}")
+    BackfillCheckpoint.objects.all().delete()
+
+
+def timed(fn: Callable[[], object]) -> float:
+    """Seconds ``fn`` takes."""
+    began = time.perf_counter()
+    fn()
+    return time.perf_counter() - began

@@ -1,0 +1,138 @@
+"""Backfill speed: ``s2_backfill`` vs the raw pipe and vs ``dumpdata | loaddata``, in one run.
+
+    .venv/bin/python bench/backfill.py [--rows 1000000] [--sample 20000] [--json FILE]
+
+Source: PostgreSQL; target: MariaDB through the ``mysql`` alias (the SingleStore emulator is not
+in the path). Baselines, measured on the same tables in the same run:
+
+- raw pipe: ``psql -c "COPY (SELECT …) TO STDOUT" | mariadb -e "LOAD DATA LOCAL INFILE
+  '/dev/stdin' …"`` — no Django, conversions done by PostgreSQL in the COPY query;
+- ``dumpdata | loaddata``: Django's serializers on ``--sample`` rows, extrapolated as rows/s.
+
+Also reports rows/s by batch size (one worker) and by worker count (adaptive batches).
+Targets: s2_backfill ≥ 0.6x the raw pipe, ≥ 30x dumpdata/loaddata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _kitbench as kb
+
+COLUMNS = "id, account, kind, amount, at, done, note"
+
+
+def raw_pipe() -> None:
+    copy = (
+        "COPY (SELECT id, account, kind, amount, "
+        "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), done::int, note "
+        f"FROM {kb.TABLE} ORDER BY id) TO STDOUT"
+    )
+    load = (
+        f"LOAD DATA LOCAL INFILE '/dev/stdin' INTO TABLE {kb.TABLE} CHARACTER SET utf8mb4 "
+        f"FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' ({COLUMNS})"
+    )
+    env = {**os.environ, "PGPASSWORD": "s2kit"}
+    producer = subprocess.Popen(
+        ["psql", "-h", "127.0.0.1", "-U", "s2kit", "-d", kb.BENCH_DB, "-c", copy],
+        stdout=subprocess.PIPE,
+        env=env,
+    )
+    subprocess.run(
+        ["mariadb", "--local-infile=1", "-h127.0.0.1", "-us2kit", "-ps2kit", kb.BENCH_DB,
+         "-e", load],
+        stdin=producer.stdout, check=True,
+    )  # fmt: skip
+    producer.stdout.close()
+    if producer.wait() != 0:
+        raise SystemExit("psql COPY failed")
+
+
+def backfill(**opts: object) -> dict:
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command(
+        "s2_backfill", "kitapp.BenchRow", source="default", target="mysql", format="json",
+        restart=True, stdout=out, stderr=io.StringIO(), **opts,
+    )  # fmt: skip
+    return json.loads(out.getvalue())["models"][0]
+
+
+def dump_load(sample: int) -> float:
+    from django.core.management import call_command
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fixture = os.path.join(tmp, "rows.json")
+        pks = ",".join(str(i) for i in range(1, sample + 1))
+
+        def run() -> None:
+            call_command(
+                "dumpdata", "kitapp.BenchRow", database="default", pks=pks, output=fixture,
+                verbosity=0,
+            )  # fmt: skip
+            call_command("loaddata", fixture, database="mysql", verbosity=0)
+
+        return kb.timed(run)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--sample", type=int, default=20_000, help="rows for dumpdata/loaddata")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+    kb.setup_django()
+    kb.ensure_rows(args.rows)
+    n = args.rows
+    results: dict = {"rows": n, "target": "MariaDB (mysql alias), not the emulator"}
+
+    kb.reset_target()
+    seconds = kb.timed(raw_pipe)
+    assert int(kb.mariadb(f"SELECT COUNT(*) FROM {kb.TABLE}")) == n
+    results["raw_pipe_rows_per_s"] = round(n / seconds)
+
+    kb.reset_target()
+    sample_seconds = dump_load(args.sample)
+    results["dumpdata_loaddata_rows_per_s"] = round(args.sample / sample_seconds)
+    results["dumpdata_loaddata_sample_rows"] = args.sample
+
+    by_batch = {}
+    for size in (1000, 5000, 20000, None):
+        kb.reset_target()
+        summary = backfill(batch_size=size, workers=1)
+        assert summary["rows_copied"] == n and summary["finished"]
+        by_batch["adaptive" if size is None else size] = round(summary["rows_per_second"])
+    by_workers = {1: by_batch["adaptive"]}
+    for workers in (2, 4):
+        kb.reset_target()
+        summary = backfill(workers=workers)
+        assert summary["rows_copied"] == n and summary["finished"]
+        by_workers[workers] = round(summary["rows_per_second"])
+    results["s2_backfill_rows_per_s_by_batch_size"] = by_batch
+    results["s2_backfill_rows_per_s_by_workers"] = by_workers
+    best = max([*by_batch.values(), *by_workers.values()])
+    default = by_batch["adaptive"]
+    results["s2_backfill_rows_per_s_default"] = default
+    results["s2_backfill_rows_per_s_best"] = best
+    results["ratio_default_vs_raw_pipe"] = round(default / results["raw_pipe_rows_per_s"], 2)
+    results["ratio_best_vs_raw_pipe"] = round(best / results["raw_pipe_rows_per_s"], 2)
+    results["ratio_default_vs_dumpdata_loaddata"] = round(
+        default / results["dumpdata_loaddata_rows_per_s"], 1
+    )
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
