@@ -16,9 +16,11 @@ from tests.integrityapp.models import (
     Club,
     Comment,
     Membership,
+    Novel,
     Profile,
     Review,
     Sku,
+    Stock,
     Tag,
     Ticket,
 )
@@ -166,6 +168,16 @@ def plant(child: str, parent: str | None = None) -> dict[str, list[Any]]:
         skus.create(code=code, author=good)
     add("Sku.author", skus.create(code="bb", author_id=MISSING).pk)
     add("Sku.author", skus.create(code="z", author_id=MISSING).pk)
+    Novel.objects.using(child).create(pages=1, author=good)
+    novel_table = connections[child].ops.quote_name(Novel._meta.db_table)
+    with unchecked(child), connections[child].cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {novel_table} (book_ptr_id, pages) VALUES (%s, %s)", (MISSING, 2)
+        )
+    add("Novel.book_ptr", MISSING)
+    stock = Stock.objects.using(child)
+    stock.create(shelf="s1", author=good)
+    add("Stock.author", stock.create(shelf="s2", author_id=MISSING).pk)
     tickets = Ticket.objects.using(child)
     for _ in range(4):
         tickets.create(author=good)

@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 
 from migration_kit.integrity import Report, check, discover, select_models
-from tests.integrity.conftest import plant
+from tests.integrity.conftest import MISSING, plant
 
 ROUTER = "tests.integrity.conftest.SplitRouter"
 
@@ -42,9 +42,11 @@ def test_discovery_covers_every_relation_kind() -> None:
         ("integrityapp.Comment.target", "generic", "contenttypes.ContentType + object"),
         ("integrityapp.Comment.content_type", "fk", "contenttypes.ContentType.id"),
         ("integrityapp.Bookmark.target", "generic", "contenttypes.ContentType + object"),
+        ("integrityapp.Novel.book_ptr", "o2o", "integrityapp.Book.id"),
+        ("integrityapp.Stock.author", "fk", "integrityapp.Author.id"),
     }
     assert expected <= relations
-    assert len(relations) == 19
+    assert len(relations) == 21
 
 
 def test_named_model_brings_its_through_table() -> None:
@@ -61,7 +63,7 @@ def test_same_database_finds_every_planted_orphan(alias: str, batch_size: int) -
     assert_found(report, broken)
     results = by_label(report)
     assert results["integrityapp.Book.author"].strategy == "anti-join"
-    assert results["integrityapp.Book.author"].rows_checked == 10
+    assert results["integrityapp.Book.author"].rows_checked == 11
     assert results["integrityapp.Bookmark.target"].strategy == "lookup"
     assert results["integrityapp.Comment.target"].by_target == {
         "integrityapp.Author": 1,
@@ -97,7 +99,7 @@ def test_clean_database_reports_zero() -> None:
     report = check(["integrityapp"], database="default")
     assert report.ok
     assert report.violations == 0
-    assert len(report.relations) == 19
+    assert len(report.relations) == 21
 
 
 @pytest.mark.django_db(databases=["default"])
@@ -145,3 +147,19 @@ def test_bad_field_labels_are_config_errors(labels: list[str], message: str) -> 
 
     with pytest.raises(IntegrityConfigError, match=message):
         check(labels, database="default")
+
+
+@pytest.mark.django_db(databases=["default"])
+def test_gaps_in_integer_keys_cost_no_empty_chunks() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.integrityapp.models import Review
+
+    for pk in (1, 2, 10**12, 10**12 + 1, 2 * 10**12):
+        Review.objects.create(pk=pk, book_id=MISSING)
+    with CaptureQueriesContext(connection) as queries:
+        result = check(["integrityapp.Review"], database="default", batch_size=2).relations[0]
+    assert (result.rows_checked, result.violations) == (5, 5)
+    # MIN/MAX, then per chunk (3 of them): count, sample, next MIN.
+    assert len(queries) == 1 + 3 * 3

@@ -46,7 +46,7 @@ def test_json_document_has_stable_keys_and_exit_one(alias: str) -> None:
     document = json.loads(out)
     assert set(document) == {"relations", "total"}
     assert document["total"] == {
-        "relations": 19,
+        "relations": 21,
         "relations_with_violations": len(broken),
         "rows_checked": sum(r["rows_checked"] for r in document["relations"]),
         "violations": sum(map(len, broken.values())),
@@ -206,3 +206,30 @@ def test_fix_leaves_generic_relations_alone() -> None:
     assert code == 1
     assert "generic foreign keys have no on_delete; report only" in out
     assert Comment.objects.filter(pk=comment.pk).exists()
+
+
+@pytest.mark.django_db(databases=["default"])
+def test_parent_links_and_composite_keys_are_report_only() -> None:
+    from django.db import connection
+
+    from tests.integrity.conftest import unchecked
+    from tests.integrityapp.models import Novel, Stock
+
+    Stock.objects.create(shelf="s", author_id=MISSING)
+    with unchecked("default"), connection.cursor() as cursor:
+        cursor.execute("INSERT INTO integrityapp_novel (book_ptr_id, pages) VALUES (%s, 1)",
+                       [MISSING])  # fmt: skip
+    code, out, _ = run(
+        "integrityapp.Novel.book_ptr", "integrityapp.Stock", "--fix", "--yes", format="json"
+    )
+    assert code == 1
+    document = json.loads(out)
+    assert document["relations"][1]["sample"] == [["s", MISSING]]
+    details = {s["model"]: s["detail"] for s in document["fix"]["steps"]}
+    assert details == {
+        "integrityapp.Novel": "multi-table inheritance parent row missing; report only",
+        "integrityapp.Stock": "composite primary key; report only",
+    }
+    assert Stock.objects.count() == 1
+    assert list(Novel.objects.all()) == []  # loading joins the missing parent row
+    assert Novel.objects.count() == 1  # but the broken row is still there, untouched

@@ -154,3 +154,21 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+class Novel(Book):
+    """Multi-table inheritance: ``book_ptr`` is a one-to-one parent link."""
+
+    pages = models.PositiveIntegerField(default=0)
+
+
+class Stock(models.Model):
+    """A composite primary key: checked in one statement, never fixed."""
+
+    pk = models.CompositePrimaryKey("shelf", "author")
+    shelf = models.CharField(max_length=10)
+    author = models.ForeignKey(Author, models.CASCADE, db_constraint=False)
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.shelf}/{self.author_id}"
