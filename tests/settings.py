@@ -20,6 +20,9 @@ DATABASES = {
     "s2": database_from_url(S2_TEST_URL or "singlestoredb://s2kit:s2kit@127.0.0.1:0/s2kit"),
 }
 DATABASES["mysql"]["OPTIONS"].setdefault("charset", "utf8mb4")
+# The emulator keeps its tables on the same MariaDB as ``mysql``: give its test database its own
+# name so the two aliases never share (and drop) one database.
+DATABASES["s2"].setdefault("TEST", {}).setdefault("NAME", f"test_s2_{DATABASES['s2']['NAME']}")
 # Contrib and infrastructure apps have unique keys that a sharded columnstore table cannot hold:
 # on SingleStore they become ROWSTORE REFERENCE tables (models that declare TableStorage win).
 DATABASES["s2"]["OPTIONS"].setdefault(
