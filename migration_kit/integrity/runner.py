@@ -263,10 +263,8 @@ def resolve_relations(
                     "allow_migrate says no); drop --database or name another model."
                 )
         models = [m for m in models if router.allow_migrate_model(database, m)]
-    for alias in {database} if database else set():
-        engine = connections[alias].settings_dict["ENGINE"]
-        if engine == "django.db.backends.dummy":
-            raise IntegrityConfigError(f"database {alias!r} is not configured (dummy backend)")
+    if database and connections[database].settings_dict["ENGINE"] == "django.db.backends.dummy":
+        raise IntegrityConfigError(f"database {database!r} is not configured (dummy backend)")
     try:
         relations = keep_fields(discover(models), fields)
     except LookupError as exc:

@@ -163,3 +163,22 @@ def test_gaps_in_integer_keys_cost_no_empty_chunks() -> None:
     assert (result.rows_checked, result.violations) == (5, 5)
     # MIN/MAX, then per chunk (3 of them): count, sample, next MIN.
     assert len(queries) == 1 + 3 * 3
+
+
+@pytest.mark.django_db(databases=["default", "mysql"])
+def test_cross_database_lookup_respects_the_targets_collation() -> None:
+    """MariaDB compares 'GOOD' = 'good' (as Django's own queries there would): not broken."""
+    from tests.integrity.conftest import SplitRouter
+    from tests.integrityapp.models import Author, Book
+
+    with override_settings(DATABASE_ROUTERS=[ROUTER]):
+        SplitRouter.child_alias, SplitRouter.parent_alias = "default", "mysql"
+        try:
+            Author.objects.using("mysql").create(code="good")
+            Author.objects.using("mysql").create(code="house")
+            Book.objects.using("default").create(publisher_id="GOOD")
+            broken = Book.objects.using("default").create(publisher_id="nobody")
+            result = check(["integrityapp.Book.publisher"]).relations[0]
+        finally:
+            SplitRouter.child_alias, SplitRouter.parent_alias = "mysql", "default"
+    assert (result.strategy, result.violations, result.sample) == ("lookup", 1, [broken.pk])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
@@ -26,6 +27,7 @@ from migration_kit.integrity.runner import (
     tenant_context,
 )
 from s2router.commands import add_tenant_arguments, selected_tenants
+from s2router.tenancy import NoTenantError
 
 
 def _non_negative(text: str) -> int:
@@ -76,7 +78,7 @@ class Command(BaseCommand):
         try:
             for tenant in tenants:
                 report.extend(self._check(options, tenant))
-        except IntegrityConfigError as exc:
+        except (IntegrityConfigError, ImproperlyConfigured, NoTenantError) as exc:
             raise CommandError(str(exc), returncode=2) from exc
         except DatabaseError as exc:
             raise CommandError(f"database error: {exc}", returncode=2) from exc
