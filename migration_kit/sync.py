@@ -184,6 +184,19 @@ class FastPath:
 fast_path = FastPath()
 
 
+def forget_broken(alias: str) -> None:
+    """Close ``alias``'s connection if an error left it unusable (server restarted or gone), so
+    the next attempt reconnects; never inside a transaction someone else opened."""
+    connection = connections[alias]
+    if (
+        connection.connection is not None
+        and connection.errors_occurred
+        and not connection.in_atomic_block
+        and not connection.is_usable()
+    ):
+        connection.close()
+
+
 # -- draining -------------------------------------------------------------------------------
 
 
@@ -291,7 +304,7 @@ def apply_in_rounds(
                 failed[group_key] = exc
                 _, source, target = group_key
                 for alias in (source, target):
-                    connections[alias].close_if_unusable_or_obsolete()
+                    forget_broken(alias)
         if len(failed) == len(todo):
             break
         todo = list(failed)
@@ -327,7 +340,7 @@ def drain_all(
             try:
                 one = drain(alias, batch_size)
             except Exception as exc:  # the outbox's own database is unreachable
-                connections[alias].close_if_unusable_or_obsolete()
+                forget_broken(alias)
                 if not loop:
                     raise
                 logger.warning("s2_sync: cannot read the outbox on %r: %s", alias, exc)
@@ -360,7 +373,7 @@ def outbox_aliases(candidates: list[str] | None = None) -> tuple[list[str], list
             tables = connection.introspection.table_names()
         except Exception as exc:
             errors.append(f"{alias}: {type(exc).__name__}: {exc}")
-            connection.close_if_unusable_or_obsolete()
+            forget_broken(alias)
             continue
         if OutboxEntry._meta.db_table in tables:
             found.append(alias)

@@ -17,7 +17,10 @@ from tests.syncapp.models import Author, Book, Tag
 from tests.syncapp.scenarios import SCENARIOS, Scenario
 from tests.syncapp.testing import differences, drain, mirrored, pending
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "mysql"])
+# Most tests run inside one rolled-back transaction per database (fast); those that need real
+# commits (autocommit behaviour, the fast path after commit, DDL) ask for transaction=True.
+pytestmark = pytest.mark.django_db(databases=["default", "mysql"])
+committing = pytest.mark.django_db(transaction=True, databases=["default", "mysql"])
 
 # (source, SingleStore stand-in, phase): the primary is the source before cutover, else the target.
 PAIRS = [
@@ -49,6 +52,7 @@ def test_write_path_reaches_mirror(scenario: Scenario, source: str, target: str,
     run_scenario(scenario, source, target, phase)
 
 
+@committing
 def test_entry_commits_with_the_write_and_rolls_back_with_it() -> None:
     with mirrored("default", "mysql"):
         with pytest.raises(RuntimeError), transaction.atomic(using="default"):
@@ -62,6 +66,7 @@ def test_entry_commits_with_the_write_and_rolls_back_with_it() -> None:
         assert (entry.source_alias, entry.target_alias) == ("default", "mysql")
 
 
+@committing
 def test_autocommit_save_is_made_atomic() -> None:
     """Outside atomic(), a failure after the INSERT (here a post_save receiver) must take the
     row and its entry back together; plain Django would have committed the row already."""
@@ -79,6 +84,7 @@ def test_autocommit_save_is_made_atomic() -> None:
     assert pending("mysql") == 0
 
 
+@committing
 def test_failed_write_leaves_no_entry() -> None:
     with mirrored("default", "mysql"):
         author = Author.objects.using("default").create(name="a")
@@ -125,6 +131,7 @@ def test_enqueue_keys_covers_raw_sql() -> None:
         assert enqueue_keys(Tag, keys, using="mysql") == 0  # not the primary
 
 
+@committing
 @pytest.mark.parametrize("fast", ["thread", "inline"])
 def test_fast_path_applies_after_commit(fast: str) -> None:
     from migration_kit.sync import fast_path
@@ -144,6 +151,7 @@ def test_fast_path_applies_after_commit(fast: str) -> None:
         assert pending("default") == 0
 
 
+@committing
 def test_fast_path_failure_leaves_entries_for_the_drainer() -> None:
     """The mirror refuses the row (its table is gone): the write succeeds, the entry stays."""
     with mirrored("default", "mysql", fast="inline"):

@@ -15,7 +15,7 @@ from s2router.phases import IllegalTransition, set_phase
 from tests.syncapp.models import Author, Book
 from tests.syncapp.testing import mirrored
 
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "mysql"])
+pytestmark = pytest.mark.django_db(databases=["default", "mysql"])
 
 
 def s2_status(*labels: str) -> dict:
