@@ -9,16 +9,22 @@ from django.db import connections
 
 
 class HeaderMapper(TenantMapper):
+    alias = "mysql"  # whose (test) database name prefixes the tenant databases
+
     def get_tenant_name(self, request):
         return request.headers.get("X-Tenant") or None
 
     def get_db_name(self, request, tenant_name):
         if tenant_name == "evil":
             return "x`; DROP DATABASE mysql; --"
-        return f"{connections['mysql'].settings_dict['NAME']}_t_{tenant_name}"
+        return f"{connections[self.alias].settings_dict['NAME']}_t_{tenant_name}"
 
     def get_cache_prefix(self, request, tenant_name, db_name):
         return f"tenant-{tenant_name}"
+
+
+class S2HeaderMapper(HeaderMapper):
+    alias = "s2"
 
 
 def tenant_names() -> list[str]:

@@ -3,7 +3,7 @@
 import asyncio
 import time
 
-from django.db import connections
+from django.db import connections, router
 from django.http import JsonResponse, StreamingHttpResponse
 from django.urls import path
 
@@ -12,7 +12,7 @@ from tests.routerapp.models import TenantNote
 
 
 def _seen() -> dict:
-    with connections["mysql"].cursor() as cursor:
+    with connections[router.db_for_read(TenantNote)].cursor() as cursor:
         cursor.execute("SELECT DATABASE(), CONNECTION_ID()")
         database, connection_id = cursor.fetchone()
     tenant = current_tenant()
