@@ -65,7 +65,8 @@ class Catalog:
             await self.client.query(f"CREATE DATABASE IF NOT EXISTS {quote_name(self.schema)}")
             await self.client.query(
                 f"CREATE TABLE IF NOT EXISTS {self.table} ("
-                " db VARCHAR(64) NOT NULL, name VARCHAR(64) NOT NULL,"
+                " db VARCHAR(64) CHARACTER SET utf8mb3 COLLATE utf8mb3_bin NOT NULL,"
+                " name VARCHAR(64) CHARACTER SET utf8mb3 COLLATE utf8mb3_bin NOT NULL,"
                 " storage_type VARCHAR(32) NOT NULL, distributed TINYINT NOT NULL,"
                 " shard_key TEXT NULL, sort_key TEXT NULL, spec LONGTEXT NOT NULL,"
                 " PRIMARY KEY (db, name)"
@@ -121,7 +122,7 @@ class Catalog:
         async with self.client.lock:
             await self.client.query(f"DELETE FROM {self.table} WHERE db = {quote_string(db)}")
 
-    def tables_join(self, alias: str) -> str:
+    def tables_join(self) -> str:
         """A derived table: ``information_schema.TABLES`` plus SingleStore's two columns.
 
         Tables the catalog does not know are reported as what SingleStore would create from
@@ -133,6 +134,6 @@ class Catalog:
             "CASE WHEN t.TABLE_TYPE <> 'BASE TABLE' THEN NULL "
             "ELSE COALESCE(c.distributed, 1) END AS DISTRIBUTED "
             f"FROM information_schema.TABLES t LEFT JOIN {self.table} c "
-            "ON c.db = t.TABLE_SCHEMA AND c.name = t.TABLE_NAME) "
-            f"AS {quote_name(alias)}"
+            "ON c.db = t.TABLE_SCHEMA COLLATE utf8mb3_bin "
+            "AND c.name = t.TABLE_NAME COLLATE utf8mb3_bin)"
         )

@@ -101,7 +101,8 @@ def err_payload(errno: int, sqlstate: str, message: str) -> bytes:
 
 
 def ok_payload(status: int, affected: int = 0, insert_id: int = 0, warnings: int = 0) -> bytes:
-    return lenenc_int(affected) + lenenc_int(insert_id) + struct.pack("<HH", status, warnings)
+    head = b"\x00" + lenenc_int(affected) + lenenc_int(insert_id)
+    return head + struct.pack("<HH", status, warnings)
 
 
 def eof_payload(status: int, deprecate_eof: bool) -> bytes:

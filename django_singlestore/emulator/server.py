@@ -1,0 +1,696 @@
+"""The emulator's asyncio proxy: one :class:`Session` per client connection.
+
+Bytes flow through untouched in both directions. Client packets that start a command (sequence
+id 0, outside a LOCAL INFILE upload) are looked at: ``COM_QUERY``, ``COM_STMT_PREPARE`` and
+``COM_INIT_DB``; everything else is forwarded as is. A query is only tokenized when its first
+keyword or a cheap byte search says it may concern the emulator (DDL, SAVEPOINT, SingleStore
+functions, ``@@`` variables, ...). The server-to-client direction is copied verbatim unless the
+session asked to *watch* one reply (to update the catalog after DDL, to rewrite SHOW CREATE
+TABLE, to shuffle rows, or to read the answer of its own probe query).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, fields, replace
+
+from django_singlestore import rules
+
+from . import ddl, dialect, statements
+from . import protocol as p
+from .backend import BackendClient, BackendURL, read_packet
+from .catalog import Catalog
+from .sqltext import Token, first_keyword, join, significant, split_statements, tokenize
+
+log = logging.getLogger("django_singlestore.emulator")
+
+READ_SIZE = 1 << 18
+
+
+@dataclass(frozen=True)
+class Switches:
+    """Fidelity switches: CLI defaults for every session, changeable per session with SET."""
+
+    child_aggregator: bool = False  # error 2549 for reference-table writes in transactions
+    scatter_auto_increment: bool = False  # new tables' AUTO_INCREMENT starts at a random offset
+    shuffle_rows: bool = False  # rows of a SELECT without ORDER BY arrive in random order
+
+
+#: ``SET s2emu_<switch> = 1`` / ``SELECT @@s2emu_<switch>`` names.
+SWITCH_VARIABLES = {f"s2emu_{f.name}": f.name for f in fields(Switches)}
+
+#: SingleStore session variables MariaDB lacks: accepted by SET, answered by SELECT @@name.
+SESSION_VARIABLES: dict[str, str] = {
+    **rules.SINGLESTORE_VARIABLES,
+    "enable_extended_types_metadata": "OFF",
+    "vector_type_project_format": "JSON",
+}
+READ_ONLY_VARIABLES = frozenset(n for n in rules.SINGLESTORE_VARIABLES if n.startswith("memsql_"))
+
+#: First keywords the emulator always looks at (others: see ``Session._worth_parsing``).
+INSPECTED = frozenset(
+    {"SHOW", "SET", "CREATE", "ALTER", "DROP", "RENAME", "SAVEPOINT", "RELEASE", "ROLLBACK", "USE"}
+)
+#: Writes that matter only for error 2549 (child-aggregator mode).
+WRITES = frozenset({"INSERT", "REPLACE", "DELETE", "LOAD"})
+CHILD_AGGREGATOR_RULE = rules.REFERENCE_WRITE_CHILD_AGGREGATOR.id
+
+
+class Response:
+    """Incremental parser of one server reply (OK, ERR, text or binary result sets)."""
+
+    def __init__(self, deprecate_eof: bool):
+        self.deprecate_eof = deprecate_eof
+        self.packets: list[tuple[int, bytes]] = []
+        self.error: p.ServerError | None = None
+        self.status = 0
+        self.columns: list[bytes] = []
+        self.rows: list[int] = []  # indexes into ``packets`` of row packets (first result set)
+        self.result_sets = 0
+        self._state = "first"
+        self._columns_left = 0
+        self._continued = False
+
+    def feed(self, seq: int, payload: bytes) -> bool:
+        """Add one physical packet; True once the reply is complete."""
+        self.packets.append((seq, payload))
+        if self._continued:  # continuation of a payload longer than 16 MiB
+            self._continued = len(payload) == p.MAX_PAYLOAD
+            return False
+        self._continued = len(payload) == p.MAX_PAYLOAD
+        state = self._state
+        if state == "first":
+            head = payload[0]
+            if head == 0x00:
+                self.status = p.ok_status(payload)
+                return self._end()
+            if head == 0xFF:
+                self.error = p.ServerError.parse(payload)
+                return True
+            self.result_sets += 1
+            self._columns_left, _ = p.read_lenenc_int(payload, 0)
+            self._state = "columns"
+        elif state == "columns":
+            if self.result_sets == 1:
+                self.columns.append(payload)
+            self._columns_left -= 1
+            if not self._columns_left:
+                self._state = "rows" if self.deprecate_eof else "columns_eof"
+        elif state == "columns_eof":
+            self._state = "rows"
+        elif payload[0] == 0xFF:
+            self.error = p.ServerError.parse(payload)
+            return True
+        elif p.is_end_of_rows(payload):
+            self.status = p.eof_status(payload, self.deprecate_eof)
+            return self._end()
+        elif self.result_sets == 1:
+            self.rows.append(len(self.packets) - 1)
+        return False
+
+    def _end(self) -> bool:
+        if self.status & p.SERVER_MORE_RESULTS_EXISTS:
+            self._state = "first"
+            return False
+        return True
+
+    def encode(self) -> bytes:
+        return b"".join(p.header(len(payload), seq) + payload for seq, payload in self.packets)
+
+    def row_values(self, index: int) -> list[bytes | None]:
+        return p.decode_text_row(self.packets[self.rows[index]][1], len(self.columns))
+
+
+@dataclass
+class Watch:
+    """A reply the session wants to see whole before the client does."""
+
+    response: Response
+    done: Callable[[Response], Awaitable[bytes | None]]
+
+
+class Emulator:
+    """Listens for clients and gives each a :class:`Session` against the backend."""
+
+    def __init__(
+        self,
+        backend: BackendURL,
+        switches: Switches | None = None,
+        catalog_schema: str = "s2emu_catalog",
+    ):
+        self.backend = backend
+        self.switches = switches or Switches()
+        self.catalog = Catalog(BackendClient(backend), catalog_schema)
+        self.server: asyncio.Server | None = None
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        await self.catalog.start()
+        self.server = await asyncio.start_server(self._serve, host, port)
+        address = self.server.sockets[0].getsockname()
+        return address[0], address[1]
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+        await self.catalog.client.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = Session(self, reader, writer)
+        try:
+            await session.run()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except Exception:
+            log.exception("session failed")
+        finally:
+            await session.close()
+
+
+class Rejected(Exception):
+    """A statement SingleStore refuses: answered with an ERR packet, never sent to MariaDB."""
+
+    def __init__(self, errno: int, sqlstate: str, message: str):
+        super().__init__(message)
+        self.errno, self.sqlstate, self.message = errno, sqlstate, message
+
+    @classmethod
+    def of(cls, violation: rules.Violation) -> Rejected:
+        return cls(violation.errno or 1706, violation.sqlstate, violation.message)
+
+
+class Session:
+    """One client connection and its own backend connection."""
+
+    def __init__(
+        self,
+        emulator: Emulator,
+        client_reader: asyncio.StreamReader,
+        client_writer: asyncio.StreamWriter,
+    ):
+        self.emulator = emulator
+        self.catalog = emulator.catalog
+        self.switches = emulator.switches
+        self.variables = dict(SESSION_VARIABLES)
+        self.client_reader, self.client_writer = client_reader, client_writer
+        self.backend_reader: asyncio.StreamReader | None = None
+        self.backend_writer: asyncio.StreamWriter | None = None
+        self.database: str | None = None
+        self.capabilities = 0
+        self.watch: Watch | None = None
+        self._maybe_infile = False
+        self._in_infile = False
+        self._continuation = False
+        self._forward_left = 0
+
+    @property
+    def deprecate_eof(self) -> bool:
+        return bool(self.capabilities & p.CLIENT_DEPRECATE_EOF)
+
+    async def close(self) -> None:
+        for writer in (self.client_writer, self.backend_writer):
+            if writer is not None:
+                writer.close()
+                with contextlib.suppress(Exception):
+                    await writer.wait_closed()
+
+    # --- connection phase -----------------------------------------------------------------
+
+    async def run(self) -> None:
+        url = self.emulator.backend
+        self.backend_reader, self.backend_writer = await asyncio.open_connection(url.host, url.port)
+        seq, payload = await read_packet(self.backend_reader)
+        if payload[:1] != b"\xff":
+            handshake = p.Handshake.parse(payload)
+            payload = handshake.as_singlestore(rules.PROTOCOL_SERVER_VERSION)
+            server_caps = handshake.capabilities
+        self.client_writer.write(p.frame(payload, seq)[0])
+        if payload[:1] == b"\xff":
+            return
+        seq, payload = await read_packet(self.client_reader)
+        response = p.HandshakeResponse.parse(payload)
+        if response.capabilities & p.CLIENT_SSL and len(payload) == 32:
+            log.warning("client asked for TLS, which the emulator does not offer; closing")
+            return
+        self.capabilities = response.capabilities & server_caps
+        self.database = response.database
+        self.backend_writer.write(p.frame(payload, seq)[0])
+        if not await self._authenticate():
+            return
+        pump = asyncio.ensure_future(self._server_pump())
+        try:
+            await self._client_pump()
+        finally:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                await pump
+
+    async def _authenticate(self) -> bool:
+        """Relay the authentication exchange until the server says OK (True) or ERR."""
+        assert self.backend_reader is not None and self.backend_writer is not None
+        while True:
+            seq, payload = await read_packet(self.backend_reader)
+            self.client_writer.write(p.header(len(payload), seq) + payload)
+            head = payload[:1]
+            if head == b"\x00":
+                return True
+            if head == b"\xff":
+                await self.client_writer.drain()
+                return False
+            if payload == b"\x01\x03":  # caching_sha2 fast-auth success: OK follows
+                continue
+            seq, payload = await read_packet(self.client_reader)
+            self.backend_writer.write(p.header(len(payload), seq) + payload)
+
+    # --- client → server ------------------------------------------------------------------
+
+    async def _client_pump(self) -> None:
+        assert self.backend_writer is not None
+        backend = self.backend_writer
+        buf = bytearray()
+        while True:
+            chunk = await self.client_reader.read(READ_SIZE)
+            if not chunk:
+                return
+            buf += chunk
+            pos = sent = 0
+            end = len(buf)
+            while True:
+                if self._forward_left:
+                    step = min(self._forward_left, end - pos)
+                    pos += step
+                    self._forward_left -= step
+                    if self._forward_left:
+                        break
+                if end - pos < 4:
+                    break
+                length = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16
+                if self._is_command(buf[pos + 3], length):
+                    if end - pos < 4 + length:
+                        break
+                    if pos > sent:
+                        backend.write(buf[sent:pos])
+                    payload = bytes(buf[pos + 4 : pos + 4 + length])
+                    pos = sent = pos + 4 + length
+                    if not await self._command(payload):
+                        return
+                else:
+                    pos += 4
+                    self._forward_left = length
+            if pos > sent:
+                backend.write(buf[sent:pos])
+            del buf[:pos]
+            await backend.drain()
+
+    def _is_command(self, seq: int, length: int) -> bool:
+        """Whether the packet starting here begins a new command (else: forward its bytes)."""
+        if self._in_infile:
+            self._in_infile = length != 0  # an empty packet ends the upload
+            return False
+        if self._continuation:
+            self._continuation = length == p.MAX_PAYLOAD
+            return False
+        if self._maybe_infile:
+            self._maybe_infile = False
+            if seq != 0:  # the server asked for the file: data packets follow
+                self._in_infile = length != 0
+                return False
+        if seq != 0:
+            return False
+        if length == p.MAX_PAYLOAD:  # a >16 MiB command is forwarded without inspection
+            self._continuation = True
+            return False
+        return True
+
+    async def _command(self, payload: bytes) -> bool:
+        """Handle one command packet; False when the client said goodbye."""
+        command = payload[0] if payload else -1
+        try:
+            if command == p.COM_QUERY:
+                await self._query(payload)
+            elif command == p.COM_STMT_PREPARE:
+                await self._prepare(payload)
+            elif command == p.COM_INIT_DB:
+                name = payload[1:].decode("utf-8", "replace")
+                await self._send(payload, watch=self._on_ok(lambda: self._set_database(name)))
+            elif command == p.COM_QUIT:
+                self._to_backend(payload)
+                return False
+            else:
+                self._to_backend(payload)
+        except Rejected as error:
+            log.info("rejected (%s): %s", error.errno, error.message)
+            self._to_client(p.err_payload(error.errno, error.sqlstate, error.message))
+        return True
+
+    def _to_backend(self, payload: bytes) -> None:
+        assert self.backend_writer is not None
+        self.backend_writer.write(p.frame(payload, 0)[0])
+
+    def _to_client(self, payload: bytes, seq: int = 1) -> None:
+        self.client_writer.write(p.frame(payload, seq)[0])
+
+    async def _send(
+        self, payload: bytes, watch: Callable[[Response], Awaitable[bytes | None]] | None = None
+    ) -> None:
+        if watch is not None:
+            self.watch = Watch(Response(self.deprecate_eof), watch)
+        self._to_backend(payload)
+
+    # --- queries --------------------------------------------------------------------------
+
+    async def _query(self, payload: bytes) -> None:
+        sql = payload[1:]
+        keyword = first_keyword(sql)
+        if keyword == "LOAD":
+            self._maybe_infile = True
+        multi = self.capabilities & p.CLIENT_MULTI_STATEMENTS and b";" in sql
+        if not multi and not self._worth_parsing(sql, keyword):
+            self._to_backend(payload)
+            return
+        parts = split_statements(tokenize(sql.decode("utf-8", "surrogateescape")))
+        if len(parts) == 1:
+            await self._statement(parts[0], keyword)
+            return
+        rewritten = []
+        for tokens in parts:  # several statements: rules and translation, no bookkeeping
+            text = join(tokens)
+            result = await self._analyze(text)
+            if isinstance(result, ddl.Rewrite):
+                rewritten.extend(result.statements)
+            else:
+                rewritten.append(self._translate(text))
+        self._to_backend(b"\x03" + ";".join(rewritten).encode("utf-8", "surrogateescape"))
+
+    def _worth_parsing(self, sql: bytes, keyword: str) -> bool:
+        """The hot-path filter: False means forward the query untouched."""
+        if dialect.needs_translation(sql):
+            return True
+        if keyword in WRITES:
+            return self.switches.child_aggregator
+        if keyword == "UPDATE":
+            target = statements.update_target(sql)
+            return target is None or self._lookup(*target) is not None
+        if keyword in ("SELECT", "WITH"):
+            return self.switches.shuffle_rows or (
+                b"information_schema" in sql.lower() and b"TABLES" in sql.upper()
+            )
+        return keyword in INSPECTED
+
+    async def _prepare(self, payload: bytes) -> None:
+        sql = payload[1:]
+        keyword = first_keyword(sql)
+        if not dialect.needs_translation(sql) and keyword not in ddl.HANDLED_KEYWORDS:
+            self._to_backend(payload)
+            return
+        text = sql.decode("utf-8", "surrogateescape")
+        result = await self._analyze(text)
+        if isinstance(result, ddl.Rewrite) and len(result.statements) == 1:
+            text = result.statements[0]
+        else:
+            text = self._translate(text)
+        self._to_backend(b"\x16" + text.encode("utf-8", "surrogateescape"))
+
+    async def _analyze(self, sql: str) -> ddl.Result:
+        """:func:`ddl.analyze` with this session's state; raises :class:`Rejected`.
+
+        Whether the session is inside a transaction is only asked of MariaDB when the answer
+        matters: a reference-table write in child-aggregator mode.
+        """
+        child = self.switches.child_aggregator
+        result = ddl.analyze(
+            sql, self.database, self._lookup, in_transaction=child, child_aggregator=child
+        )
+        if isinstance(result, ddl.Reject) and result.rule_id == CHILD_AGGREGATOR_RULE:
+            rows = await self._probe("SELECT @@in_transaction, @@autocommit")
+            if not (rows[0][0] == b"1" or rows[0][1] == b"0"):
+                result = ddl.analyze(
+                    sql, self.database, self._lookup, in_transaction=False, child_aggregator=True
+                )
+        if isinstance(result, ddl.Reject):
+            raise Rejected(result.errno, result.sqlstate, result.message)
+        return result
+
+    def _translate(self, sql: str) -> str:
+        translated = dialect.translate(sql, self._variables())
+        return sql if translated is None else translated
+
+    async def _statement(self, tokens: list[Token], keyword: str) -> None:
+        """One statement: check, translate, and keep the catalog and session state current."""
+        words = significant(tokens)
+        if keyword == "SET" and await self._set(words):
+            return
+        if keyword == "USE" and len(words) >= 2:
+            name = words[1].name
+            await self._run(join(tokens), self._on_ok(lambda: self._set_database(name)))
+            return
+        if keyword == "SHOW":
+            target = statements.show_create_table(words, self.database)
+            if target is not None:
+                await self._run(join(tokens), self._show_create(*target))
+                return
+        text = join(tokens)
+        if keyword in ddl.HANDLED_KEYWORDS:
+            result = await self._analyze(text)
+            if isinstance(result, ddl.Rewrite):
+                await self._rewrite(result)
+                return
+        sql = self._translate(text)
+        watch = None
+        if keyword in ("SELECT", "WITH"):
+            sql = statements.storage_columns_query(tokenize(sql), self.catalog.tables_join()) or sql
+            if self.switches.shuffle_rows and not statements.has_order_by(tokenize(sql)):
+                watch = self._shuffle
+        await self._run(sql, watch)
+
+    async def _run(
+        self, sql: str, watch: Callable[[Response], Awaitable[bytes | None]] | None = None
+    ) -> None:
+        await self._send(b"\x03" + sql.encode("utf-8", "surrogateescape"), watch)
+
+    def _variables(self) -> dict[str, str]:
+        values = dict(self.variables)
+        for variable, attribute in SWITCH_VARIABLES.items():
+            values[variable] = "1" if getattr(self.switches, attribute) else "0"
+        return values
+
+    def _lookup(self, db: str | None, name: str) -> rules.TableSpec | None:
+        return self.catalog.get(db or self.database, name)
+
+    async def _set_database(self, name: str) -> None:
+        self.database = name
+
+    async def _probe(self, sql: str) -> list[list[bytes | None]]:
+        """Run the emulator's own query on this session's backend connection."""
+        result: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+
+        async def done(response: Response) -> None:
+            result.set_result(response)
+
+        await self._send(b"\x03" + sql.encode("utf-8", "surrogateescape"), done)
+        response = await result
+        if response.error is not None:
+            raise Rejected(response.error.errno, response.error.sqlstate, response.error.message)
+        return [response.row_values(i) for i in range(len(response.rows))]
+
+    async def _status(self) -> int:
+        """The backend's current status flags (autocommit, in transaction), via COM_PING."""
+        result: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        async def done(response: Response) -> None:
+            result.set_result(response.status)
+
+        await self._send(b"\x0e", done)
+        return await result
+
+    # --- SET ------------------------------------------------------------------------------
+
+    async def _set(self, words: list[Token]) -> bool:
+        """Apply emulator switches and SingleStore-only variables; True if fully handled."""
+        assignments = statements.set_assignments(words)
+        if assignments is None:
+            return False
+        ours = [a for a in assignments if a.name in SWITCH_VARIABLES or a.name in SESSION_VARIABLES]
+        if not ours:
+            return False
+        for assignment in ours:
+            if assignment.name in READ_ONLY_VARIABLES:
+                raise Rejected(
+                    1238, "HY000", f"Variable '{assignment.name}' is a read only variable"
+                )
+        for assignment in ours:
+            if assignment.name in SWITCH_VARIABLES:
+                on = assignment.value.upper() in ("1", "ON", "TRUE", "YES")
+                field = SWITCH_VARIABLES[assignment.name]
+                self.switches = replace(self.switches, **{field: on})
+            else:
+                self.variables[assignment.name] = assignment.value
+        rest = [a.text for a in assignments if a not in ours]
+        if rest:
+            await self._run("SET " + ", ".join(rest))
+        else:
+            self._to_client(p.ok_payload(await self._status()))
+        return True
+
+    # --- DDL and the catalog --------------------------------------------------------------
+
+    async def _rewrite(self, result: ddl.Rewrite) -> None:
+        """Run a rewritten statement list; the catalog changes once MariaDB has said OK."""
+        changes = result.changes
+
+        async def apply() -> None:
+            for change in changes:
+                await self._apply(change)
+
+        if not result.statements:
+            await apply()
+            self._to_client(p.ok_payload(await self._status()))
+            return
+        *leading, last = result.statements
+        for sql in leading:
+            await self._probe(sql)
+        if self.switches.scatter_auto_increment:
+            last = self._scatter(last, changes)
+        await self._run(last, self._on_ok(apply))
+
+    @staticmethod
+    def _scatter(sql: str, changes: tuple[ddl.CatalogChange, ...]) -> str:
+        """Give a new table with an AUTO_INCREMENT column a random starting value."""
+        for change in changes:
+            if (
+                isinstance(change, ddl.TableCreated)
+                and change.spec.auto_increment_start is None
+                and any(c.auto_increment for c in change.spec.columns)
+            ):
+                return f"{sql} AUTO_INCREMENT={random.randrange(1 << 20, 1 << 24)}"
+        return sql
+
+    async def _apply(self, change: ddl.CatalogChange) -> None:
+        catalog = self.catalog
+        if isinstance(change, ddl.TableCreated):
+            if change.db is not None and not (
+                change.if_not_exists and catalog.get(change.db, change.spec.name) is not None
+            ):
+                await catalog.put(change.db, change.spec)
+        elif isinstance(change, ddl.TableAltered):
+            if change.db is not None:
+                await catalog.put(change.db, change.spec.with_changes(name=change.table))
+        elif isinstance(change, ddl.TableRenamed):
+            if change.db is not None and change.new_db is not None:
+                await catalog.rename(change.db, change.table, change.new_db, change.new_table)
+        elif isinstance(change, ddl.TableDropped):
+            if change.db is not None:
+                await catalog.drop(change.db, change.table)
+        elif isinstance(change, ddl.DatabaseDropped):
+            await catalog.drop_database(change.db)
+            if change.db == self.database:
+                self.database = None
+
+    def _on_ok(
+        self, action: Callable[[], Awaitable[None]]
+    ) -> Callable[[Response], Awaitable[bytes | None]]:
+        async def done(response: Response) -> bytes:
+            if response.error is None:
+                await action()
+            return response.encode()
+
+        return done
+
+    def _show_create(self, db: str | None, name: str) -> Callable[[Response], Awaitable[bytes]]:
+        async def done(response: Response) -> bytes:
+            if response.error is not None or len(response.columns) != 2 or not response.rows:
+                return response.encode()
+            table, created = response.row_values(0)
+            spec = statements.spec_for_show(
+                self.catalog.get(db, name), (created or b"").decode("utf-8", "replace")
+            )
+            if spec is None:
+                return response.encode()
+            text = ddl.render_show_create(spec)
+            index = response.rows[0]
+            seq, _ = response.packets[index]
+            response.packets[index] = (
+                seq,
+                p.lenenc_str(table or b"") + p.lenenc_str(text.encode("utf-8")),
+            )
+            return response.encode()
+
+        return done
+
+    async def _shuffle(self, response: Response) -> bytes:
+        """Deal the first result set's rows in random order (sequence ids stay in place)."""
+        rows = response.rows
+        if len(rows) > 1 and rows[-1] - rows[0] + 1 == len(rows):
+            packets = response.packets[rows[0] : rows[-1] + 1]
+            if all(len(payload) < p.MAX_PAYLOAD for _, payload in packets):
+                bodies = [payload for _, payload in packets]
+                random.shuffle(bodies)
+                response.packets[rows[0] : rows[-1] + 1] = [
+                    (seq, body) for (seq, _), body in zip(packets, bodies, strict=True)
+                ]
+        return response.encode()
+
+    # --- server → client ------------------------------------------------------------------
+
+    async def _server_pump(self) -> None:
+        assert self.backend_reader is not None
+        client = self.client_writer
+        buf = bytearray()
+        while True:
+            chunk = await self.backend_reader.read(READ_SIZE)
+            if not chunk:
+                client.close()
+                return
+            if self.watch is None and not buf:
+                client.write(chunk)
+                await client.drain()
+                continue
+            buf += chunk
+            pos = 0
+            while self.watch is not None and len(buf) - pos >= 4:
+                length = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16
+                if len(buf) - pos < 4 + length:
+                    break
+                seq = buf[pos + 3]
+                payload = bytes(buf[pos + 4 : pos + 4 + length])
+                pos += 4 + length
+                watch = self.watch
+                if watch.response.feed(seq, payload):
+                    self.watch = None
+                    out = await watch.done(watch.response)
+                    if out:
+                        client.write(out)
+            if self.watch is None and pos < len(buf):
+                client.write(bytes(buf[pos:]))
+                pos = len(buf)
+            del buf[:pos]
+            await client.drain()
+
+
+async def serve(
+    listen: tuple[str, int],
+    backend: BackendURL,
+    switches: Switches,
+    catalog_schema: str,
+    stop: asyncio.Event,
+) -> None:
+    """Run until ``stop`` is set."""
+    emulator = Emulator(backend, switches, catalog_schema)
+    host, port = await emulator.start(*listen)
+    log.info(
+        "SingleStore emulator listening on %s:%d, backend %s:%d (%s)",
+        host,
+        port,
+        backend.host,
+        backend.port,
+        ", ".join(f"{k}={v}" for k, v in vars(switches).items()),
+    )
+    try:
+        await stop.wait()
+    finally:
+        await emulator.close()
+        log.info("SingleStore emulator stopped")

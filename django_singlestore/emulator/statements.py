@@ -1,0 +1,166 @@
+"""Statement shapes the proxy handles itself: SET, SHOW CREATE TABLE, information_schema.TABLES,
+ORDER BY detection and the target of an UPDATE. DDL and the table rules live in :mod:`.ddl`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django_singlestore import rules
+
+from . import ddl
+from .sqltext import Token, string_value
+
+_UPDATE_TARGET = re.compile(
+    rb"\s*UPDATE\s+(?:LOW_PRIORITY\s+)?(?:IGNORE\s+)?"
+    rb"(`(?:[^`]|``)+`|[\w$]+)(?:\s*\.\s*(`(?:[^`]|``)+`|[\w$]+))?",
+    re.I,
+)
+
+#: Words that can follow a table reference and are not an alias.
+_NOT_ALIAS = frozenset(
+    {
+        "WHERE", "JOIN", "LEFT", "RIGHT", "INNER", "OUTER", "CROSS", "NATURAL", "STRAIGHT_JOIN",
+        "ON", "USING", "GROUP", "ORDER", "LIMIT", "UNION", "HAVING", "WINDOW", "FOR", "LOCK",
+        "INTO", "EXCEPT", "INTERSECT",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str  # lower case, scope removed
+    value: str  # the value as SQL text, or the string literal's value
+    text: str  # the assignment as written (re-sent to MariaDB when not ours)
+
+
+def _unquote_name(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace")
+    if text.startswith("`"):
+        return text[1:-1].replace("``", "`")
+    return text
+
+
+def update_target(sql: bytes) -> tuple[str | None, str] | None:
+    """(db or None, table) of ``UPDATE [db.]table``, read without tokenizing the query."""
+    match = _UPDATE_TARGET.match(sql)
+    if match is None:
+        return None
+    first, second = match.group(1), match.group(2)
+    if second is None:
+        return None, _unquote_name(first)
+    return _unquote_name(first), _unquote_name(second)
+
+
+def set_assignments(words: list[Token]) -> list[Assignment] | None:
+    """``SET [SESSION] a = 1, @@b = 'x'`` as assignments; ``None`` for other SET forms."""
+    assignments: list[Assignment] = []
+    parts: list[list[Token]] = [[]]
+    depth = 0
+    for token in words[1:]:
+        if token.is_op("("):
+            depth += 1
+        elif token.is_op(")"):
+            depth -= 1
+        if depth == 0 and token.is_op(","):
+            parts.append([])
+        else:
+            parts[-1].append(token)
+    for part in parts:
+        if part and part[0].is_word("SESSION", "LOCAL", "GLOBAL"):
+            part = part[1:]
+        if len(part) < 3 or not (part[1].is_op("=") or part[1].is_op(":=")):
+            return None
+        target = part[0]
+        if target.kind == "var" and target.text.startswith("@@"):
+            name = target.text[2:].lower().rpartition(".")[2]
+        elif target.kind in ("word", "qid") and not target.is_word("NAMES", "CHARACTER"):
+            name = target.name.lower()
+        elif target.kind == "var":
+            name = target.text  # a user variable: never ours
+        else:
+            return None
+        value_tokens = part[2:]
+        if len(value_tokens) == 1 and value_tokens[0].kind == "str":
+            value = string_value(value_tokens[0])
+        else:
+            value = " ".join(t.text for t in value_tokens)
+        assignments.append(Assignment(name, value, " ".join(t.text for t in part)))
+    return assignments
+
+
+def show_create_table(words: list[Token], database: str | None) -> tuple[str | None, str] | None:
+    """(db, table) of ``SHOW CREATE TABLE [db.]table``."""
+    if len(words) < 4 or not (words[1].is_word("CREATE") and words[2].is_word("TABLE")):
+        return None
+    if len(words) >= 6 and words[4].is_op("."):
+        return words[3].name, words[5].name
+    return database, words[3].name
+
+
+def has_order_by(tokens: list[Token]) -> bool:
+    """Whether the statement has an ORDER BY outside parentheses."""
+    depth = 0
+    previous: Token | None = None
+    for token in tokens:
+        if token.is_blank:
+            continue
+        if token.is_op("("):
+            depth += 1
+        elif token.is_op(")"):
+            depth -= 1
+        elif depth == 0 and token.is_word("BY") and previous and previous.is_word("ORDER"):
+            return True
+        previous = token
+    return False
+
+
+def storage_columns_query(tokens: list[Token], catalog_join: str) -> str | None:
+    """Replace ``information_schema.TABLES`` with a derived table that adds SingleStore's
+    ``STORAGE_TYPE`` / ``DISTRIBUTED`` columns, when the query mentions either of them.
+    ``catalog_join`` is the derived table's SQL (without alias)."""
+    if not any(t.is_word("STORAGE_TYPE", "DISTRIBUTED") for t in tokens):
+        return None
+    out: list[str] = []
+    changed = False
+    i = 0
+    n = len(tokens)
+    while i < n:
+        token = tokens[i]
+        if (
+            token.kind in ("word", "qid")
+            and token.name.lower() == "information_schema"
+            and i + 2 < n
+            and tokens[i + 1].is_op(".")
+            and tokens[i + 2].kind in ("word", "qid")
+            and tokens[i + 2].name.upper() == "TABLES"
+        ):
+            j = i + 3
+            while j < n and tokens[j].is_blank:
+                j += 1
+            following = tokens[j] if j < n else None
+            has_alias = following is not None and (
+                following.is_word("AS")
+                or following.kind == "qid"
+                or (following.kind == "word" and following.upper not in _NOT_ALIAS)
+            )
+            out.append(catalog_join if has_alias else f"{catalog_join} AS `TABLES`")
+            changed = True
+            i += 3
+            continue
+        out.append(token.text)
+        i += 1
+    return "".join(out) if changed else None
+
+
+def spec_for_show(known: rules.TableSpec | None, mariadb_create: str) -> rules.TableSpec | None:
+    """The layout SHOW CREATE TABLE reports: the catalog's, else what SingleStore would have
+    made of MariaDB's own CREATE TABLE text (a sharded columnstore table)."""
+    if known is not None:
+        return known
+    result = ddl.analyze(mariadb_create)
+    if isinstance(result, ddl.Rewrite):
+        for change in result.changes:
+            if isinstance(change, ddl.TableCreated):
+                return change.spec
+    return None
