@@ -1,22 +1,27 @@
-"""Comparing one model on two databases: chunk checksums, bisection, row digests.
+"""Comparing one model on two databases: bucketed chunk checksums, bisection, row digests.
 
-reladiff's method: split the key space into chunks (boundaries taken from the side holding more
-rows), compare each chunk's (count, checksum) on both sides at once, split a differing chunk
-into ``fanout`` parts and recurse, and below ``leaf_rows`` rows compare per-row digests. Chunks
-are key ranges open at both ends of the table, so rows that exist on only one side are found.
-Per-row results are merged across leaves before comparing, so two databases that order keys
-differently (collations) still agree on which keys differ.
+reladiff's method, with one refinement. The key space is cut into chunks of about
+``chunk_rows`` rows (boundaries from the side holding more rows; the first and last chunks are
+open, so rows present on one side only are found). For each chunk both databases return, in one
+query each and at the same time, the row count and checksum of every *bucket* — rows grouped
+by their key (integer key modulo ``buckets``, else bits of the key's MD5), so a row lands in
+the same bucket on both sides. Differing buckets holding at most ``leaf_rows`` rows are compared
+row by row (per-row digests of just those buckets); larger ones are bisected: the chunk is split
+into ``fanout`` key ranges and each is checked again. Per-row results are merged across leaves
+before comparing, so two databases that order keys differently (collations) still agree on which
+keys differ.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models
+from django.db import connections, models
 
 from migration_kit.backfill import convert
 from migration_kit.backfill.keyset import Key, Table
@@ -24,37 +29,50 @@ from migration_kit.backfill.load import target_connection
 from migration_kit.verify import digest
 
 Range = tuple[Key | None, Key | None]  # (exclusive low, inclusive high); None is open
-
-
-@dataclass(frozen=True)
-class Checksum:
-    """A chunk's row count and digest sums (SQL part, Python part)."""
-
-    rows: int
-    sql: int
-    python: int
+Buckets = dict[int, tuple[int, int]]  # bucket -> (rows, hash sum)
+INTEGER_KEYS = digest.INTEGER_TYPES
 
 
 class Side:
-    """One database's view of a model: checksum, boundary and row-digest queries."""
+    """One database's view of a model: bucket checksums, boundaries and row digests."""
 
-    def __init__(self, model: type[models.Model], alias: str, pushdown: list[bool]):
+    def __init__(self, model: type[models.Model], alias: str, pushdown: list[bool], buckets: int):
         self.alias = alias
         self.connection = target_connection(alias, local_infile=False)
         # Used from one worker thread at a time (see Comparer), never concurrently.
         self.connection.inc_thread_sharing()
-        self.table = Table(model, self.connection)
-        conn, table = self.connection, self.table
-        vendor = conn.vendor
+        self.table = table = Table(model, self.connection)
+        conn, vendor = self.connection, self.connection.vendor
+        self.buckets = buckets
         self.key_converters = convert.row_converters(table.pk_fields, conn)
-        self.converters = convert.row_converters(table.fields, conn)
-        parts = []
-        for fld, col, push in zip(table.fields, table.columns, pushdown, strict=True):
-            if push:
-                parts.append(digest.sql_wrap(digest.sql_text(fld, col, conn), col, vendor))
+        self.prefixed = [digest.prefixed(f) for f in table.fields]
+        columns = zip(table.fields, table.columns, pushdown, self.prefixed, strict=True)
+        parts = [
+            digest.sql_wrap(digest.sql_text(f, c, conn), pre, vendor)
+            for f, c, push, pre in columns
+            if push
+        ]
         self.md5 = digest.sql_md5(parts, vendor) if parts else None
         self.python_positions = [i for i, push in enumerate(pushdown) if not push]
         self.python_texts = [digest.python_text(f) for f in table.fields]
+        self.integer_key = (
+            len(table.pk_fields) == 1 and convert.internal_type(table.pk_fields[0]) in INTEGER_KEYS
+        )
+        key_texts = [
+            digest.sql_text(f, c, conn)
+            for f, c in zip(table.pk_fields, table.pk_columns, strict=True)
+        ]
+        if None in key_texts:
+            # A key type without a canonical SQL text: one bucket, so both sides agree.
+            self.buckets, self.integer_key, self.bucket = 1, False, "0"
+        else:
+            key_parts = [
+                digest.sql_wrap(text, self.prefixed[i], vendor)
+                for text, i in zip(key_texts, table.pk_positions, strict=True)
+            ]
+            self.bucket = digest.sql_bucket(
+                key_parts, table.pk_columns[0] if self.integer_key else None, buckets, vendor
+            )
         self.keys = ", ".join(table.pk_columns)
 
     def close(self) -> None:
@@ -65,46 +83,56 @@ class Side:
             cursor.execute(sql, params)
             return cursor.fetchall()
 
-    def _where(self, rng: Range) -> tuple[str, list[Any]]:
-        return self.table.between(rng[0], rng[1])
-
     def count(self) -> int:
         return self._query(f"SELECT COUNT(*) FROM {self.table.name}", [])[0][0]
 
-    def checksum(self, rng: Range) -> Checksum:
-        """Count and checksums of the rows in ``rng``."""
-        where, params = self._where(rng)
-        sql_sum = ""
-        if self.md5:
-            sql_sum = ", " + digest.sql_hash_sum(self.md5, self.connection.vendor)
-        row = self._query(f"SELECT COUNT(*){sql_sum} FROM {self.table.name} WHERE {where}", params)
-        rows, total = row[0][0], int(row[0][1]) if self.md5 else 0
-        python = 0
+    def checksum(self, rng: Range) -> tuple[Buckets, Buckets]:
+        """Per bucket of ``rng``: (rows, SQL hash sum) and (rows, Python hash sum)."""
+        where, params = self.table.between(*rng)
+        total = f", {digest.sql_hash_sum(self.md5, self.connection.vendor)}" if self.md5 else ""
+        rows = self._query(
+            f"SELECT {self.bucket}, COUNT(*){total} FROM {self.table.name} WHERE {where} "
+            "GROUP BY 1",
+            params,
+        )
+        in_sql = {int(r[0]): (int(r[1]), int(r[2]) if self.md5 else 0) for r in rows}
+        in_python: Buckets = {}
         if self.python_positions and rows:
-            python = sum(h for _, h in self._python_hashes(where, params))
-        return Checksum(rows, total, python)
+            sums: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+            for bucket, _key, hashed in self._python_hashes(where, params):
+                sums[bucket][0] += 1
+                sums[bucket][1] += hashed
+            in_python = {b: (n, h) for b, (n, h) in sums.items()}
+        return in_sql, in_python
 
-    def _python_hashes(self, where: str, params: list[Any]) -> Iterable[tuple[Key, int]]:
+    def _python_hashes(self, where: str, params: list[Any]) -> Iterable[tuple[int, Key, int]]:
+        """(bucket, key, hash of key and Python-digested columns) for rows matching ``where``."""
         table = self.table
         positions = [*table.pk_positions, *self.python_positions]
         columns = ", ".join(table.columns[i] for i in positions)
         fields = [table.fields[i] for i in positions]
         conv = convert.row_converters(fields, self.connection)
         texts = [self.python_texts[i] for i in positions]
+        prefixed = [self.prefixed[i] for i in positions]
         nkeys = len(table.pk_positions)
         raw = self._query(f"SELECT {columns} FROM {table.name} WHERE {where}", params)
         for row in convert.convert_rows(raw, conv):
-            hashed = digest.row_hash(
-                [digest.wrap(None if v is None else t(v)) for t, v in zip(texts, row, strict=True)]
+            wrapped = [
+                digest.wrap(None if v is None else t(v), p)
+                for t, v, p in zip(texts, row, prefixed, strict=True)
+            ]
+            key = tuple(row[:nkeys])
+            bucket = digest.python_bucket(
+                wrapped[:nkeys], key[0] if self.integer_key else None, self.buckets
             )
-            yield tuple(row[:nkeys]), hashed
+            yield bucket, key, digest.row_hash(wrapped)
 
     def boundaries(self, rng: Range, step: int, limit: int) -> list[Key]:
         """Keys at every ``step``-th row inside ``rng``, at most ``limit`` of them."""
         found: list[Key] = []
         low = rng[0]
         while len(found) < limit:
-            where, params = self._where((low, rng[1]))
+            where, params = self.table.between(low, rng[1])
             rows = self._query(
                 f"SELECT {self.keys} FROM {self.table.name} WHERE {where} "
                 f"ORDER BY {self.table.order_by} LIMIT 1 OFFSET %s",
@@ -123,33 +151,34 @@ class Side:
 
     def row_digests(self, where: str, params: list[Any]) -> dict[Key, tuple[str | None, int]]:
         """Per-row digests (SQL MD5, Python hash) of the rows matching ``where``."""
-        out: dict[Key, tuple[str | None, int]] = {}
         nkeys = len(self.table.pk_fields)
         md5 = f", {self.md5}" if self.md5 else ""
         raw = self._query(f"SELECT {self.keys}{md5} FROM {self.table.name} WHERE {where}", params)
         python: dict[Key, int] = {}
         if self.python_positions:
-            python = dict(self._python_hashes(where, params))
+            python = {key: h for _, key, h in self._python_hashes(where, params)}
+        out: dict[Key, tuple[str | None, int]] = {}
         for row in raw:
             key = self.key(row[:nkeys])
             out[key] = (row[nkeys] if self.md5 else None, python.get(key, 0))
         return out
 
-    def digests_in(self, rng: Range) -> dict[Key, tuple[str | None, int]]:
-        where, params = self._where(rng)
+    def digests_in(self, rng: Range, buckets: list[int]) -> dict[Key, tuple[str | None, int]]:
+        """Per-row digests of the rows of ``buckets`` within ``rng``."""
+        where, params = self.table.between(*rng)
+        where += f" AND {self.bucket} IN ({', '.join(str(int(b)) for b in buckets)})"
         return self.row_digests(where, params)
 
     def digests_of(self, keys: list[Key]) -> dict[Key, tuple[str | None, int]]:
         """Per-row digests of the given keys (absent keys are left out)."""
         out: dict[Key, tuple[str | None, int]] = {}
+        match = " AND ".join(f"{c} = %s" for c in self.table.pk_columns)
         for start in range(0, len(keys), 200):
             part = keys[start : start + 200]
-            terms, params = [], []
+            params: list[Any] = []
             for key in part:
-                sql = " AND ".join(f"{c} = %s" for c in self.table.pk_columns)
-                terms.append(f"({sql})")
                 params += self.table.key_params(key)
-            out.update(self.row_digests(" OR ".join(terms), params))
+            out.update(self.row_digests(" OR ".join([f"({match})"] * len(part)), params))
         return out
 
 
@@ -173,12 +202,11 @@ class Comparer:
         model: type[models.Model],
         source: str,
         target: str,
-        chunk_rows: int = 20_000,
+        chunk_rows: int = 50_000,
         fanout: int = 16,
-        leaf_rows: int = 256,
+        leaf_rows: int = 4096,
+        buckets: int = 256,
     ):
-        from django.db import connections
-
         src, tgt = connections[source], connections[target]
         fields = list(model._meta.concrete_fields)
         pushdown = [
@@ -186,8 +214,8 @@ class Comparer:
             for f in fields
         ]
         self.model = model
-        self.source = Side(model, source, pushdown)
-        self.target = Side(model, target, pushdown)
+        self.source = Side(model, source, pushdown, buckets)
+        self.target = Side(model, target, pushdown, buckets)
         self.chunk_rows, self.fanout, self.leaf_rows = chunk_rows, fanout, leaf_rows
         self.result = Comparison(
             pushdown=[f.column for f, p in zip(fields, pushdown, strict=True) if p],
@@ -209,17 +237,19 @@ class Comparer:
         ]
         return futures[0].result(), futures[1].result()
 
+    def _on(self, side: Side, method: str, *args: Any) -> Any:
+        pool = self._pools[0] if side is self.source else self._pools[1]
+        return pool.submit(getattr(side, method), *args).result()
+
     def compare(self) -> Comparison:
         """Find the keys whose rows differ (or exist on one side only)."""
         self.result.source_rows, self.result.target_rows = self._both("count")
         bigger = self.source if self.result.source_rows >= self.result.target_rows else self.target
-        pool = self._pools[0] if bigger is self.source else self._pools[1]
         low: Key | None = None
         while True:
-            # The next chunk boundary, then both sides' checksums of the chunk at once.
-            found = pool.submit(bigger.boundaries, (low, None), self.chunk_rows, 1).result()
+            found = self._on(bigger, "boundaries", (low, None), self.chunk_rows, 1)
             high = found[0] if found else None
-            self._check((low, high), self.chunk_rows)
+            self._check((low, high))
             self.result.chunks += 1
             if high is None:
                 break
@@ -231,23 +261,29 @@ class Comparer:
         )
         return self.result
 
-    def _check(self, rng: Range, size: int) -> None:
-        ours, theirs = self._both("checksum", rng)
-        if ours == theirs:
+    def _check(self, rng: Range) -> None:
+        (ours_sql, ours_py), (theirs_sql, theirs_py) = self._both("checksum", rng)
+        bad = sorted(
+            b
+            for b in set(ours_sql) | set(theirs_sql) | set(ours_py) | set(theirs_py)
+            if ours_sql.get(b) != theirs_sql.get(b) or ours_py.get(b) != theirs_py.get(b)
+        )
+        if not bad:
             return
-        rows = max(ours.rows, theirs.rows)
-        if rows <= self.leaf_rows or size <= self.leaf_rows:
-            mine, other = self._both("digests_in", rng)
-            self._source_rows.update(mine)
-            self._target_rows.update(other)
-            return
-        bigger = self.source if ours.rows >= theirs.rows else self.target
-        step = max(1, -(-rows // self.fanout))
-        pool = self._pools[0] if bigger is self.source else self._pools[1]
-        bounds = pool.submit(bigger.boundaries, rng, step, self.fanout - 1).result()
-        edges = [rng[0], *bounds, rng[1]]
-        for low, high in itertools.pairwise(edges):
-            self._check((low, high), step)
+        rows = sum(max(ours_sql.get(b, (0, 0))[0], theirs_sql.get(b, (0, 0))[0]) for b in bad)
+        total_ours = sum(n for n, _ in ours_sql.values())
+        total_theirs = sum(n for n, _ in theirs_sql.values())
+        if rows > self.leaf_rows and max(total_ours, total_theirs) > self.fanout:
+            bigger = self.source if total_ours >= total_theirs else self.target
+            step = max(1, -(-max(total_ours, total_theirs) // self.fanout))
+            bounds = self._on(bigger, "boundaries", rng, step, self.fanout - 1)
+            if bounds:
+                for low, high in itertools.pairwise([rng[0], *bounds, rng[1]]):
+                    self._check((low, high))
+                return
+        mine, other = self._both("digests_in", rng, bad)
+        self._source_rows.update(mine)
+        self._target_rows.update(other)
 
     def recheck(self, keys: list[Key]) -> list[Key]:
         """The subset of ``keys`` whose rows still differ now."""

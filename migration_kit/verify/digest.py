@@ -4,10 +4,10 @@ Each column becomes a canonical text — integers in decimal, booleans ``1``/``0
 their field's scale, datetimes in UTC (the connection's zone without ``USE_TZ``) as
 ``YYYY-MM-DD HH:MM:SS.ffffff``, dates, times with microseconds, durations in microseconds,
 UUIDs as 32 lowercase hex digits, binary as lowercase hex, floats by ``repr`` with -0 → 0,
-JSON with sorted keys and no spaces — then ``N`` for NULL or ``<characters>:<text>`` otherwise,
-so NULL differs from every string and column boundaries are unambiguous. A row's digest is the
-MD5 of its columns' texts concatenated; a chunk's checksum is the row count and the sum of the
-first 60 bits of its rows' digests.
+JSON with sorted keys and no spaces. Free-form texts (strings, JSON, floats) get a
+``<characters>:`` prefix; NULL is ``N``, which no other text equals; the row text joins the
+columns with ``|``, which only prefixed texts can contain, so the encoding is unambiguous. A
+row's digest is the MD5 of its text; checksums sum the first 60 bits of row digests.
 
 PostgreSQL and MySQL/MariaDB/SingleStore compute the same texts in SQL for every type except
 floats (their shortest round-trip formats differ from Python's ``repr`` and from each other) and
@@ -21,6 +21,7 @@ import datetime
 import decimal
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +45,17 @@ INTEGER_TYPES = frozenset(
     }
 )
 TEXT_TYPES = frozenset({"CharField", "TextField", "SlugField", "EmailField", "URLField"})
+# Types whose canonical text is made of digits, lowercase hex and "-.: " only.
+FIXED_FORM = INTEGER_TYPES | {
+    "BooleanField",
+    "UUIDField",
+    "DecimalField",
+    "DateTimeField",
+    "DateField",
+    "TimeField",
+    "DurationField",
+    "BinaryField",
+}
 MYSQL_FAMILY = frozenset({"mysql", "singlestore"})
 HASH_BITS_HEX = 15  # 60 bits: sums of a chunk's rows stay exact in numeric/DECIMAL
 
@@ -98,15 +110,30 @@ def _datetime_text(value: datetime.datetime) -> str:
     )
 
 
-def wrap(text: str | None) -> str:
-    """A column's canonical text with its NULL marker and length prefix."""
-    return "N" if text is None else f"{len(text)}:{text}"
+def prefixed(field: models.Field) -> bool:
+    """Whether the field's canonical text is free-form (may contain ``|`` or be ``N``)."""
+    return internal_type(field) not in FIXED_FORM
+
+
+def wrap(text: str | None, is_prefixed: bool) -> str:
+    """A column's canonical text as it enters the row text."""
+    if text is None:
+        return "N"
+    return f"{len(text)}:{text}" if is_prefixed else text
 
 
 def row_hash(texts: list[str]) -> int:
-    """The 60-bit row hash of concatenated wrapped column texts."""
-    digest = hashlib.md5("".join(texts).encode("utf-8"), usedforsecurity=False).hexdigest()
+    """The 60-bit row hash of the wrapped column texts."""
+    digest = hashlib.md5("|".join(texts).encode("utf-8"), usedforsecurity=False).hexdigest()
     return int(digest[:HASH_BITS_HEX], 16)
+
+
+def python_bucket(key_texts: list[str], integer_key: int | None, buckets: int) -> int:
+    """The bucket of a row's key, as :func:`sql_bucket` computes it."""
+    if integer_key is not None:
+        return int(math.fmod(integer_key, buckets))
+    digest = hashlib.md5("|".join(key_texts).encode("utf-8"), usedforsecurity=False).hexdigest()
+    return int(digest[:4], 16) % buckets
 
 
 # -- SQL --------------------------------------------------------------------------------------
@@ -129,7 +156,7 @@ def _postgresql_text(kind: str, c: str, connection: BaseDatabaseWrapper) -> str 
     if kind in TEXT_TYPES:
         return f"{c}::text"
     if kind == "BooleanField":
-        return f"CASE WHEN {c} THEN '1' ELSE '0' END"
+        return f"CASE WHEN {c} THEN '1' WHEN NOT {c} THEN '0' END"
     if kind == "UUIDField":
         return f"replace({c}::text, '-', '')"
     if kind == "DateTimeField":
@@ -154,7 +181,7 @@ def _mysql_text(kind: str, c: str) -> str | None:
     if kind in TEXT_TYPES:
         return c
     if kind == "BooleanField":
-        return f"CASE WHEN {c} THEN '1' ELSE '0' END"
+        return f"CASE WHEN {c} THEN '1' WHEN NOT {c} THEN '0' END"
     if kind == "UUIDField":
         return f"LOWER(REPLACE(CAST({c} AS CHAR), '-', ''))"
     if kind == "DateTimeField":
@@ -168,19 +195,20 @@ def _mysql_text(kind: str, c: str) -> str | None:
     return None
 
 
-def sql_wrap(text: str, column: str, vendor: str) -> str:
-    """SQL for :func:`wrap` around ``text``, the canonical text of ``column``."""
+def sql_wrap(text: str, is_prefixed: bool, vendor: str) -> str:
+    """SQL for :func:`wrap`: ``text`` is NULL exactly when the column is."""
+    if not is_prefixed:
+        return f"COALESCE({text}, 'N')"
     if vendor == "postgresql":
-        length = f"char_length({text})::text"
-        return f"CASE WHEN {column} IS NULL THEN 'N' ELSE {length} || ':' || {text} END"
-    return f"CASE WHEN {column} IS NULL THEN 'N' ELSE CONCAT(CHAR_LENGTH({text}), ':', {text}) END"
+        return f"COALESCE(char_length({text})::text || ':' || {text}, 'N')"
+    return f"COALESCE(CONCAT(CHAR_LENGTH({text}), ':', {text}), 'N')"
 
 
 def sql_md5(parts: list[str], vendor: str) -> str:
-    """SQL for the MD5 hex of the concatenated wrapped texts."""
+    """SQL for the MD5 hex of the row text (wrapped texts joined with ``|``)."""
     if vendor == "postgresql":
-        return f"md5({' || '.join(parts)})"
-    return f"MD5(CONCAT({', '.join(parts)}))"
+        return f"md5(concat_ws('|', {', '.join(parts)}))"
+    return f"MD5(CONCAT_WS('|', {', '.join(parts)}))"
 
 
 def sql_hash_sum(md5: str, vendor: str) -> str:
@@ -188,3 +216,13 @@ def sql_hash_sum(md5: str, vendor: str) -> str:
     if vendor == "postgresql":
         return f"COALESCE(SUM(('x' || substr({md5}, 1, {HASH_BITS_HEX}))::bit(60)::bigint), 0)"
     return f"COALESCE(SUM(CAST(CONV(SUBSTRING({md5}, 1, {HASH_BITS_HEX}), 16, 10) AS UNSIGNED)), 0)"
+
+
+def sql_bucket(key_parts: list[str], integer_key: str | None, buckets: int, vendor: str) -> str:
+    """SQL for a row's bucket: its integer key modulo ``buckets``, else bits of its key's MD5."""
+    if integer_key is not None:
+        return f"MOD({integer_key}, {buckets})"
+    md5 = sql_md5(key_parts, vendor)
+    if vendor == "postgresql":
+        return f"MOD(('x' || substr({md5}, 1, 4))::bit(16)::int, {buckets})"
+    return f"MOD(CONV(SUBSTRING({md5}, 1, 4), 16, 10), {buckets})"

@@ -79,7 +79,7 @@ def verify(
     *,
     repair: bool = False,
     lag_wait: float = 5.0,
-    chunk_rows: int = 20_000,
+    chunk_rows: int = 50_000,
 ) -> Outcome:
     """Compare ``model`` on ``source`` and ``target``; record and return a ``VerifyRun``."""
     began = time.monotonic()

@@ -59,14 +59,15 @@ def test_sql_digest_equals_python_digest_for_every_pushable_type(alias: str) -> 
         if text is None:
             assert digest.internal_type(fld) in ("FloatField", "JSONField")
             continue
-        md5 = digest.sql_md5([digest.sql_wrap(text, col, conn.vendor)], conn.vendor)
+        pre = digest.prefixed(fld)
+        md5 = digest.sql_md5([digest.sql_wrap(text, pre, conn.vendor)], conn.vendor)
         with conn.cursor() as cursor:
             cursor.execute(f"SELECT {md5} FROM {table.name} ORDER BY {table.order_by}", [])
             in_sql = [r[0] for r in cursor.fetchall()]
         canon = digest.python_text(fld)
         values = Everything.objects.using(alias).order_by("pk").values_list(fld.attname, flat=True)
         in_python = [
-            hashlib.md5(digest.wrap(None if v is None else canon(v)).encode()).hexdigest()
+            hashlib.md5(digest.wrap(None if v is None else canon(v), pre).encode()).hexdigest()
             for v in values
         ]
         assert in_sql == in_python, fld.name
@@ -129,7 +130,7 @@ def test_bisection_finds_scattered_differences_for_every_key_type(model) -> None
     targets = rows[::11]
     for row in targets:
         model.objects.using("mysql").filter(pk=row.pk).delete()
-    comparer = Comparer(model, "default", "mysql", chunk_rows=8, fanout=2, leaf_rows=2)
+    comparer = Comparer(model, "default", "mysql", chunk_rows=20, fanout=2, leaf_rows=2, buckets=4)
     try:
         found = comparer.compare()
     finally:
@@ -139,6 +140,25 @@ def test_bisection_finds_scattered_differences_for_every_key_type(model) -> None
         (table.to_key(r.pk) for r in targets), key=repr
     )
     assert found.chunks > 1
+
+
+@pytest.mark.parametrize("alias", ["default", "mysql"])
+@pytest.mark.parametrize("model", [Everything, UuidKeyed, StrKeyed, Composite])
+def test_sql_bucket_equals_python_bucket(model, alias: str) -> None:
+    rows = everything_rows(50) if model is Everything else keyed_rows()[model]
+    model.objects.using(alias).bulk_create(rows)
+    comparer = Comparer(model, alias, "mysql" if alias == "default" else "default", buckets=16)
+    side = comparer.source
+    try:
+        in_sql = dict(
+            (side.key(r[:-1]), r[-1])
+            for r in side._query(f"SELECT {side.keys}, {side.bucket} FROM {side.table.name}", [])
+        )
+        side.python_positions = [side.table.pk_positions[0]]  # force the Python path
+        in_python = {key: b for b, key, _ in side._python_hashes("1 = 1", [])}
+    finally:
+        comparer.close()
+    assert in_sql == in_python and len(set(in_sql.values())) > 1
 
 
 def test_keys_still_in_the_outbox_are_lagging_not_differences() -> None:

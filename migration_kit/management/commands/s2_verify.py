@@ -34,7 +34,7 @@ class Command(BaseCommand):
             help="Seconds to wait for differing keys still queued in the outbox (default 5).",
         )
         parser.add_argument(
-            "--chunk-rows", type=int, default=20_000, help="Rows per top-level checksum chunk."
+            "--chunk-rows", type=int, default=50_000, help="Rows per top-level checksum chunk."
         )
         parser.add_argument("--format", choices=["text", "json"], default="text")
 

@@ -1,0 +1,110 @@
+"""Verify speed: ``s2_verify`` vs one raw checksum pass over both sides, in one run.
+
+    .venv/bin/python bench/verify.py [--rows 1000000] [--differences 100] [--json FILE]
+
+Source PostgreSQL, target MariaDB (``mysql`` alias; the SingleStore emulator is not in the
+path). The baseline is one ``SELECT SUM(<60 bits of MD5(CONCAT_WS('|', every column))>)`` over
+the whole table on PostgreSQL and then on MariaDB — the least any checksum comparison must do.
+``s2_verify`` is timed clean, then with ``--differences`` rows changed on the target at
+scattered keys (it must find exactly those). Targets: clean ≤ 1.5x, with differences ≤ 2x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _kitbench as kb
+
+COLUMNS = "id, account, kind, amount, at, done, note"
+
+
+def raw_checksums() -> tuple[int, int]:
+    from django.db import connections
+
+    sums = []
+    for alias, sql in (
+        (
+            "default",
+            f"SELECT SUM(('x' || substr(md5(concat_ws('|', {COLUMNS})), 1, 15))::bit(60)::bigint)"
+            f" FROM {kb.TABLE}",
+        ),
+        (
+            "mysql",
+            f"SELECT SUM(CAST(CONV(SUBSTRING(MD5(CONCAT_WS('|', {COLUMNS})), 1, 15), 16, 10)"
+            f" AS UNSIGNED)) FROM {kb.TABLE}",
+        ),
+    ):
+        with connections[alias].cursor() as cursor:
+            cursor.execute(sql)
+            sums.append(int(cursor.fetchone()[0]))
+    return sums[0], sums[1]
+
+
+def verify() -> dict:
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    try:
+        call_command(
+            "s2_verify", "kitapp.BenchRow", source="default", target="mysql", format="json",
+            lag_wait=0, stdout=out,
+        )  # fmt: skip
+    except CommandError as exc:
+        if exc.returncode != 1:
+            raise
+    return json.loads(out.getvalue())["models"][0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--differences", type=int, default=100)
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+    kb.setup_django()
+    kb.ensure_rows(args.rows)
+    kb.reset_target()
+    from django.core.management import call_command
+
+    call_command(
+        "s2_backfill", "kitapp.BenchRow", source="default", target="mysql",
+        stdout=io.StringIO(), stderr=io.StringIO(),
+    )  # fmt: skip
+    raw_seconds = kb.timed(raw_checksums)
+    clean: dict = {}
+    clean_seconds = kb.timed(lambda: clean.update(verify()))
+    assert clean["differences"] == 0, clean
+
+    rng = random.Random(6)
+    keys = sorted(rng.sample(range(1, args.rows + 1), args.differences))
+    kb.mariadb(
+        f"UPDATE {kb.TABLE} SET note = CONCAT(note, '!') WHERE id IN ({','.join(map(str, keys))})"
+    )
+    dirty: dict = {}
+    dirty_seconds = kb.timed(lambda: dirty.update(verify()))
+    assert dirty["differences"] == len(keys), dirty
+    results = {
+        "rows": args.rows,
+        "target": "MariaDB (mysql alias), not the emulator",
+        "raw_checksum_pass_both_sides_s": round(raw_seconds, 2),
+        "s2_verify_clean_s": round(clean_seconds, 2),
+        "s2_verify_with_differences_s": round(dirty_seconds, 2),
+        "differences": len(keys),
+        "chunks": clean["chunks"],
+        "ratio_clean": round(clean_seconds / raw_seconds, 2),
+        "ratio_with_differences": round(dirty_seconds / raw_seconds, 2),
+    }
+    text = json.dumps(results, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
