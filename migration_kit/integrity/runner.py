@@ -218,6 +218,7 @@ def check_relation(
                     found = part.strategy.orphans(
                         counted, sample - len(result.sample), ordered=False
                     )
+                    found = [child.python_pk(pk) for pk in found]
                     result.sample = sorted([*result.sample, *found])
             now = time.monotonic()
             if progress and now - last_report >= 1.0:

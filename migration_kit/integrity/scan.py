@@ -89,6 +89,13 @@ class ChildTable:
     def pk_select(self) -> str:
         return ", ".join(f"c.{self.qn(col)}" for col in self.pk_columns)
 
+    def python_pk(self, value: Any) -> Any:
+        """A primary key as read from a raw cursor, converted the way the ORM would."""
+        pk = self.model._meta.pk
+        if self.single_pk:
+            return pk.to_python(value)
+        return tuple(f.to_python(v) for f, v in zip(pk.fields, value, strict=True))
+
     def chunks(self, width: int) -> Iterator[Chunk]:
         """Cover the table in slices of about ``width`` rows (one slice for composite keys)."""
         if not self.single_pk:
