@@ -109,7 +109,9 @@ class TableStorage(TableDesign):
 class ShardKey(TableDesign):
     """``SHARD KEY (fields)``; ``ShardKey()`` with no fields is a keyless (random) table.
 
-    Every enforced unique key, the primary key included, must contain these fields.
+    Every enforced unique key, the primary key included, must contain these fields. A keyless
+    table can have no unique key at all, so its primary key column is created under a plain KEY
+    (Django still uses it as the pk; the database no longer enforces its uniqueness).
     """
 
     default_name = "shard_key"
@@ -261,12 +263,12 @@ def table_spec(model: type[Model], connection: Any) -> rules.TableSpec:
                 comment=field.db_comment,
             )
         )
-    if auto_m2m:
-        # A through table cannot be unique on (from, to) and on id at once when sharded: id
-        # keeps AUTO_INCREMENT under a plain key, (from, to) is the one unique key.
-        keys.append(
-            rules.Key(index_name(connection, model, [meta.pk.column], ""), (meta.pk.column,))
-        )
+    shard = _declared(model, ShardKey)
+    keyless = shard is not None and not shard.fields and not storage.is_reference
+    if auto_m2m or keyless:
+        # A sharded through table cannot be unique on (from, to) and on id at once, and a
+        # keyless table has no unique keys at all: the pk keeps AUTO_INCREMENT under a plain key.
+        keys.append(rules.Key(index_name(connection, model, list(pk_columns), ""), pk_columns))
     elif pk_columns:
         keys.append(rules.Key(rules.PRIMARY, pk_columns, rules.PRIMARY))
     for field in meta.local_concrete_fields:
@@ -314,7 +316,6 @@ def table_spec(model: type[Model], connection: Any) -> rules.TableSpec:
         cols = tuple(_column(model, name) for name, _ in index.fields_orders)
         keys.append(rules.Key(index.name, cols))
 
-    shard = _declared(model, ShardKey)
     if storage.is_reference:
         shard_key = None
     elif shard is not None:
