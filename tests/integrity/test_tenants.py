@@ -1,8 +1,9 @@
-"""Tenants (s2router tenancy on MariaDB): each tenant's database is checked and fixed alone.
+"""Tenants (s2router tenancy): each tenant's database is checked and fixed alone.
 
-The integrity test app is routed to the ``mysql`` alias with tenancy on; content types stay on
-``default``. Each tenant database holds its own rows, so ``Comment.content_type`` crosses to
-``default`` while the other relations join inside the tenant's database.
+The integrity test app is routed to the tenancy alias (MariaDB, or SingleStore) with tenancy on;
+content types stay on ``default``. Each tenant database holds its own rows, so
+``Comment.content_type`` crosses to ``default`` while the other relations join inside the
+tenant's database.
 """
 
 from __future__ import annotations
@@ -26,57 +27,57 @@ from tests.integrity.conftest import MISSING, unchecked
 from tests.integrityapp.models import Author, Book, Comment, Profile
 
 TENANTS = ["acme", "globex"]
-SETTINGS = {
-    "DATABASE_ROUTERS": ["s2router.SingleStoreRouter"],
-    "MULTITENANT_MAPPER_CLASS": "tests.integrity.mapper.IntegrityMapper",
-    "S2ROUTER": {
-        "SINGLESTORE": "mysql",
-        "CONTRIB_DATABASE": "default",
-        "ANALYTICS": ["integrityapp"],
-        "TENANCY": {"DATABASES": ["mysql"], "TENANTS": TENANTS},
-    },
-}
 
 
-def _drop(db_name: str) -> None:
-    with no_tenant(), connections["mysql"].cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {connections['mysql'].ops.quote_name(db_name)}")
+def tenancy_settings(alias: str) -> dict:
+    return {
+        "DATABASE_ROUTERS": ["s2router.SingleStoreRouter"],
+        "MULTITENANT_MAPPER_CLASS": "tests.integrity.mapper.IntegrityMapper",
+        "S2ROUTER": {
+            "SINGLESTORE": alias,
+            "CONTRIB_DATABASE": "default",
+            "ANALYTICS": ["integrityapp"],
+            "TENANCY": {"DATABASES": [alias], "TENANTS": TENANTS},
+        },
+    }
 
 
-@pytest.fixture(scope="module")
-def tenant_dbs(django_db_setup, django_db_blocker) -> Iterator[None]:
+def _drop(alias: str, db_name: str) -> None:
+    with no_tenant(), connections[alias].cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {connections[alias].ops.quote_name(db_name)}")
+
+
+@pytest.fixture(scope="module", params=["mysql", pytest.param("s2", marks=pytest.mark.s2)])
+def tenant_dbs(request, django_db_setup, django_db_blocker) -> Iterator[str]:
     """An empty copy of the test app's tables in each tenant's database; dropped afterwards."""
-    with override_settings(**SETTINGS), django_db_blocker.unblock():
-        connection = connections["mysql"]
+    alias = request.param
+    with override_settings(**tenancy_settings(alias)), django_db_blocker.unblock():
+        connection = connections[alias]
         models = list(apps.get_app_config("integrityapp").get_models())
         for name in TENANTS:
             db_name = tenancy.resolve(name).db_name
-            _drop(db_name)
+            _drop(alias, db_name)
             with no_tenant(), connection.cursor() as cursor:
                 cursor.execute(f"CREATE DATABASE {connection.ops.quote_name(db_name)}")
-            with tenant(name):
-                with connection.cursor() as cursor:
-                    cursor.execute("SET FOREIGN_KEY_CHECKS = 0")  # content types are elsewhere
-                with connection.schema_editor() as editor:
-                    for model in models:
-                        editor.create_model(model)
-                with connection.cursor() as cursor:
-                    cursor.execute("SET FOREIGN_KEY_CHECKS = 1")
+            # Content types live on default: their constraint has no table to point at here.
+            with tenant(name), unchecked(alias), connection.schema_editor() as editor:
+                for model in models:
+                    editor.create_model(model)
         try:
-            yield
+            yield alias
         finally:
             for name in TENANTS:
-                _drop(tenancy.resolve(name).db_name)
+                _drop(alias, tenancy.resolve(name).db_name)
 
 
 @pytest.fixture
-def planted(tenant_dbs) -> Iterator[dict[str, int]]:
+def planted(tenant_dbs: str) -> Iterator[str]:
     """acme: one broken Book.author; globex: two, plus a broken Profile and content type."""
-    with override_settings(**SETTINGS):
+    alias = tenant_dbs
+    with override_settings(**tenancy_settings(alias)):
         ct = ContentType.objects.get_for_model(Author)
         for name, broken in (("acme", 1), ("globex", 2)):
-            # The tenant tables' content-type constraint points at a table only default has.
-            with tenant(name), unchecked("mysql"):
+            with tenant(name), unchecked(alias):
                 good = Author.objects.create(code="good")
                 Author.objects.create(code="house")
                 Book.objects.create(author=good)
@@ -87,12 +88,12 @@ def planted(tenant_dbs) -> Iterator[dict[str, int]]:
                     Profile.objects.create(author_id=MISSING)
                     Comment.objects.create(content_type_id=MISSING, object_id=good.pk)
         try:
-            yield {"acme": 1, "globex": 2}
+            yield alias
         finally:
             for name in TENANTS:
                 with tenant(name):
                     for model in apps.get_app_config("integrityapp").get_models():
-                        model._base_manager.all()._raw_delete("mysql")
+                        model._base_manager.all()._raw_delete(alias)
 
 
 def violations(document: dict) -> dict[tuple[str, str], int]:
@@ -100,10 +101,10 @@ def violations(document: dict) -> dict[tuple[str, str], int]:
             for r in document["relations"] if r["violations"]}  # fmt: skip
 
 
-@pytest.mark.django_db(databases=["default", "mysql"])
-def test_all_tenants_are_checked_each_in_its_database(planted: dict[str, int]) -> None:
+@pytest.mark.django_db(databases=["default", "mysql", "s2"])
+def test_all_tenants_are_checked_each_in_its_database(planted: str) -> None:
     out = StringIO()
-    with override_settings(**SETTINGS), pytest.raises(CommandError) as exc:
+    with override_settings(**tenancy_settings(planted)), pytest.raises(CommandError) as exc:
         call_command("s2_check_integrity", "integrityapp", "--all-tenants", format="json",
                      stdout=out, stderr=StringIO())  # fmt: skip
     assert exc.value.returncode == 1
@@ -117,14 +118,14 @@ def test_all_tenants_are_checked_each_in_its_database(planted: dict[str, int]) -
     }
     results = {(r["tenant"], r["field"], r["model"]): r for r in document["relations"]}
     ct = results[("globex", "content_type", "integrityapp.Comment")]
-    assert (ct["database"], ct["target_database"], ct["strategy"]) == ("mysql", "default", "lookup")
+    assert (ct["database"], ct["target_database"], ct["strategy"]) == (planted, "default", "lookup")
     book = results[("acme", "author", "integrityapp.Book")]
-    assert (book["database"], book["strategy"], book["rows_checked"]) == ("mysql", "anti-join", 2)
+    assert (book["database"], book["strategy"], book["rows_checked"]) == (planted, "anti-join", 2)
 
 
-@pytest.mark.django_db(databases=["default", "mysql"])
-def test_one_tenant_is_checked_and_fixed_alone(planted: dict[str, int]) -> None:
-    with override_settings(**SETTINGS):
+@pytest.mark.django_db(databases=["default", "mysql", "s2"])
+def test_one_tenant_is_checked_and_fixed_alone(planted: str) -> None:
+    with override_settings(**tenancy_settings(planted)):
         report = check(["integrityapp.Book"], tenant="acme")
         assert {r.tenant for r in report.relations} == {"acme"}
         assert report.violations == 1
