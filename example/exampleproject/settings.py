@@ -1,0 +1,110 @@
+"""Settings of the example shop: three databases and one router that places every model.
+
+- ``default`` (PostgreSQL): customers, orders, contrib apps, the router's phase table.
+- ``mysql`` (MariaDB): the legacy database whose ``legacy_events`` table is imported.
+- ``s2`` (SingleStore): analytics on columnstore, ``catalog.Country`` as a reference table, and
+  ``shop.Order`` once it has moved. ``S2_URL`` names a real SingleStore; without it the alias
+  points at the emulator ``scripts/demo.py`` starts (``S2_EMULATOR_URL``), or one you started
+  yourself with ``python -m django_singlestore.emulator`` (port 3307).
+
+``CONTRIB_ON_S2=1`` moves the contrib apps to SingleStore reference tables (one setting:
+``S2ROUTER["CONTRIB_DATABASE"]``). The demo's databases are named ``s2kit_demo*`` so it never
+touches the test suite's databases.
+"""
+
+import os
+from urllib.parse import unquote, urlsplit
+
+PG_URL = os.environ.get("PG_URL", "postgresql://s2kit:s2kit@127.0.0.1:5432/s2kit_demo")
+MYSQL_URL = os.environ.get("MYSQL_URL", "mysql://s2kit:s2kit@127.0.0.1:3306/s2kit_demo_legacy")
+S2_URL = os.environ.get("S2_URL") or os.environ.get(
+    "S2_EMULATOR_URL", "singlestoredb://s2kit:s2kit@127.0.0.1:3307/s2kit_demo_s2"
+)
+CONTRIB_ON_S2 = os.environ.get("CONTRIB_ON_S2", "") == "1"
+
+ENGINES = {
+    "postgresql": "django.db.backends.postgresql",
+    "mysql": "django.db.backends.mysql",
+    "singlestoredb": "django_singlestore",
+}
+
+
+def database(url: str, **options: object) -> dict:
+    """A ``DATABASES`` entry from ``scheme://user:password@host:port/name``."""
+    parts = urlsplit(url)
+    return {
+        "ENGINE": ENGINES[parts.scheme],
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        "OPTIONS": options,
+    }
+
+
+# Apps whose tables exist on SingleStore and hold unique keys a sharded columnstore table cannot:
+# they are stored as ROWSTORE REFERENCE tables there (the backend's per-app storage default).
+REFERENCE_APPS = ["migration_kit", "auth", "contenttypes", "sessions", "admin"]
+
+DATABASES = {
+    "default": database(PG_URL),
+    "mysql": database(MYSQL_URL, charset="utf8mb4"),
+    "s2": database(
+        S2_URL,
+        table_storage_type=dict.fromkeys(REFERENCE_APPS, "ROWSTORE REFERENCE"),
+    ),
+}
+
+DATABASE_ROUTERS = ["exampleproject.routers.KitStateRouter", "s2router.SingleStoreRouter"]
+S2ROUTER = {
+    "SINGLESTORE": "s2",
+    "CONTRIB_DATABASE": "s2" if CONTRIB_ON_S2 else "default",
+    "ANALYTICS": ["analytics.PageView", "analytics.Event"],
+    "REFERENCE": ["catalog.Country", "shop.Customer"],
+    "MIGRATING": {
+        "shop.Order": {"source": "default", "phase": "legacy"},
+        "analytics.LegacyEvent": {"source": "mysql", "phase": "legacy"},
+    },
+    # Phase changes made by `manage.py s2_phase` reach every process within this many seconds.
+    "PHASE_CACHE_SECONDS": 0.5,
+}
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "s2router",
+    "migration_kit",
+    "catalog",
+    "shop",
+    "analytics",
+]
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "example-only-not-secret")
+DEBUG = False
+ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
+USE_TZ = True
+TIME_ZONE = "UTC"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+ROOT_URLCONF = "exampleproject.urls"
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.request",
+            ]
+        },
+    }
+]
