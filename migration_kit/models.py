@@ -8,6 +8,8 @@ in the same transaction as the write it records.
 
 from django.db import models
 
+from django_singlestore.design import TableStorage
+
 
 class BackfillCheckpoint(models.Model):
     """How far one primary-key range of one model has been copied from source to target."""
@@ -55,6 +57,11 @@ class OutboxEntry(models.Model):
         indexes = [
             models.Index(fields=["model_label", "target_alias"], name="migration_kit_outbox_m")
         ]
+        # On SingleStore (the primary during cutover) entries are written in the same
+        # multi-statement transaction as the application's rows: a sharded rowstore table
+        # allows that on child aggregators, where a REFERENCE table would fail (2549).
+        # Other databases ignore this entry.
+        constraints = [TableStorage("ROWSTORE")]
 
     def __str__(self) -> str:
         return f"{self.model_label}#{self.object_pk} → {self.target_alias}"

@@ -15,7 +15,7 @@ from migration_kit.outbox import enqueue_keys
 from s2router.phases import write_aliases
 from tests.syncapp.models import Author, Book, Tag
 from tests.syncapp.scenarios import SCENARIOS, Scenario
-from tests.syncapp.testing import differences, drain, mirrored, pending
+from tests.syncapp.testing import differences, drain, mirrored, pending, run_scenario
 
 # Most tests run inside one rolled-back transaction per database (fast); those that need real
 # commits (autocommit behaviour, the fast path after commit, DDL) ask for transaction=True.
@@ -28,22 +28,6 @@ PAIRS = [
     ("mysql", "default", "shadow"),
     ("default", "mysql", "cutover"),
 ]
-
-
-def run_scenario(scenario: Scenario, source: str, target: str, phase: str) -> None:
-    """Mirror the scenario's setup, then check its write path is captured and converges."""
-    with mirrored(source, target, phase=phase):
-        primary, mirror = write_aliases(Author)
-        steps = scenario(primary)
-        next(steps)
-        drain(primary)
-        assert differences(primary, mirror) == {}
-        next(steps, None)
-        assert pending(primary) > 0, "the write path left no outbox entry"
-        assert differences(primary, mirror), "the mirror changed before the outbox was drained"
-        drain(primary)
-        assert pending(primary) == 0
-        assert differences(primary, mirror) == {}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])

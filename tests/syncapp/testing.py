@@ -13,6 +13,9 @@ from django.test import override_settings
 
 from migration_kit.models import OutboxEntry
 from migration_kit.sync import drain_all, fast_path
+from s2router.phases import write_aliases
+from tests.syncapp.models import Author
+from tests.syncapp.scenarios import Scenario
 
 #: Every table the sync tests write: syncapp's models (M2M through tables included) and kitapp's.
 SYNC_APPS = ("syncapp", "kitapp")
@@ -105,3 +108,19 @@ def drain(*aliases: str) -> None:
     """Apply every due outbox entry on ``aliases``; fail the test if any apply failed."""
     result = drain_all(list(aliases))
     assert not result.errors, result.errors
+
+
+def run_scenario(scenario: Scenario, source: str, target: str, phase: str) -> None:
+    """Mirror the scenario's setup, then check its write path is captured and converges."""
+    with mirrored(source, target, phase=phase):
+        primary, mirror = write_aliases(Author)
+        steps = scenario(primary)
+        next(steps)
+        drain(primary)
+        assert differences(primary, mirror) == {}
+        next(steps, None)
+        assert pending(primary) > 0, "the write path left no outbox entry"
+        assert differences(primary, mirror), "the mirror changed before the outbox was drained"
+        drain(primary)
+        assert pending(primary) == 0
+        assert differences(primary, mirror) == {}

@@ -1,0 +1,133 @@
+"""Fault test: the mirror goes away under concurrent writers, then comes back.
+
+A private emulator (its own process and port, same MariaDB behind it) is the mirror, so
+killing it does not disturb the session's ``s2`` alias. While it is down every source write
+must succeed and leave its keys in the outbox; after a restart on the same port the outbox
+drains and both sides hold the same rows. Bounded: every wait has a deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from django.db import connections
+from django.test import override_settings
+
+from django_singlestore.emulator.pytest_plugin import (
+    RunningEmulator,
+    start_emulator,
+    stop_emulator,
+)
+from migration_kit.sync import drain_all, fast_path
+from tests.syncapp.models import Author, Book, Tag
+from tests.syncapp.testing import differences, mirrored, pending
+
+pytestmark = [
+    pytest.mark.s2,
+    pytest.mark.django_db(transaction=True, databases=["default", "s2"]),
+]
+
+ALIAS = "s2"
+WRITERS = 4
+WRITES_PER_WRITER = 40
+
+
+@pytest.fixture
+def private_mirror(pytestconfig: pytest.Config) -> Iterator[dict]:
+    """An emulator of our own behind the ``s2`` alias for this test (same test database, same
+    MariaDB; the session's emulator is left alone). Django blocks aliases a test did not
+    declare, so the alias is repointed rather than added."""
+    if os.environ.get("S2_TEST_URL"):
+        pytest.skip("stopping the server is only possible with the emulator")
+    backend = os.environ.get("S2EMU_BACKEND") or pytestconfig.getini("s2emu_backend")
+    settings = connections.settings[ALIAS]
+    saved = settings["HOST"], settings["PORT"]
+    state = {"emulator": start_emulator(backend, []), "backend": backend}
+    fast_path.stop()
+    connections[ALIAS].close()
+    settings["HOST"], settings["PORT"] = state["emulator"].host, str(state["emulator"].port)
+    try:
+        yield state
+    finally:
+        fast_path.stop()
+        connections[ALIAS].close()
+        settings["HOST"], settings["PORT"] = saved
+        stop_emulator(state["emulator"])
+
+
+def kill(state: dict) -> None:
+    state["emulator"].process.kill()
+    state["emulator"].process.wait(10)
+
+
+def restart(state: dict) -> None:
+    """A new emulator process on the port the old one had (clients reconnect to it)."""
+    old: RunningEmulator = state["emulator"]
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            state["emulator"] = start_emulator(
+                state["backend"], ["--listen", f"{old.host}:{old.port}"]
+            )
+            return
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def writer(seed: int, errors: list[BaseException]) -> None:
+    """Creates, updates, relates and deletes rows on the source, like an application would."""
+    rng = random.Random(seed)
+    try:
+        for i in range(WRITES_PER_WRITER):
+            author = Author.objects.using("default").create(name=f"w{seed}-{i}")
+            book = Book.objects.using("default").create(author=author, title=f"b{i}")
+            if rng.random() < 0.5:
+                book.tags.add(Tag.objects.using("default").create(name=f"t{seed}-{i}"))
+            if rng.random() < 0.3:
+                Author.objects.using("default").filter(pk=author.pk).update(name="renamed")
+            if rng.random() < 0.2:
+                author.delete()
+    except BaseException as exc:
+        errors.append(exc)
+    finally:
+        connections.close_all()
+
+
+def test_mirror_outage_loses_no_write(private_mirror: dict) -> None:
+    settings = {"FAST_PATH": "thread", "RETRY_BASE_SECONDS": 0.2, "MIRROR_DOWN_SECONDS": 0.5}
+    with mirrored("default", ALIAS, fast="thread"), override_settings(MIGRATION_KIT=settings):
+        Author.objects.using("default").create(name="before the outage")
+        assert fast_path.flush(20)
+        assert pending("default") == 0 and differences("default", ALIAS) == {}
+
+        kill(private_mirror)
+        errors: list[BaseException] = []
+        threads = [threading.Thread(target=writer, args=(n, errors)) for n in range(WRITERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert not any(thread.is_alive() for thread in threads)
+        assert errors == [], "a source write failed while the mirror was down"
+        assert fast_path.flush(30)
+        left = pending("default")
+        assert left >= WRITERS * WRITES_PER_WRITER * 2  # at least each author and book
+        # A drain during the outage fails softly: entries stay, with their error and a retry time.
+        during = drain_all(["default"], batch_size=100)
+        assert during.failed and not during.applied
+        assert pending("default") == left
+
+        restart(private_mirror)
+        deadline = time.monotonic() + 60
+        while pending("default") and time.monotonic() < deadline:
+            drain_all(["default"], batch_size=200)
+            time.sleep(0.2)
+        assert pending("default") == 0
+        assert differences("default", ALIAS) == {}
