@@ -90,7 +90,11 @@ def _generic_compatible(key_field: Any, pk_field: Any) -> bool:
     return key_type == pk_type
 
 
-def _fk_part(relation: Relation, placement: Placement, child: ChildTable) -> Part:
+def _part(strategy: Strategy, batch_size: int, target: str) -> Part:
+    return Part(strategy, _width(strategy, batch_size), target)
+
+
+def _fk_part(relation: Relation, placement: Placement, child: ChildTable, batch_size: int) -> Part:
     field = relation.field
     target_model = field.related_model
     target_alias = placement.target(target_model)
@@ -100,7 +104,7 @@ def _fk_part(relation: Relation, placement: Placement, child: ChildTable) -> Par
         )
     else:
         strategy = Lookup(child, field.column, target_model, field.target_field, target_alias)
-    return Part(strategy, 0, relation.target_label)
+    return _part(strategy, batch_size, relation.target_label)
 
 
 def generic_groups(relation: Relation, child: ChildTable) -> tuple[int, list[tuple[Any, int]]]:
@@ -119,7 +123,7 @@ def generic_groups(relation: Relation, child: ChildTable) -> tuple[int, list[tup
 
 
 def _generic_parts(
-    relation: Relation, placement: Placement, child: ChildTable, ct_ids: list[Any]
+    relation: Relation, placement: Placement, child: ChildTable, ct_ids: list[Any], batch_size: int
 ) -> list[Part]:
     gfk = relation.field
     ct_field = relation.model._meta.get_field(gfk.ct_field)
@@ -145,7 +149,7 @@ def _generic_parts(
             else:
                 strategy = Lookup(child, key_field.column, model, pk, target_alias, extra)
             label = model._meta.label
-        parts.append(Part(strategy, 0, label))
+        parts.append(_part(strategy, batch_size, label))
     return parts
 
 
@@ -157,11 +161,9 @@ def parts_for(
     rows = None
     if relation.kind == GENERIC:
         rows, named = generic_groups(relation, child)
-        parts = _generic_parts(relation, placement, child, [ct for ct, _ in named])
+        parts = _generic_parts(relation, placement, child, [ct for ct, _ in named], batch_size)
     else:
-        parts = [_fk_part(relation, placement, child)]
-    for part in parts:
-        part.width = _width(part.strategy, batch_size)
+        parts = [_fk_part(relation, placement, child, batch_size)]
     return child, parts, rows
 
 
@@ -200,8 +202,8 @@ def check_relation(
         strategy=_strategy_name(relation, parts),
         on_delete=relation.on_delete,
         tenant=None if tenant is None else str(tenant),
+        relation=relation,
     )
-    result.relation = relation
     last_report = started
     for part in parts:
         for chunk in part.strategy.child.chunks(part.width):
