@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "migration_kit",
     "tests.testapp",
     "tests.backendapp",
+    "django_singlestore",
     "tests.routerapp",
     "tests.routeranalytics",
     "tests.kitapp",

@@ -1,0 +1,10 @@
+"""Optional app config: add ``"django_singlestore"`` to INSTALLED_APPS for its commands
+(an ``inspectdb`` that also writes each table's storage type, shard key and sort key)."""
+
+from django.apps import AppConfig
+
+
+class SingleStoreConfig(AppConfig):
+    name = "django_singlestore"
+    label = "django_singlestore"
+    verbose_name = "SingleStore backend"
