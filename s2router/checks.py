@@ -4,8 +4,8 @@
 id        problem
 ========= ===========================================================================
 E001      an alias in S2ROUTER is not in DATABASES
-E002      a label in ANALYTICS/REFERENCE/MIGRATING/CONTRIB_APPS is not an installed app/model
-E003      a model (or its app) is in two of ANALYTICS, REFERENCE, MIGRATING
+E002      a label in ANALYTICS/REFERENCE/MIGRATING/CONTRIB_APPS/SHARED_APPS is not installed
+E003      a model (or its app) is in two of ANALYTICS, REFERENCE, MIGRATING, SHARED_APPS
 E004      a contrib app or model is listed on its own: contrib would be split across databases
 E005      a MIGRATING or REFERENCE source is the SingleStore alias itself
 E006      a MIGRATING entry is invalid (source type, phase)
@@ -216,6 +216,27 @@ def _label_errors(cfg: conf.Config) -> list[CheckMessage]:
                         obj="S2ROUTER",
                     )
                 )
+    for norm in sorted(cfg.shared_apps - {"migration_kit"}):
+        if not _exists(norm):
+            messages.append(
+                Error(
+                    f"S2ROUTER['SHARED_APPS'] lists {norm!r}, which is not an installed app.",
+                    hint="Use app labels from INSTALLED_APPS.",
+                    id="s2router.E002",
+                    obj="S2ROUTER",
+                )
+            )
+    for norm in sorted(entries):
+        if norm.partition(".")[0] in cfg.shared_apps:
+            messages.append(
+                Error(
+                    f"{norm!r} belongs to a SHARED_APPS app and is also in "
+                    f"{', '.join(entries[norm])}.",
+                    hint="SHARED_APPS tables exist wherever migrations happen; remove the entry.",
+                    id="s2router.E003",
+                    obj="S2ROUTER",
+                )
+            )
     for norm in sorted(cfg.contrib_apps - conf.CONTRIB_APPS):
         if not _exists(norm):
             messages.append(

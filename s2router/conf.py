@@ -43,12 +43,14 @@ class Kind(enum.StrEnum):
     REFERENCE = "reference"
     MIGRATING = "migrating"
     INTERNAL = "internal"  # s2router's own phase table
+    SHARED = "shared"  # SHARED_APPS: tables wherever migrations happen, routing left to the app
 
 
 DEFAULTS: dict[str, Any] = {
     "SINGLESTORE": "s2",
     "CONTRIB_DATABASE": "default",
     "CONTRIB_APPS": [],
+    "SHARED_APPS": ["migration_kit"],
     "ANALYTICS": [],
     "REFERENCE": [],
     "MIGRATING": {},
@@ -91,8 +93,8 @@ class Placement:
     label: str
     kind: Kind
     tables: frozenset[str]
-    read: str
-    write: str
+    read: str | None
+    write: str | None
     mirror: str | None = None
     source: str | None = None
     migrating: Migrating | None = None
@@ -117,6 +119,7 @@ class Config:
     singlestore: str
     contrib_database: str
     contrib_apps: frozenset[str]
+    shared_apps: frozenset[str]
     analytics: dict[str, str]  # normalized label -> label as written
     reference: dict[str, str | None]  # normalized label -> source alias (None: S2 only)
     migrating: dict[str, Migrating]
@@ -158,6 +161,11 @@ class Config:
             db = self.contrib_database
             return Placement(label, Kind.CONTRIB, frozenset({db}), db, db)
         s2 = self.singlestore
+        if app_label in self.shared_apps:
+            sources = {m.source for m in self.migrating.values()}
+            sources |= {s for s in self.reference.values() if s is not None}
+            tables = frozenset({self.phase_database, s2, *sources})
+            return Placement(label, Kind.SHARED, tables, None, None)
         for key in keys:
             entry = self.migrating.get(key)
             if entry is not None:
@@ -303,6 +311,7 @@ def _parse(raw: Any) -> Config:
     contrib_database = alias("CONTRIB_DATABASE")
     phase_database = alias("PHASE_DATABASE")
     contrib_extra = _labels(values["CONTRIB_APPS"], "CONTRIB_APPS", problems)
+    shared_apps = _labels(values["SHARED_APPS"], "SHARED_APPS", problems)
     spelled: dict[tuple[str, str], str] = {}
     analytics: dict[str, str] = {}
     for written in _labels(values["ANALYTICS"], "ANALYTICS", problems):
@@ -434,6 +443,7 @@ def _parse(raw: Any) -> Config:
         singlestore=singlestore,
         contrib_database=contrib_database,
         contrib_apps=CONTRIB_APPS | frozenset(contrib_extra),
+        shared_apps=frozenset(shared_apps),
         analytics=analytics,
         reference=reference,
         migrating=migrating,

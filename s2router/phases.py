@@ -166,10 +166,13 @@ def _overrides() -> dict[str, Phase]:
 
 
 def _placement(model: ModelRef) -> conf.Placement | None:
+    """The placement the phase API reasons about (SHARED_APPS route themselves: None)."""
     cfg = conf.get_config()
     if isinstance(model, str):
-        return cfg.placement_for_label(conf.normalize(model))
-    return cfg.placement(model if isinstance(model, type) else type(model))
+        placement = cfg.placement_for_label(conf.normalize(model))
+    else:
+        placement = cfg.placement(model if isinstance(model, type) else type(model))
+    return None if placement is None or placement.kind is Kind.SHARED else placement
 
 
 def phase_of(placement: conf.Placement) -> Phase:
@@ -194,14 +197,14 @@ def source_alias(model: ModelRef) -> str | None:
     return None if placement is None else placement.source
 
 
-def read_alias_of(placement: conf.Placement) -> str:
+def read_alias_of(placement: conf.Placement) -> str | None:
     """Where reads of this placement go right now."""
     if placement.reads is None:
         return placement.read
     return placement.reads[phase_of(placement)]
 
 
-def write_aliases_of(placement: conf.Placement) -> tuple[str, str | None]:
+def write_aliases_of(placement: conf.Placement) -> tuple[str | None, str | None]:
     """(primary, mirror) for writes of this placement right now."""
     if placement.writes is None:
         return placement.write, placement.mirror

@@ -262,3 +262,8 @@ def test_storage_of_singlestore_reference_and_contrib_tables(s2router_settings):
     [message] = check_storage()
     assert (message.id, message.obj.__name__) == ("s2router.W004", "Customer")
     assert "table_storage_type" in message.hint
+
+
+def test_shared_apps_labels_are_checked():
+    assert ids(SHARED_APPS=["migration_kit", "nosuchapp"]) == ["s2router.E002"]
+    assert ids(SHARED_APPS=["migration_kit", "routerapp"]) == ["s2router.E003"] * 2

@@ -23,7 +23,7 @@ S2_TABLES = {
     "routeranalytics_pageview",
     "routerapp_country",  # REFERENCE: on its source and on SingleStore
     "routerapp_order",  # MIGRATING: on its source and on SingleStore
-}
+} | {m._meta.db_table for m in apps.get_app_config("migration_kit").get_models()}  # SHARED_APPS
 
 
 OURS = ("auth", "contenttypes", "sessions", "admin", "sites", "s2router", "routerapp",

@@ -153,3 +153,19 @@ class TestAllowRelation:
 
     def test_unknown_pair_left_to_django(self, s2router_settings):
         assert SingleStoreRouter().allow_relation(Customer(), Note()) is None
+
+
+def test_shared_apps_have_tables_wherever_migrations_happen(s2router_settings):
+    from migration_kit.models import OutboxEntry
+
+    s2router_settings(MIGRATING={"routerapp.Order": {"source": "mysql"}})
+    ours = SingleStoreRouter()
+    # The kit's outbox lives on the source and on SingleStore, its checkpoints on default.
+    assert [a for a in ALIASES if ours.allow_migrate(a, "migration_kit", "outboxentry")] == [
+        "default",
+        "mysql",
+        "s2",
+    ]
+    assert ours.db_for_write(OutboxEntry) is None  # the kit names its databases itself
+    s2router_settings(MIGRATING={}, REFERENCE=[])
+    assert [a for a in ALIASES if ours.allow_migrate(a, "migration_kit")] == ["default", "s2"]
