@@ -1,0 +1,249 @@
+"""Conformance table: statement → accepted, or refused with SingleStore's error number and text.
+
+Every rule in :data:`django_singlestore.rules.RULES` has at least one row. Rows run through the
+real ``singlestoredb`` driver against the session's SingleStore: the emulator by default, a real
+server under ``S2_TEST_URL`` (where only publicly confirmed numbers and texts are asserted, and
+rows that need an emulator switch are skipped).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pytest
+import singlestoredb
+
+from django_singlestore import rules
+from tests.emulator.conftest import drop_database, new_database, open_connection
+
+REAL_SERVER = bool(os.environ.get("S2_TEST_URL"))
+
+SHARDED = "CREATE TABLE t (id BIGINT NOT NULL, a INT NULL, b INT, c VARCHAR(10), PRIMARY KEY (id))"
+EXPLICIT_SHARD = "CREATE TABLE s (id BIGINT NOT NULL, a INT, SHARD KEY (a))"
+REFERENCE = "CREATE REFERENCE TABLE r (id BIGINT AUTO_INCREMENT PRIMARY KEY, a INT)"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    statement: str
+    rule: rules.Rule | None = None  # None: SingleStore accepts the statement
+    values: dict[str, str] = field(default_factory=dict)  # placeholders of the rule's message
+    setup: tuple[str, ...] = ()
+    covers: str | None = None  # rule id an accepted row documents (e.g. version-bound rules)
+    emulator_only: bool = False  # needs an emulator switch (no real-server equivalent)
+
+
+CASES = [
+    # --- CREATE TABLE: storage, shard and sort keys -----------------------------------------
+    Case("columnstore-default", "CREATE TABLE x (a INT, b INT, SORT KEY (b), SHARD KEY (a))"),
+    Case("rowstore", "CREATE ROWSTORE TABLE x (a INT PRIMARY KEY, b INT)"),
+    Case("reference", "CREATE REFERENCE TABLE x (a INT PRIMARY KEY)"),
+    Case("rowstore-reference", "CREATE ROWSTORE REFERENCE TABLE x (a INT PRIMARY KEY, b TEXT)"),
+    Case("keyless", "CREATE TABLE x (a INT, b INT, SHARD KEY ())"),
+    Case(
+        "clustered-columnstore",
+        "CREATE TABLE x (a INT, b INT, KEY (b) USING CLUSTERED COLUMNSTORE)",
+    ),
+    Case(
+        "unique-contains-shard-key",
+        "CREATE ROWSTORE TABLE x (a INT, b INT, UNIQUE KEY uk (a, b), SHARD KEY (a))",
+    ),
+    Case(
+        "unique-misses-shard-key",
+        "CREATE ROWSTORE TABLE x (a INT, b INT, UNIQUE KEY uk (b), SHARD KEY (a))",
+        rules.SHARD_UNIQUE,
+        {"key": "uk"},
+    ),
+    Case(
+        "columnstore-unique-misses-shard-key",
+        "CREATE TABLE x (a INT, b INT, UNIQUE KEY ub (b), SHARD KEY (a))",
+        rules.SHARD_UNIQUE,
+        {"key": "ub"},
+    ),
+    Case(
+        "reference-unique-anything",
+        "CREATE REFERENCE TABLE x (a INT PRIMARY KEY, b INT, UNIQUE KEY ub (b))",
+    ),
+    Case(
+        "empty-shard-key-with-primary",
+        "CREATE ROWSTORE TABLE x (a INT PRIMARY KEY, SHARD KEY ())",
+        rules.EMPTY_SHARD_KEY_UNIQUE,
+        {"key": "PRIMARY"},
+    ),
+    Case("reference-without-pk", "CREATE REFERENCE TABLE x (a INT)", rules.REFERENCE_WITHOUT_PK),
+    Case(
+        "columnstore-two-uniques-one-wide",
+        "CREATE TABLE x (a INT, b INT, c INT, UNIQUE KEY u1 (a, b), UNIQUE KEY u2 (a), "
+        "SHARD KEY (a))",
+        rules.COLUMNSTORE_MULTI_UNIQUE,
+    ),
+    Case(
+        "unenforced-unique-accepted",
+        "CREATE TABLE x (a INT, b INT, UNIQUE KEY ub (b) UNENFORCED RELY, SHARD KEY (a))",
+        covers="S2-UNENFORCED",
+    ),
+    Case("float-primary-key", "CREATE TABLE x (a DOUBLE PRIMARY KEY)", rules.FLOAT_PRIMARY_KEY),
+    Case("float-primary-key-rowstore", "CREATE ROWSTORE TABLE x (a DOUBLE PRIMARY KEY)"),
+    Case(
+        "duplicate-hash-index",
+        "CREATE TABLE x (a INT, b INT, KEY k1 (a) USING HASH, KEY k2 (a) USING HASH)",
+        rules.HASH_DUPLICATE,
+    ),
+    Case(
+        "foreign-key-accepted-unenforced",
+        "CREATE ROWSTORE REFERENCE TABLE child (id INT PRIMARY KEY, p INT, "
+        "FOREIGN KEY (p) REFERENCES parent (id))",
+        setup=("CREATE ROWSTORE REFERENCE TABLE parent (id INT PRIMARY KEY)",),
+        covers=rules.FOREIGN_KEY_SYNTAX.id,  # refused before 8.1 only; we emulate 8.9
+    ),
+    # --- ALTER TABLE on columnstore tables -----------------------------------------------
+    Case("alter-add-nullable-column", "ALTER TABLE t ADD COLUMN d INT NULL", setup=(SHARDED,)),
+    Case("alter-add-plain-key", "ALTER TABLE t ADD KEY kb (b)", setup=(SHARDED,)),
+    Case(
+        "alter-type",
+        "ALTER TABLE t MODIFY COLUMN b BIGINT",
+        rules.ALTER_COLUMN_TYPE,
+        {"column": "b"},
+        setup=(SHARDED,),
+    ),
+    Case(
+        "alter-not-null",
+        "ALTER TABLE t MODIFY COLUMN a INT NOT NULL",
+        rules.ALTER_NULL_TO_NOT_NULL,
+        {"column": "a"},
+        setup=(SHARDED,),
+    ),
+    Case(
+        "alter-add-unique",
+        "ALTER TABLE t ADD UNIQUE KEY uk (id, b)",
+        rules.ALTER_ADD_UNIQUE,
+        {"index": "uk"},
+        setup=(SHARDED,),
+    ),
+    Case(
+        "alter-drop-primary",
+        "ALTER TABLE t DROP PRIMARY KEY",
+        rules.ALTER_PRIMARY,
+        setup=(SHARDED,),
+    ),
+    Case(
+        "alter-drop-shard-column",
+        "ALTER TABLE s DROP COLUMN a",
+        rules.ALTER_DROP_SHARD,
+        {"index": "__SHARDKEY"},
+        setup=(EXPLICIT_SHARD,),
+    ),
+    Case(
+        "alter-add-auto-increment",
+        "ALTER TABLE t MODIFY COLUMN id BIGINT NOT NULL AUTO_INCREMENT",
+        rules.ALTER_AUTO_INCREMENT_COLUMN,
+        {"column": "id"},
+        setup=(SHARDED,),
+    ),
+    Case(
+        "alter-auto-increment-value",
+        "ALTER TABLE t AUTO_INCREMENT = 100",
+        rules.ALTER_AUTO_INCREMENT_VALUE,
+        setup=(SHARDED,),
+    ),
+    Case(
+        "alter-comment",
+        "ALTER TABLE t COMMENT = 'facts'",
+        rules.ALTER_TABLE_COMMENT,
+        setup=(SHARDED,),
+    ),
+    Case(
+        "add-primary-key-later",
+        "ALTER TABLE k ADD PRIMARY KEY (id)",
+        rules.ADD_PRIMARY_KEY,
+        setup=("CREATE ROWSTORE TABLE k (id BIGINT NOT NULL, a INT)",),
+    ),
+    Case(
+        "rename-reference-auto-increment",
+        "ALTER TABLE r CHANGE id id2 BIGINT AUTO_INCREMENT",
+        rules.RENAME_REFERENCE_AUTOINC,
+        setup=(REFERENCE,),
+    ),
+    # --- transactions and DML ------------------------------------------------------------
+    Case("savepoint", "SAVEPOINT s1", rules.SAVEPOINT, setup=("BEGIN",)),
+    Case("rollback-to-savepoint", "ROLLBACK TO SAVEPOINT s1", rules.SAVEPOINT, setup=("BEGIN",)),
+    Case("release-savepoint", "RELEASE SAVEPOINT s1", rules.SAVEPOINT, setup=("BEGIN",)),
+    Case(
+        "update-shard-key",
+        "UPDATE t SET id = 5 WHERE id = 1",
+        rules.UPDATE_SHARD_KEY,
+        setup=(SHARDED, "INSERT INTO t (id, a, b) VALUES (1, 1, 1)"),
+    ),
+    Case(
+        "update-other-column",
+        "UPDATE t SET b = 5 WHERE id = 1",
+        setup=(SHARDED, "INSERT INTO t (id, a, b) VALUES (1, 1, 1)"),
+    ),
+    Case(
+        "update-limit",
+        "UPDATE t SET b = 2 WHERE a = 1 LIMIT 1",
+        rules.UPDATE_LIMIT,
+        setup=(SHARDED,),
+    ),
+    Case(
+        "update-reference-shard-free",
+        "UPDATE r SET id = 7 WHERE id = 1",
+        setup=(REFERENCE, "INSERT INTO r (id, a) VALUES (1, 1)"),
+    ),
+    Case(
+        "reference-write-in-transaction-child-aggregator",
+        "INSERT INTO r (a) VALUES (2)",
+        rules.REFERENCE_WRITE_CHILD_AGGREGATOR,
+        setup=(REFERENCE, "SET s2emu_child_aggregator = 1", "BEGIN"),
+        emulator_only=True,
+    ),
+    Case(
+        "reference-write-autocommit-child-aggregator",
+        "INSERT INTO r (a) VALUES (2)",
+        setup=(REFERENCE, "SET s2emu_child_aggregator = 1"),
+        emulator_only=True,
+    ),
+]
+
+
+def test_every_rule_has_a_row() -> None:
+    covered = {c.rule.id for c in CASES if c.rule} | {c.covers for c in CASES if c.covers}
+    assert set(rules.RULES) <= covered, set(rules.RULES) - covered
+
+
+@pytest.fixture(scope="module")
+def connection(server):
+    """One connection for the whole table; each row gets its own database."""
+    connection = open_connection(server)
+    yield connection
+    connection.close()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_conformance(case: Case, connection, admin) -> None:
+    if case.emulator_only and REAL_SERVER:
+        pytest.skip("needs an emulator switch; a real server would have to be a child aggregator")
+    database = new_database(admin)
+    connection.select_db(database)
+    try:
+        with connection.cursor() as cursor:
+            for statement in case.setup:
+                cursor.execute(statement)
+            if case.rule is None:
+                cursor.execute(case.statement)
+                return
+            with pytest.raises(singlestoredb.Error) as caught:
+                cursor.execute(case.statement)
+    finally:
+        connection.rollback()
+        if not REAL_SERVER:
+            with connection.cursor() as cursor:
+                cursor.execute("SET s2emu_child_aggregator = 0")
+        drop_database(admin, database)
+    errno, message = caught.value.args[0], caught.value.args[1]
+    if not REAL_SERVER or case.rule.errno_public:
+        assert errno == case.rule.errno
+    if not REAL_SERVER or case.rule.message_public:
+        assert message == case.rule.format(**case.values)

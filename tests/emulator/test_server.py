@@ -1,0 +1,376 @@
+"""The emulator as a server: handshake, variables, concurrency, LOCAL INFILE, prepared statements,
+SHOW CREATE TABLE, information_schema, the catalog, JSON translation and the fidelity switches.
+
+Everything goes through the real ``singlestoredb`` driver (prepared statements through a tiny
+binary-protocol client, since our drivers interpolate parameters). Tests marked by the
+``s2emu`` fixture check emulator-only behaviour and skip under ``S2_TEST_URL``.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import MySQLdb
+import pytest
+import singlestoredb
+
+from django_singlestore import rules
+from django_singlestore.emulator import protocol
+from django_singlestore.emulator.pytest_plugin import start_emulator, stop_emulator
+from tests.emulator.conftest import drop_database, new_database, open_connection
+from tests.emulator.rawclient import RawClient
+
+
+def fetch(connection: Any, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        return list(cursor.fetchall())
+
+
+def storage(connection: Any, db: str) -> dict[str, tuple[str, int]]:
+    rows = fetch(
+        connection,
+        "SELECT TABLE_NAME, STORAGE_TYPE, DISTRIBUTED FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA = %s",
+        (db,),
+    )
+    return {name: (kind, int(distributed)) for name, kind, distributed in rows}
+
+
+# --- protocol and variables -------------------------------------------------------------------
+
+
+def test_handshake_advertises_singlestore_version(server: dict[str, Any]) -> None:
+    with socket.create_connection((server["host"], server["port"]), timeout=5) as sock:
+        data = sock.recv(4096)
+    handshake = protocol.Handshake.parse(data[4:])
+    assert handshake.server_version == rules.PROTOCOL_SERVER_VERSION
+    assert not handshake.capabilities & protocol.CLIENT_SSL
+
+
+def test_version_and_memsql_version(scratch) -> None:
+    _, connect = scratch
+    connection = connect()
+    assert fetch(connection, "SELECT VERSION()") == [(rules.PROTOCOL_SERVER_VERSION,)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@memsql_version, @@sql_mode")
+        ((version, sql_mode),) = cursor.fetchall()
+        names = [d[0] for d in cursor.description]
+    assert names == ["@@memsql_version", "@@sql_mode"]
+    assert rules.parse_version(version) >= (7, 0)
+    assert isinstance(sql_mode, str)
+    assert fetch(connection, "SELECT @@memsql_version AS v, 1 + 1") == [(version, 2)]
+
+
+def test_mysqlclient_connects_too(server: dict[str, Any], scratch) -> None:
+    db, _ = scratch
+    connection = MySQLdb.connect(
+        host=server["host"],
+        port=server["port"],
+        user=server["user"],
+        password=server["password"],
+        database=db,
+    )
+    try:
+        assert connection.get_server_info() == rules.PROTOCOL_SERVER_VERSION
+        cursor = connection.cursor()
+        cursor.execute("SELECT @@memsql_version, DATABASE()")
+        assert cursor.fetchone()[1] == db
+    finally:
+        connection.close()
+
+
+def test_read_only_singlestore_variable(scratch) -> None:
+    _, connect = scratch
+    with pytest.raises(singlestoredb.Error) as caught:
+        fetch(connect(), "SET memsql_version = '1.0'")
+    assert caught.value.args[0] == 1238
+
+
+# --- concurrency, LOCAL INFILE, prepared statements -------------------------------------------
+
+
+def test_concurrent_connections_are_independent(scratch) -> None:
+    _, connect = scratch
+    setup = connect()
+    fetch(setup, "CREATE ROWSTORE TABLE hits (worker INT, n INT, SHARD KEY (worker))")
+    results: dict[int, tuple[Any, ...]] = {}
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            connection = connect()
+            fetch(connection, "SET @me = %s", (worker,))
+            connection.begin()
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO hits VALUES (%s, %s)", [(worker, n) for n in range(50)]
+                )
+            connection.commit()
+            results[worker] = fetch(
+                connection, "SELECT @me, COUNT(*) FROM hits WHERE worker = @me"
+            )[0]
+        except BaseException as error:  # reported below, in the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors
+    assert {w: (int(me), count) for w, (me, count) in results.items()} == {
+        w: (w, 50) for w in range(8)
+    }
+    assert fetch(setup, "SELECT COUNT(*) FROM hits") == [(400,)]
+
+
+def test_load_data_local_infile(scratch, tmp_path) -> None:
+    _, connect = scratch
+    connection = connect()
+    fetch(connection, "CREATE TABLE facts (id BIGINT, label VARCHAR(64), SHARD KEY (id))")
+    rows = 120_000  # ~6 MB: hundreds of packets, so sequence ids wrap past 255
+    path = tmp_path / "facts.tsv"
+    path.write_text("".join(f"{i}\tlabel number {i:020d} padding\n" for i in range(rows)))
+    fetch(connection, f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE facts")
+    assert fetch(connection, "SELECT COUNT(*), SUM(id) FROM facts") == [
+        (rows, rows * (rows - 1) // 2)
+    ]
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("")
+    fetch(connection, f"LOAD DATA LOCAL INFILE '{empty}' INTO TABLE facts")
+    assert fetch(connection, "SELECT VERSION()") == [(rules.PROTOCOL_SERVER_VERSION,)]
+
+
+def test_prepared_statements(server: dict[str, Any], scratch) -> None:
+    db, _ = scratch
+    client = RawClient(server["host"], server["port"], server["user"], server["password"], db)
+    try:
+        assert client.server_version == rules.PROTOCOL_SERVER_VERSION
+        statement, columns, params = client.prepare(
+            "SELECT CONCAT(?, '!'), JSON_EXTRACT_STRING(?, 'a')"
+        )
+        assert (columns, params) == (2, 2)
+        assert client.execute(statement, ["hi", '{"a": "x"}']) == [["hi!", "x"]]
+        assert client.execute(statement, ["again", "{}"]) == [["again!", None]]
+        with pytest.raises(protocol.ServerError) as caught:
+            client.prepare("SAVEPOINT s1")
+        assert caught.value.errno == rules.SAVEPOINT.errno
+    finally:
+        client.close()
+
+
+# --- SHOW CREATE TABLE, information_schema, catalog -------------------------------------------
+
+
+def test_show_create_table(scratch) -> None:
+    _, connect = scratch
+    connection = connect()
+    fetch(connection, "CREATE TABLE f (a BIGINT NOT NULL, b INT, SHARD KEY (a), SORT KEY (b))")
+    fetch(connection, "CREATE REFERENCE TABLE r (id INT PRIMARY KEY, name VARCHAR(20))")
+    ((name, text),) = fetch(connection, "SHOW CREATE TABLE f")
+    assert name == "f"
+    assert "SHARD KEY `__SHARDKEY` (`a`)" in text
+    assert "SORT KEY" in text and "(`b`)" in text
+    ((_, text),) = fetch(connection, "SHOW CREATE TABLE r")
+    assert text.startswith("CREATE REFERENCE TABLE `r`")
+    assert "SHARD KEY" not in text
+
+
+def test_information_schema_storage_columns(scratch) -> None:
+    db, connect = scratch
+    connection = connect()
+    fetch(connection, "CREATE TABLE col (a INT, SHARD KEY (a))")
+    fetch(connection, "CREATE ROWSTORE TABLE row_t (a INT PRIMARY KEY)")
+    fetch(connection, "CREATE REFERENCE TABLE ref (a INT PRIMARY KEY)")
+    fetch(connection, "CREATE ROWSTORE REFERENCE TABLE rowref (a INT PRIMARY KEY)")
+    assert storage(connection, db) == {
+        "col": ("COLUMNSTORE", 1),
+        "row_t": ("INMEMORY_ROWSTORE", 1),
+        "ref": ("COLUMNSTORE", 0),
+        "rowref": ("INMEMORY_ROWSTORE", 0),
+    }
+    aliased = fetch(
+        connection,
+        "SELECT t.table_name, t.distributed FROM information_schema.tables AS t "
+        "WHERE t.table_schema = %s AND t.storage_type = 'INMEMORY_ROWSTORE'",
+        (db,),
+    )
+    assert sorted((n, int(d)) for n, d in aliased) == [("row_t", 1), ("rowref", 0)]
+
+
+def test_catalog_follows_rename_and_drop(scratch) -> None:
+    db, connect = scratch
+    connection = connect()
+    fetch(connection, "CREATE REFERENCE TABLE r (a INT PRIMARY KEY)")
+    fetch(connection, "RENAME TABLE r TO r2")
+    assert storage(connection, db) == {"r2": ("COLUMNSTORE", 0)}
+    fetch(connection, "ALTER TABLE r2 RENAME TO r3")
+    assert storage(connection, db) == {"r3": ("COLUMNSTORE", 0)}
+    fetch(connection, "DROP TABLE r3")
+    fetch(connection, "CREATE ROWSTORE TABLE r3 (a INT PRIMARY KEY)")
+    assert storage(connection, db) == {"r3": ("INMEMORY_ROWSTORE", 1)}
+
+
+def test_current_database_follows_use_and_init_db(server: dict[str, Any], scratch) -> None:
+    db, connect = scratch
+    connection = connect()
+    other = f"s2emu_t_{uuid.uuid4().hex[:12]}"
+    fetch(connection, f"CREATE DATABASE {other}")
+    try:
+        connection.select_db(other)  # COM_INIT_DB
+        fetch(connection, "CREATE REFERENCE TABLE r (a INT PRIMARY KEY)")
+        fetch(connection, f"USE {db}")  # COM_QUERY
+        fetch(connection, "CREATE ROWSTORE TABLE r (a INT PRIMARY KEY)")
+        assert storage(connection, other) == {"r": ("COLUMNSTORE", 0)}
+        assert storage(connection, db) == {"r": ("INMEMORY_ROWSTORE", 1)}
+    finally:
+        fetch(connection, f"DROP DATABASE {other}")
+
+
+# --- JSON and casts ---------------------------------------------------------------------------
+
+DOC = '{"a": {"b": [1, "x y", {"c": null}], "n": 1.5, "t": true, "s": "str"}}'
+
+JSON_CASES = [
+    ("JSON_EXTRACT_STRING(doc, 'a', 'b', 1)", "x y"),
+    ("JSON_EXTRACT_STRING(doc, 'a', 'b', 0)", "1"),
+    ("JSON_EXTRACT_STRING(doc, 'a', 's')", "str"),
+    ("JSON_EXTRACT_STRING(doc, 'a', 'b', 2)", '{"c":null}'),
+    ("JSON_EXTRACT_STRING(doc, 'a', 'b', 2, 'c')", None),
+    ("JSON_EXTRACT_STRING(doc, 'missing')", None),
+    ("JSON_EXTRACT_JSON(doc, 'a', 'b')", '[1,"x y",{"c":null}]'),
+    ("JSON_EXTRACT_DOUBLE(doc, 'a', 'n')", 1.5),
+    ("JSON_EXTRACT_BIGINT(doc, 'a', 'n')", 2),
+    ("JSON_EXTRACT_BIGINT(doc, 'a', 't')", 1),
+    ("JSON_EXTRACT_BIGINT(doc, 'a', 's')", 0),
+    ("doc::a::$s", "str"),
+    ("doc::a::%n + 1", 2.5),
+    ("doc::a::b", '[1,"x y",{"c":null}]'),
+    ("JSON_EXTRACT_STRING(JSON_SET_STRING(doc, 'a', 's', 'new'), 'a', 's')", "new"),
+    ("JSON_MATCH_ANY_EXISTS(doc, 'a', 'b')", 1),
+    ("JSON_MATCH_ANY_EXISTS(doc, 'a', 'zz')", 0),
+    ("'12' :> INT + 1", 13),
+    ("doc::a::%n :> BIGINT", 2),
+]
+
+
+@pytest.fixture(scope="module")
+def json_table(server: dict[str, Any], admin: Any) -> Iterator[Any]:
+    """A connection whose database holds table ``j`` with one JSON document."""
+    name = new_database(admin)
+    connection = open_connection(server, database=name)
+    fetch(connection, "CREATE TABLE j (id INT, doc JSON, SHARD KEY (id))")
+    fetch(connection, "INSERT INTO j VALUES (1, %s)", (DOC,))
+    yield connection
+    connection.close()
+    drop_database(admin, name)
+
+
+@pytest.mark.parametrize(("expression", "expected"), JSON_CASES, ids=[c[0] for c in JSON_CASES])
+def test_json_functions_and_operators(json_table: Any, expression: str, expected: Any) -> None:
+    ((value,),) = fetch(json_table, f"SELECT {expression} FROM j WHERE id = 1")
+    if isinstance(expected, float):
+        assert float(value) == expected
+    elif isinstance(expected, int):
+        assert int(value) == expected
+    else:
+        assert value == expected
+
+
+# --- emulator-only: switches, restart, CLI ----------------------------------------------------
+
+
+def test_switch_variables_are_per_session(s2emu, scratch) -> None:
+    _, connect = scratch
+    first, second = connect(), connect()
+    fetch(first, "SET s2emu_shuffle_rows = 1")
+    assert fetch(first, "SELECT @@s2emu_shuffle_rows, @@s2emu_child_aggregator") == [("1", "0")]
+    assert fetch(second, "SELECT @@s2emu_shuffle_rows") == [("0",)]
+
+
+def test_shuffle_rows_switch(s2emu, scratch) -> None:
+    _, connect = scratch
+    connection = connect()
+    fetch(connection, "CREATE ROWSTORE TABLE s (id INT PRIMARY KEY)")
+    with connection.cursor() as cursor:
+        cursor.executemany("INSERT INTO s VALUES (%s)", [(i,) for i in range(200)])
+    ordered = [(i,) for i in range(200)]
+    assert fetch(connection, "SELECT id FROM s") == ordered  # MariaDB: primary-key order
+    fetch(connection, "SET s2emu_shuffle_rows = 1")
+    shuffled = fetch(connection, "SELECT id FROM s")
+    assert shuffled != ordered and sorted(shuffled) == ordered
+    assert fetch(connection, "SELECT id FROM s ORDER BY id") == ordered
+
+
+def test_scatter_auto_increment_switch(s2emu, scratch) -> None:
+    _, connect = scratch
+    connection = connect()
+    fetch(connection, "SET s2emu_scatter_auto_increment = 1")
+    fetch(connection, "CREATE TABLE a (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT)")
+    fetch(connection, "INSERT INTO a (v) VALUES (1), (2)")
+    ids = sorted(row[0] for row in fetch(connection, "SELECT id FROM a"))
+    assert ids[0] >= 1 << 20 and ids[1] > ids[0]
+
+
+def test_drop_database_clears_catalog(s2emu, server: dict[str, Any]) -> None:
+    name = f"s2emu_t_{uuid.uuid4().hex[:12]}"
+    connection = open_connection(server)
+    fetch(connection, f"CREATE DATABASE {name}")
+    fetch(connection, f"CREATE REFERENCE TABLE {name}.r (a INT PRIMARY KEY)")
+    query = "SELECT COUNT(*) FROM s2emu_catalog.tables WHERE db = %s"
+    assert fetch(connection, query, (name,)) == [(1,)]
+    fetch(connection, f"DROP DATABASE {name}")
+    assert fetch(connection, query, (name,)) == [(0,)]
+
+
+def test_catalog_survives_restart_and_cli_switch(s2emu, server: dict[str, Any]) -> None:
+    name = f"s2emu_t_{uuid.uuid4().hex[:12]}"
+    backend = "mysql://root@127.0.0.1:3306"
+    first = start_emulator(backend, [])
+    try:
+        params = {**server, "host": first.host, "port": first.port}
+        connection = open_connection(params)
+        fetch(connection, f"CREATE DATABASE {name}")
+        fetch(connection, f"CREATE REFERENCE TABLE {name}.r (a INT PRIMARY KEY)")
+        connection.close()
+    finally:
+        stop_emulator(first)
+    second = start_emulator(backend, ["--child-aggregator"])
+    try:
+        params = {**server, "host": second.host, "port": second.port}
+        connection = open_connection(params, database=name)
+        ((_, text),) = fetch(connection, "SHOW CREATE TABLE r")
+        assert text.startswith("CREATE REFERENCE TABLE")
+        connection.begin()
+        with pytest.raises(singlestoredb.Error) as caught:
+            fetch(connection, "INSERT INTO r VALUES (1)")
+        assert caught.value.args[0] == rules.REFERENCE_WRITE_CHILD_AGGREGATOR.errno
+        connection.rollback()
+        fetch(connection, "INSERT INTO r VALUES (1)")  # autocommit: allowed
+        fetch(connection, f"DROP DATABASE {name}")
+        connection.close()
+    finally:
+        stop_emulator(second)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--backend", "postgres://nobody@127.0.0.1"], ["--listen", "nowhere"]],
+    ids=["bad-backend-url", "bad-listen"],
+)
+def test_cli_usage_errors_exit_2(s2emu, args: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "django_singlestore.emulator", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "error:" in done.stderr
