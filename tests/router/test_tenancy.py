@@ -8,11 +8,13 @@ import asyncio
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from io import BytesIO, StringIO
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.management import call_command
 from django.db import connections
 from django.test import override_settings
 
@@ -207,7 +209,7 @@ def _environ(path: str, name: str | None) -> dict:
         "SERVER_NAME": "testserver",
         "SERVER_PORT": "80",
         "wsgi.url_scheme": "http",
-        "wsgi.input": __import__("io").BytesIO(b""),
+        "wsgi.input": BytesIO(b""),
     }
     if name:
         environ["HTTP_X_TENANT"] = name
@@ -315,3 +317,13 @@ def test_asgi_concurrent_requests_never_cross_tenants():
         else:
             assert seen["tenant"] == name
             assert seen["rows"] == seen["again"] == [name]
+
+
+@pytest.mark.django_db(databases=DATABASES)
+def test_migrate_works_in_strict_mode_without_a_tenant():
+    with override_settings(**TENANCY_SETTINGS):
+        out = StringIO()
+        call_command("migrate", database="mysql", verbosity=1, stdout=out)
+        assert "No migrations to apply" in out.getvalue()
+        with pytest.raises(NoTenantError):
+            _notes()
