@@ -16,6 +16,7 @@ however large the table is.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,6 +87,10 @@ class ChildTable:
         return len(self.pk_columns) == 1
 
     @property
+    def integer_pk(self) -> bool:
+        return self.single_pk and concrete_type(self.model._meta.pk) in INTEGER_TYPES
+
+    @property
     def pk_select(self) -> str:
         return ", ".join(f"c.{self.qn(col)}" for col in self.pk_columns)
 
@@ -100,7 +105,7 @@ class ChildTable:
         """Cover the table in slices of about ``width`` rows (one slice for composite keys)."""
         if not self.single_pk:
             yield Chunk("1 = 1", ())
-        elif concrete_type(self.model._meta.pk) in INTEGER_TYPES:
+        elif self.integer_pk:
             yield from self._ranges(width)
         else:
             yield from self._keyset(width)
@@ -167,14 +172,15 @@ class ChunkCount:
     rows: int
     violations: int
     missing_keys: list[Any] = field(default_factory=list)
+    first: Any = None
+    last: Any = None
 
 
-class Strategy:
+class Strategy(ABC):
     """Counting and listing orphans of one child column against one target, chunk by chunk.
 
     ``extra`` is an additional condition on the child rows (``c.<ct> = %s`` for one content
-    type of a generic foreign key). ``missing_all`` marks every non-NULL key as broken (a
-    content type that does not exist or names no installed model).
+    type of a generic foreign key).
     """
 
     name = ""
@@ -192,9 +198,11 @@ class Strategy:
         parts = [c for c in (*chunks, self.extra) if c is not None]
         return " AND ".join(f"({c.sql})" for c in parts), tuple(p for c in parts for p in c.params)
 
+    @abstractmethod
     def count(self, chunk: Chunk) -> ChunkCount:
-        raise NotImplementedError
+        """Rows and broken rows in ``chunk``."""
 
+    @abstractmethod
     def orphans(
         self, counted: ChunkCount, limit: int, after: Any = None, ordered: bool = True
     ) -> list[Any]:
@@ -202,7 +210,6 @@ class Strategy:
 
         ``ordered``: the first ``limit`` in key order (for keyset steps); else any ``limit``.
         """
-        raise NotImplementedError
 
     def _select_pks(
         self,
@@ -247,22 +254,64 @@ class AntiJoin(Strategy):
         )
         self.parent_key = f"p.{child.qn(parent_column)}"
 
+    @property
+    def broken(self) -> str:
+        return f"{self.fk} IS NOT NULL AND {self.parent_key} IS NULL"
+
     def count(self, chunk: Chunk) -> ChunkCount:
         where, params = self.where(chunk)
+        bounds = ""
+        if self.child.integer_pk:
+            pk = self.child.pk_select
+            bounds = (
+                f", MIN(CASE WHEN {self.broken} THEN {pk} END)"
+                f", MAX(CASE WHEN {self.broken} THEN {pk} END)"
+            )
         sql = (
-            f"SELECT COUNT(*), COUNT({self.fk}) - COUNT({self.parent_key}) "
+            f"SELECT COUNT(*), COUNT({self.fk}) - COUNT({self.parent_key}){bounds} "
             f"FROM {self.child.table} c{self.join} WHERE {where}"
         )
         with self.child.connection.cursor() as cursor:
             cursor.execute(sql, params)
-            rows, violations = cursor.fetchone()
-        return ChunkCount(chunk, int(rows), int(violations or 0))
+            rows, violations, *first_last = cursor.fetchone()
+        counted = ChunkCount(chunk, int(rows), int(violations or 0))
+        if first_last:
+            counted.first, counted.last = first_last
+        return counted
 
     def orphans(
         self, counted: ChunkCount, limit: int, after: Any = None, ordered: bool = True
     ) -> list[Any]:
-        condition = f"{self.fk} IS NOT NULL AND {self.parent_key} IS NULL"
-        return self._select_pks(self.join, condition, counted.chunk, limit, after, ordered)
+        if not ordered and after is None and counted.first is not None:
+            return self._sample(counted, limit)
+        return self._select_pks(self.join, self.broken, counted.chunk, limit, after, ordered)
+
+    def _sample(self, counted: ChunkCount, limit: int) -> list[Any]:
+        """Some broken keys without a second pass over the chunk.
+
+        The count already found the first and last broken key (integer keys); the rows between
+        are searched in windows sized for ``limit`` broken rows at the chunk's observed
+        density, starting at the first: a small anti-join the optimizer runs with index probes,
+        where one over the whole chunk would cost as much as the count itself.
+        """
+        first, last = counted.first, counted.last
+        ends = sorted({first, last})
+        if counted.violations <= 2 or limit <= len(ends):
+            return ends[:limit]
+        gap = (last - first) / (counted.violations - 1)
+        width = max(1, int(gap * limit) + 1)
+        found: list[Any] = []
+        lo = first
+        while lo <= last and len(found) < limit:
+            hi = min(lo + width, last + 1)
+            window = Chunk(
+                f"{self.child.pk_select} >= %s AND {self.child.pk_select} < %s", (lo, hi)
+            )
+            found += self._select_pks(
+                self.join, self.broken, window, limit - len(found), None, False
+            )
+            lo, width = hi, width * 2
+        return sorted(found)
 
 
 class Unresolvable(Strategy):

@@ -161,8 +161,9 @@ def test_gaps_in_integer_keys_cost_no_empty_chunks() -> None:
     with CaptureQueriesContext(connection) as queries:
         result = check(["integrityapp.Review"], database="default", batch_size=2).relations[0]
     assert (result.rows_checked, result.violations) == (5, 5)
-    # MIN/MAX, then per chunk (3 of them): count, sample, next MIN.
-    assert len(queries) == 1 + 3 * 3
+    # MIN/MAX, then per chunk (3 of them): the count (which also returns the first and last
+    # broken key: a sample of two needs no query of its own) and the next MIN.
+    assert len(queries) == 1 + 3 * 2
 
 
 @pytest.mark.django_db(databases=["default", "mysql"])
@@ -182,3 +183,24 @@ def test_cross_database_lookup_respects_the_targets_collation() -> None:
         finally:
             SplitRouter.child_alias, SplitRouter.parent_alias = "mysql", "default"
     assert (result.strategy, result.violations, result.sample) == ("lookup", 1, [broken.pk])
+
+
+@pytest.mark.django_db(databases=["default", "mysql"])
+@pytest.mark.parametrize("alias", ["default", "mysql"])
+def test_sample_windows_find_broken_rows_between_the_first_and_last(alias: str) -> None:
+    from tests.integrityapp.models import Book, Review
+
+    book = Book.objects.using(alias).create()
+    base = 10**6
+    broken = []
+    for n in range(60):
+        review = Review.objects.using(alias).create(
+            pk=base + n * 7, book_id=MISSING if n % 5 == 2 else book.pk
+        )
+        if n % 5 == 2:
+            broken.append(review.pk)
+    result = check(["integrityapp.Review"], database=alias, sample=5).relations[0]
+    assert (result.rows_checked, result.violations) == (60, 12)
+    assert len(result.sample) == 5
+    assert set(result.sample) <= set(broken)
+    assert result.sample[0] == broken[0]
