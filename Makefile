@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup test lint demo
+.PHONY: setup test lint demo emulator
 
 setup:
 	@bash scripts/services.sh
@@ -16,3 +16,7 @@ lint: setup
 
 demo: setup
 	$(PY) scripts/demo.py $(DEMO_ARGS)
+
+# The SingleStore emulator in the foreground (Ctrl-C stops it); EMULATOR_ARGS adds flags.
+emulator: setup
+	$(PY) -m django_singlestore.emulator $(EMULATOR_ARGS)

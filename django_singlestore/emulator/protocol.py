@@ -35,7 +35,9 @@ SERVER_MORE_RESULTS_EXISTS = 0x0008
 COM_QUIT = 0x01
 COM_INIT_DB = 0x02
 COM_QUERY = 0x03
+COM_CHANGE_USER = 0x11
 COM_STMT_PREPARE = 0x16
+COM_RESET_CONNECTION = 0x1F
 
 UTF8MB4_GENERAL_CI = 45
 MYSQL_TYPE_LONGLONG = 0x08
@@ -258,6 +260,20 @@ class HandshakeResponse:
             raw = payload[pos : end if end >= 0 else len(payload)]
             database = raw.decode("utf-8", "replace") or None
         return cls(caps, database)
+
+
+def change_user_database(payload: bytes, capabilities: int) -> str | None:
+    """The database a COM_CHANGE_USER packet switches to."""
+    try:
+        pos = payload.index(b"\x00", 1) + 1  # after the user name
+        if capabilities & CLIENT_SECURE_CONNECTION:
+            pos += 1 + payload[pos]
+        else:
+            pos = payload.index(b"\x00", pos) + 1
+        end = payload.index(b"\x00", pos)
+    except (ValueError, IndexError):
+        return None
+    return payload[pos:end].decode("utf-8", "replace") or None
 
 
 def native_password(password: bytes, salt: bytes) -> bytes:

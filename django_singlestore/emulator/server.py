@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields, replace
 
@@ -337,6 +338,12 @@ class Session:
             elif command == p.COM_INIT_DB:
                 name = payload[1:].decode("utf-8", "replace")
                 await self._send(payload, watch=self._on_ok(lambda: self._set_database(name)))
+            elif command in (p.COM_CHANGE_USER, p.COM_RESET_CONNECTION):
+                self.switches = self.emulator.switches  # a fresh session: CLI defaults
+                self.variables = dict(SESSION_VARIABLES)
+                if command == p.COM_CHANGE_USER:
+                    self.database = p.change_user_database(payload, self.capabilities)
+                self._to_backend(payload)
             elif command == p.COM_QUIT:
                 self._to_backend(payload)
                 return False
@@ -681,13 +688,13 @@ async def serve(
     """Run until ``stop`` is set."""
     emulator = Emulator(backend, switches, catalog_schema)
     host, port = await emulator.start(*listen)
-    log.info(
-        "SingleStore emulator listening on %s:%d, backend %s:%d (%s)",
-        host,
-        port,
-        backend.host,
-        backend.port,
-        ", ".join(f"{k}={v}" for k, v in vars(switches).items()),
+    switch_text = ", ".join(f"{k}={v}" for k, v in vars(switches).items())
+    # The ready line goes to stderr whatever the log level: tools wait for it.
+    print(
+        f"SingleStore emulator listening on {host}:{port}, backend {backend.host}:"
+        f"{backend.port} ({switch_text})",
+        file=sys.stderr,
+        flush=True,
     )
     try:
         await stop.wait()

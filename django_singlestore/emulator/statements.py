@@ -156,11 +156,4 @@ def storage_columns_query(tokens: list[Token], catalog_join: str) -> str | None:
 def spec_for_show(known: rules.TableSpec | None, mariadb_create: str) -> rules.TableSpec | None:
     """The layout SHOW CREATE TABLE reports: the catalog's, else what SingleStore would have
     made of MariaDB's own CREATE TABLE text (a sharded columnstore table)."""
-    if known is not None:
-        return known
-    result = ddl.analyze(mariadb_create)
-    if isinstance(result, ddl.Rewrite):
-        for change in result.changes:
-            if isinstance(change, ddl.TableCreated):
-                return change.spec
-    return None
+    return known if known is not None else ddl.parse_create_table(mariadb_create)
