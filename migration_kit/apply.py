@@ -86,7 +86,9 @@ def _apply_chunk(
     # fails here without holding row locks that the application's writers would wait on.
     target.ensure_connection()
     result = ApplyResult()
-    with transaction.atomic(using=source_alias):
+    # No savepoint when a caller's transaction is open (the outbox settles keys that way): a
+    # failure then aborts the caller's transaction too, which is what it wants.
+    with transaction.atomic(using=source_alias, savepoint=False):
         rows_by_table = [(table, _read_locked(table, keys, source)) for table in tables]
         with transaction.atomic(using=target_alias):
             disabled = target.disable_constraint_checking()
