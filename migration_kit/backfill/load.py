@@ -97,6 +97,7 @@ class Writer:
         self._text: list[Callable[[Any], str]] | None = None
         self._spool: str | None = None
         self.notes: list[str] = []
+        self.fallbacks = 0  # loads redone with strict INSERT (warnings or errors)
 
     def close(self) -> None:
         """Close the private connection and remove the spool file, if any."""
@@ -145,12 +146,14 @@ class Writer:
                     clean = all(int(w[1]) == DUPLICATE_KEY for w in cursor.fetchall())
         except DatabaseError as exc:
             self.connection.rollback()
+            self.fallbacks += 1
             if _errno(exc) in LOCAL_INFILE_OFF or "LOCAL" in str(exc):
                 self.method = "insert"
                 self.notes.append(f"LOAD DATA LOCAL INFILE refused ({exc}); using INSERT.")
             return None
         if not clean:
             self.connection.rollback()
+            self.fallbacks += 1
             return None
         self.connection.commit()
         return written

@@ -71,6 +71,7 @@ class Result:
     seconds: float = 0.0
     method: str = ""
     locked: bool = False
+    load_fallbacks: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -137,6 +138,8 @@ def backfill(
             result.notes.append(value)
         elif kind == "method":
             result.method = value
+        elif kind == "fallbacks":
+            result.load_fallbacks += value
 
     try:
         if todo:
@@ -209,6 +212,8 @@ def _copy_ranges(
             copy_range(model, checkpoint, source, writer, options, report, rejects)
         for note in writer.notes:
             report("note", note)
+        report("fallbacks", writer.fallbacks)
+        report("method", writer.method)  # "insert" if LOAD DATA turned out to be refused
     finally:
         writer.close()
 
