@@ -102,7 +102,17 @@ class BackendClient:
             self._writer = None
 
     async def query(self, sql: str) -> list[list[bytes | None]]:
-        """Run ``sql``; rows of a result set (``[]`` for OK). Raises :class:`ServerError`."""
+        """Run ``sql``; rows of a result set (``[]`` for OK). Raises :class:`ServerError`.
+
+        A connection the server dropped (idle timeout, restart) is re-opened once.
+        """
+        try:
+            return await self._query(sql)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            await self.close()
+            return await self._query(sql)
+
+    async def _query(self, sql: str) -> list[list[bytes | None]]:
         if self._writer is None or self._writer.is_closing():
             await self.connect()
         assert self._reader is not None and self._writer is not None

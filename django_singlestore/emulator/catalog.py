@@ -70,8 +70,15 @@ class Catalog:
                 " storage_type VARCHAR(32) NOT NULL, distributed TINYINT NOT NULL,"
                 " shard_key TEXT NULL, sort_key TEXT NULL, spec LONGTEXT NOT NULL,"
                 " PRIMARY KEY (db, name)"
-                ") DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+                ") ENGINE=MyISAM DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
             )
+            # MyISAM: a catalog write must not cost a log flush per DDL statement.
+            engine = await self.client.query(
+                "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = "
+                f"{quote_string(self.schema)} AND TABLE_NAME = 'tables'"
+            )
+            if engine and engine[0][0] != b"MyISAM":
+                await self.client.query(f"ALTER TABLE {self.table} ENGINE=MyISAM")
             rows = await self.client.query(f"SELECT db, name, spec FROM {self.table}")
         self._tables = {
             (db.decode(), name.decode()): spec_from_json(spec.decode())

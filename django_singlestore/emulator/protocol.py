@@ -18,6 +18,7 @@ MAX_PAYLOAD = 0xFFFFFF
 # Capability flags (the ones the emulator looks at or changes).
 CLIENT_LONG_PASSWORD = 0x00000001  # "CLIENT_MYSQL" for MariaDB: unset means MariaDB extensions
 CLIENT_CONNECT_WITH_DB = 0x00000008
+CLIENT_COMPRESS = 0x00000020
 CLIENT_PROTOCOL_41 = 0x00000200
 CLIENT_SSL = 0x00000800
 CLIENT_SECURE_CONNECTION = 0x00008000
@@ -206,7 +207,7 @@ class Handshake:
         is not offered because a proxy that inspects queries cannot read encrypted traffic.
         The authentication data is kept byte for byte, so the client's scramble stays valid.
         """
-        caps = (self.capabilities | CLIENT_LONG_PASSWORD) & ~CLIENT_SSL
+        caps = (self.capabilities | CLIENT_LONG_PASSWORD) & ~(CLIENT_SSL | CLIENT_COMPRESS)
         after = bytearray(self.after_version)
         after[self.caps_low_at : self.caps_low_at + 2] = struct.pack("<H", caps & 0xFFFF)
         if self.caps_high_at is not None:

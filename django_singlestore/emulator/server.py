@@ -92,6 +92,8 @@ class Response:
             if head == 0xFF:
                 self.error = p.ServerError.parse(payload)
                 return True
+            if head == 0xFB:  # LOCAL INFILE request: the rest of the exchange is not watched
+                return True
             self.result_sets += 1
             self._columns_left, _ = p.read_lenenc_int(payload, 0)
             self._state = "columns"
@@ -147,6 +149,7 @@ class Emulator:
         self.switches = switches or Switches()
         self.catalog = Catalog(BackendClient(backend), catalog_schema)
         self.server: asyncio.Server | None = None
+        self.sessions: set[Session] = set()
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         await self.catalog.start()
@@ -158,17 +161,21 @@ class Emulator:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
+        for session in list(self.sessions):
+            await session.close()
         await self.catalog.client.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = Session(self, reader, writer)
+        self.sessions.add(session)
         try:
             await session.run()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass  # the client or the backend went away, or the emulator is stopping
         except Exception:
             log.exception("session failed")
         finally:
+            self.sessions.discard(session)
             await session.close()
 
 
@@ -668,7 +675,11 @@ class Session:
                 watch = self.watch
                 if watch.response.feed(seq, payload):
                     self.watch = None
-                    out = await watch.done(watch.response)
+                    try:
+                        out = await watch.done(watch.response)
+                    except Exception:  # the reply still reaches the client as MariaDB sent it
+                        log.exception("handling a watched reply failed")
+                        out = watch.response.encode()
                     if out:
                         client.write(out)
             if self.watch is None and pos < len(buf):
