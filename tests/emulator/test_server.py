@@ -166,6 +166,19 @@ def test_prepared_statements(server: dict[str, Any], scratch) -> None:
         client.close()
 
 
+def test_multi_statement_queries_are_checked_and_translated(scratch) -> None:
+    _, connect = scratch
+    connection = connect(multi_statements=True)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE m (id INT, doc JSON, SHARD KEY (id)); SELECT 1")
+        cursor.execute('INSERT INTO m VALUES (1, \'{"a": "b;c"}\'); SELECT doc::$a FROM m')
+        assert cursor.nextset()
+        assert list(cursor.fetchall()) == [("b;c",)]
+        with pytest.raises(singlestoredb.Error) as caught:
+            cursor.execute("SELECT 1; SAVEPOINT s1")
+    assert caught.value.args[0] == rules.SAVEPOINT.errno
+
+
 # --- SHOW CREATE TABLE, information_schema, catalog -------------------------------------------
 
 

@@ -1,0 +1,111 @@
+"""SQL-text level checks of the emulator's translation and statement helpers (no server needed):
+what must stay byte for byte, and the shapes the proxy recognises. Results on a real database
+are covered by test_server.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from django_singlestore import rules
+from django_singlestore.emulator import dialect, statements
+from django_singlestore.emulator.sqltext import (
+    first_keyword,
+    significant,
+    split_statements,
+    tokenize,
+)
+
+VARIABLES = {"memsql_version": "8.9.3"}
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 'a::b', \"c:>d\", `e::$f` FROM t",
+        "SELECT 1 -- ::$x\n",
+        "SELECT /* @@memsql_version */ 2",
+        "INSERT INTO t VALUES ('JSON_EXTRACT_STRING(x, 1)')",
+        "SELECT @x := 1",
+        "SELECT VERSION_TOKENS(), my_version() FROM t",
+    ],
+)
+def test_nothing_to_translate_outside_literals(sql: str) -> None:
+    assert dialect.translate(sql, VARIABLES) is None
+
+
+def test_operators_bind_to_the_primary_before_them() -> None:
+    sql = "SELECT t.doc::a::$b, f(x)::%n + 1, (d)::c FROM t"
+    out = dialect.translate(sql, VARIABLES)
+    assert out is not None
+    assert "JSON_EXTRACT(t.doc, '$.\"a\"')" in out
+    assert "JSON_EXTRACT(f(x), '$.\"n\"')" in out
+    assert out.endswith("+ 1, NULLIF(JSON_COMPACT(JSON_EXTRACT((d), '$.\"c\"')), 'null') FROM t")
+
+
+def test_key_paths_literal_index_and_expression() -> None:
+    out = dialect.translate("SELECT JSON_EXTRACT_JSON(j, 'a b', 0, k) FROM t", VARIABLES)
+    assert out is not None
+    assert "CONCAT('$.\"a b\"[0]', CONCAT('.\"', k, '\"'))" in out
+
+
+def test_casts() -> None:
+    out = dialect.translate("SELECT a :> BIGINT UNSIGNED, b !:> VARCHAR(10), c :> JSON", {})
+    assert out == ("SELECT CAST(a AS UNSIGNED), CAST(b AS CHAR(10)), JSON_EXTRACT(c, '$')")
+
+
+def test_variables_keep_their_column_names() -> None:
+    out = dialect.translate("SELECT @@memsql_version, @@SESSION.memsql_version x", VARIABLES)
+    assert out == "SELECT '8.9.3' AS `@@memsql_version`, '8.9.3' x"
+    assert dialect.translate("SELECT VERSION()", {}) == (
+        f"SELECT '{rules.PROTOCOL_SERVER_VERSION}' AS `VERSION()`"
+    )
+    assert dialect.translate("SELECT @@sql_mode", VARIABLES) is None
+
+
+def test_first_keyword_skips_comments_and_parentheses() -> None:
+    assert first_keyword(b"  /* hi */ -- x\n (select 1)") == "SELECT"
+    assert first_keyword(b"# c\nALTER TABLE t") == "ALTER"
+    assert first_keyword(b"") == ""
+
+
+def test_split_statements_ignores_semicolons_in_literals() -> None:
+    parts = split_statements(tokenize("SELECT ';'; UPDATE t SET a = 'x;y';"))
+    assert [len(significant(p)) for p in parts] == [2, 6]
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SET s2emu_shuffle_rows = 1", [("s2emu_shuffle_rows", "1")]),
+        ("SET SESSION a = 'x', @@session.b := ON", [("a", "x"), ("b", "ON")]),
+        ("SET NAMES utf8mb4", None),
+        ("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", None),
+    ],
+)
+def test_set_assignments(sql: str, expected: list[tuple[str, str]] | None) -> None:
+    found = statements.set_assignments(significant(tokenize(sql)))
+    assert (None if found is None else [(a.name, a.value) for a in found]) == expected
+
+
+def test_storage_columns_query_keeps_aliases() -> None:
+    join = "(DERIVED)"
+    plain = "SELECT STORAGE_TYPE FROM information_schema.TABLES WHERE 1"
+    aliased = "SELECT t.distributed FROM INFORMATION_SCHEMA.tables t"
+    other = "SELECT TABLE_NAME FROM information_schema.TABLES"
+    assert statements.storage_columns_query(tokenize(plain), join) == (
+        "SELECT STORAGE_TYPE FROM (DERIVED) AS `TABLES` WHERE 1"
+    )
+    assert statements.storage_columns_query(tokenize(aliased), join) == (
+        "SELECT t.distributed FROM (DERIVED) t"
+    )
+    assert statements.storage_columns_query(tokenize(other), join) is None
+
+
+def test_order_by_detection_ignores_subqueries() -> None:
+    assert statements.has_order_by(tokenize("SELECT a FROM t ORDER BY a"))
+    assert not statements.has_order_by(tokenize("SELECT a FROM (SELECT a FROM t ORDER BY a) s"))
+
+
+def test_update_target_without_tokenizing() -> None:
+    assert statements.update_target(b"UPDATE `my tbl` SET a = 1") == (None, "my tbl")
+    assert statements.update_target(b"update ignore db.t set a = 1") == ("db", "t")
