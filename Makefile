@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup test lint demo emulator
+.PHONY: setup test lint demo emulator django-suite
 
 setup:
 	@bash scripts/services.sh
@@ -20,3 +20,8 @@ demo: setup
 # The SingleStore emulator in the foreground (Ctrl-C stops it); EMULATOR_ARGS adds flags.
 emulator: setup
 	$(PY) -m django_singlestore.emulator $(EMULATOR_ARGS)
+
+# Django's own test suite against SingleStore (the emulator unless S2_TEST_URL is set); rewrites
+# the results table in docs/django-suite.md. SUITE_ARGS e.g. "--apps basic lookup".
+django-suite: setup
+	$(PY) scripts/django_suite.py --write-docs $(SUITE_ARGS)

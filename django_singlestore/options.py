@@ -39,7 +39,8 @@ def parse_storage(value: str, where: str) -> Storage:
 class SingleStoreOptions:
     """Table-design defaults and connection behaviour for one alias."""
 
-    #: app label → storage type for that app's tables (unless the model says otherwise).
+    #: app label → storage type for that app's tables (unless the model says otherwise);
+    #: the key ``"*"`` applies to every app without an entry of its own.
     table_storage_type: Mapping[str, Storage] = field(default_factory=dict)
     #: app labels whose single-column ``unique=True`` keys are created UNENFORCED.
     not_enforced_unique: frozenset[str] = frozenset()
@@ -89,7 +90,7 @@ class SingleStoreOptions:
         env = os.environ.get(STORAGE_ENV_PREFIX + app_label.upper())
         if env:
             return parse_storage(env, f"${STORAGE_ENV_PREFIX}{app_label.upper()}")
-        return self.table_storage_type.get(app_label.lower())
+        return self.table_storage_type.get(app_label.lower()) or self.table_storage_type.get("*")
 
     def unique_unenforced_for_app(self, app_label: str) -> bool:
         """Whether the app's ``unique=True`` fields become UNENFORCED keys (env or OPTIONS)."""
