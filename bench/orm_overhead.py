@@ -126,6 +126,9 @@ def django_worker(host: str, port: int, database: str, n: int) -> dict[str, floa
             app_label = "contenttypes"
             db_table = TABLE
 
+        def __str__(self) -> str:
+            return self.name
+
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
     with connection.schema_editor() as editor:
