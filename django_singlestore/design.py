@@ -296,10 +296,9 @@ def table_spec(model: type[Model], connection: Any) -> rules.TableSpec:
     for constraint in meta.constraints:
         if isinstance(constraint, UniqueConstraint):
             if constraint.condition is not None or constraint.expressions:
-                raise NotSupportedError(
-                    f"{meta.label}: UniqueConstraint {constraint.name!r} has a condition or "
-                    "expressions; SingleStore keys are plain column lists."
-                )
+                # Like every backend without partial/functional indexes: Django's checks warn
+                # (models.W036/W044) and the constraint is not created.
+                continue
             cols = tuple(_column(model, name) for name in constraint.fields)
             unenforced = isinstance(constraint, UnenforcedUniqueConstraint)
             keys.append(
@@ -309,10 +308,7 @@ def table_spec(model: type[Model], connection: Any) -> rules.TableSpec:
             )
     for index in meta.indexes:
         if index.contains_expressions:
-            raise NotSupportedError(
-                f"{meta.label}: index {index.name!r} uses expressions; SingleStore indexes are "
-                "plain column lists."
-            )
+            continue  # not created, as on MySQL (Django's check models.W043 says so)
         cols = tuple(_column(model, name) for name, _ in index.fields_orders)
         keys.append(rules.Key(index.name, cols))
 

@@ -26,8 +26,8 @@ CHECK_IDS = {
     rules.HASH_DUPLICATE.id: "django_singlestore.E006",
     rules.FOREIGN_KEY_SYNTAX.id: "django_singlestore.E007",
 }
-#: A table design SingleStore cannot express at all (expression index, partial unique...).
-UNEXPRESSIBLE_ID = "django_singlestore.E010"
+#: Two TableStorage/ShardKey/SortKey entries of one kind on a model.
+DESIGN_CONFLICT_ID = "django_singlestore.E010"
 #: SORT KEY on a rowstore table.
 SORT_KEY_ROWSTORE_ID = "django_singlestore.E011"
 
@@ -49,7 +49,9 @@ class DatabaseValidation(MySQLDatabaseValidation):
             meta = model._meta
             if not meta.managed or meta.proxy or meta.swapped:
                 continue
-            if not router.allow_migrate_model(self.connection.alias, model):
+            if not meta.can_migrate(self.connection) or not router.allow_migrate_model(
+                self.connection.alias, model
+            ):
                 continue
             issues.extend(self.check_model(model))
         return issues
@@ -62,10 +64,9 @@ class DatabaseValidation(MySQLDatabaseValidation):
             return [
                 checks.Error(
                     str(exc),
-                    hint="Replace it with a plain-column key, or keep it off SingleStore with a "
-                    "database router.",
+                    hint="Keep one entry of each kind in Meta.constraints.",
                     obj=model,
-                    id=UNEXPRESSIBLE_ID,
+                    id=DESIGN_CONFLICT_ID,
                 )
             ]
         issues: list[checks.CheckMessage] = [

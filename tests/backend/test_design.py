@@ -181,18 +181,33 @@ def test_other_rules_have_their_own_ids() -> None:
             app_label = "backendapp"
             constraints = [TableStorage("ROWSTORE"), SortKey("when")]
 
-    class Partial(models.Model):
+    class TwoShardKeys(models.Model):
         code = models.CharField(max_length=10)
 
         class Meta:
             app_label = "backendapp"
-            constraints = [TableStorage("REFERENCE")]
+            constraints = [ShardKey("id", name="a"), ShardKey("code", name="b")]
+
+    class Functional(models.Model):
+        code = models.CharField(max_length=10)
+
+        class Meta:
+            app_label = "backendapp"
             indexes = [models.Index(models.functions.Lower("code"), name="lower_code")]
+            constraints = [
+                models.UniqueConstraint(
+                    fields=["code"], condition=models.Q(code="x"), name="partial_code"
+                )
+            ]
 
     assert "django_singlestore.E002" in check_ids(Keyless, connections["s2"])
     assert check_ids(FloatKey, connections["s2"]) == ["django_singlestore.E005"]
     assert check_ids(SortedRowstore, connections["s2"]) == ["django_singlestore.E011"]
-    assert check_ids(Partial, connections["s2"]) == ["django_singlestore.E010"]
+    assert check_ids(TwoShardKeys, connections["s2"]) == ["django_singlestore.E010"]
+    # Like MySQL: functional and partial keys are not created (Django's own checks warn).
+    spec = table_spec(Functional, connections["s2"])
+    assert [k.columns for k in spec.keys] == [("id",)]
+    assert check_ids(Functional, connections["s2"]) == []
 
 
 def test_check_command_on_the_project_is_clean_for_backendapp() -> None:
