@@ -52,6 +52,8 @@ def header(length: int, seq: int) -> bytes:
 
 def frame(payload: bytes, seq: int) -> tuple[bytes, int]:
     """``payload`` as one or more wire packets starting at ``seq``; returns (bytes, next seq)."""
+    if len(payload) < MAX_PAYLOAD:
+        return header(len(payload), seq) + payload, (seq + 1) & 0xFF
     out = bytearray()
     pos = 0
     while True:

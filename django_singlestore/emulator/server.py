@@ -59,6 +59,11 @@ INSPECTED = frozenset(
 #: Writes that matter only for error 2549 (child-aggregator mode).
 WRITES = frozenset({"INSERT", "REPLACE", "DELETE", "LOAD"})
 CHILD_AGGREGATOR_RULE = rules.REFERENCE_WRITE_CHILD_AGGREGATOR.id
+#: Bulk INSERT/REPLACE statements longer than this are scanned for SingleStore syntax only up to
+#: their VALUES keyword: the rows are data, and searching megabytes per statement costs.
+BIG_INSERT = 1 << 16
+#: information_schema.TABLES columns SingleStore adds, as spelled in queries (bytes search).
+STORAGE_COLUMNS = (b"STORAGE_TYPE", b"storage_type", b"DISTRIBUTED", b"distributed")
 
 
 class Response:
@@ -402,7 +407,11 @@ class Session:
 
     def _worth_parsing(self, sql: bytes, keyword: str) -> bool:
         """The hot-path filter: False means forward the query untouched."""
-        if dialect.needs_translation(sql):
+        scanned = sql
+        if keyword in ("INSERT", "REPLACE") and len(sql) > BIG_INSERT:
+            values = sql.find(b"VALUES", 0, BIG_INSERT)
+            scanned = sql[:values] if values > 0 else sql
+        if dialect.needs_translation(scanned):
             return True
         if keyword in WRITES:
             return self.switches.child_aggregator
@@ -410,9 +419,7 @@ class Session:
             target = statements.update_target(sql)
             return target is None or self._lookup(*target) is not None
         if keyword in ("SELECT", "WITH"):
-            return self.switches.shuffle_rows or (
-                b"information_schema" in sql.lower() and b"TABLES" in sql.upper()
-            )
+            return self.switches.shuffle_rows or any(name in sql for name in STORAGE_COLUMNS)
         return keyword in INSPECTED
 
     async def _prepare(self, payload: bytes) -> None:
