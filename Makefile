@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup test lint demo emulator django-suite
+.PHONY: setup test lint demo emulator django-suite bench drills
 
 setup:
 	@bash scripts/services.sh
@@ -16,6 +16,16 @@ lint: setup
 
 demo: setup
 	$(PY) scripts/demo.py $(DEMO_ARGS)
+
+# Every bench/*.py script; rewrites the summary of docs/benchmarks.md and docs/img/backfill.png.
+# BENCH_ARGS e.g. "--quick" (smaller workloads) or "backfill verify" (only those scripts).
+bench: setup
+	@$(PY) -c "import matplotlib" 2>/dev/null || $(VENV)/bin/pip install -q -e ".[test,bench]"
+	$(PY) bench/runner.py $(BENCH_ARGS)
+
+# Fault drills: kill -9 during backfill, SingleStore outage under dual write, many tenants.
+drills: setup
+	$(PY) scripts/drills.py $(DRILLS_ARGS)
 
 # The SingleStore emulator in the foreground (Ctrl-C stops it); EMULATOR_ARGS adds flags.
 emulator: setup
