@@ -308,11 +308,18 @@ class ServerError(Exception):
         return f"({self.errno}, {self.sqlstate}) {self.message}"
 
 
-def ok_status(payload: bytes) -> int:
-    """Status flags of an OK packet (header 0x00 or 0xFE in DEPRECATE_EOF mode)."""
+def ok_status_warnings(payload: bytes) -> tuple[int, int]:
+    """Status flags and warning count of an OK packet (header 0x00, or 0xFE as end of rows)."""
     _, pos = read_lenenc_int(payload, 1)
     _, pos = read_lenenc_int(payload, pos)
-    return int.from_bytes(payload[pos : pos + 2], "little")
+    return (
+        int.from_bytes(payload[pos : pos + 2], "little"),
+        int.from_bytes(payload[pos + 2 : pos + 4], "little"),
+    )
+
+
+def ok_status(payload: bytes) -> int:
+    return ok_status_warnings(payload)[0]
 
 
 def eof_status(payload: bytes, deprecate_eof: bool) -> int:

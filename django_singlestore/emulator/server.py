@@ -74,6 +74,7 @@ class Response:
         self.packets: list[tuple[int, bytes]] = []
         self.error: p.ServerError | None = None
         self.status = 0
+        self.warnings = 0
         self.columns: list[bytes] = []
         self.rows: list[int] = []  # indexes into ``packets`` of row packets (first result set)
         self.result_sets = 0
@@ -92,7 +93,7 @@ class Response:
         if state == "first":
             head = payload[0]
             if head == 0x00:
-                self.status = p.ok_status(payload)
+                self.status, self.warnings = p.ok_status_warnings(payload)
                 return self._end()
             if head == 0xFF:
                 self.error = p.ServerError.parse(payload)
@@ -478,7 +479,7 @@ class Session:
         if keyword in ddl.HANDLED_KEYWORDS:
             result = await self._analyze(text)
             if isinstance(result, ddl.Rewrite):
-                await self._rewrite(result)
+                await self._rewrite(result, statements.created_database(words))
                 return
         sql = self._translate(text)
         watch = None
@@ -559,13 +560,27 @@ class Session:
 
     # --- DDL and the catalog --------------------------------------------------------------
 
-    async def _rewrite(self, result: ddl.Rewrite) -> None:
-        """Run a rewritten statement list; the catalog changes once MariaDB has said OK."""
+    async def _rewrite(self, result: ddl.Rewrite, new_database: str | None = None) -> None:
+        """Run a rewritten statement list; the catalog changes once MariaDB has said OK.
+
+        A database MariaDB has just created (no "already exists" warning) holds no tables, so
+        catalog rows left under its name by an earlier life are removed.
+        """
         changes = result.changes
 
         async def apply() -> None:
             for change in changes:
                 await self._apply(change)
+
+        if new_database is not None and len(result.statements) == 1:
+
+            async def created(response: Response) -> bytes:
+                if response.error is None and not response.warnings:
+                    await self.catalog.drop_database(new_database)
+                return response.encode()
+
+            await self._run(result.statements[-1], created)
+            return
 
         if not result.statements:
             await apply()

@@ -89,6 +89,20 @@ def set_assignments(words: list[Token]) -> list[Assignment] | None:
     return assignments
 
 
+def created_database(words: list[Token]) -> str | None:
+    """The name in ``CREATE DATABASE|SCHEMA [IF NOT EXISTS] name``."""
+    if (
+        len(words) < 3
+        or not words[0].is_word("CREATE")
+        or not words[1].is_word("DATABASE", "SCHEMA")
+    ):
+        return None
+    rest = words[2:]
+    if len(rest) >= 4 and rest[0].is_word("IF") and rest[1].is_word("NOT"):
+        rest = rest[3:]
+    return rest[0].name if rest and rest[0].kind in ("word", "qid") else None
+
+
 def show_create_table(words: list[Token], database: str | None) -> tuple[str | None, str] | None:
     """(db, table) of ``SHOW CREATE TABLE [db.]table``."""
     if len(words) < 4 or not (words[1].is_word("CREATE") and words[2].is_word("TABLE")):

@@ -343,6 +343,24 @@ def test_drop_database_clears_catalog(s2emu, server: dict[str, Any]) -> None:
     assert fetch(connection, query, (name,)) == [(0,)]
 
 
+def test_create_database_forgets_stale_layouts(s2emu, server: dict[str, Any]) -> None:
+    name = f"s2emu_t_{uuid.uuid4().hex[:12]}"
+    connection = open_connection(server)
+    fetch(connection, f"CREATE DATABASE {name}")
+    fetch(connection, f"CREATE REFERENCE TABLE {name}.r (a INT PRIMARY KEY)")
+    # The database disappears behind the emulator's back, then comes back empty.
+    backend = MySQLdb.connect(host="127.0.0.1", port=3306, user="root")
+    backend.cursor().execute(f"DROP DATABASE {name}")
+    fetch(connection, f"CREATE DATABASE IF NOT EXISTS {name}")
+    backend.cursor().execute(f"CREATE TABLE {name}.r (a INT PRIMARY KEY)")
+    backend.close()
+    fetch(connection, f"CREATE DATABASE IF NOT EXISTS {name}")  # exists: nothing to forget
+    assert storage(connection, name) == {"r": ("COLUMNSTORE", 1)}
+    ((_, text),) = fetch(connection, f"SHOW CREATE TABLE {name}.r")
+    assert text.startswith("CREATE TABLE `r`")
+    fetch(connection, f"DROP DATABASE {name}")
+
+
 def test_catalog_survives_restart_and_cli_switch(s2emu, server: dict[str, Any]) -> None:
     name = f"s2emu_t_{uuid.uuid4().hex[:12]}"
     backend = "mysql://root@127.0.0.1:3306"
