@@ -1,11 +1,14 @@
 """Shared set-up for the migration-kit benchmarks: bench databases holding ``BenchRow`` rows.
 
-Databases ``s2kit_bench`` on PostgreSQL (source) and MariaDB (target) are created and migrated
-on first use; ``ensure_rows(n)`` fills the source with ``n`` deterministic rows in SQL.
+The source is ``s2kit_bench`` on PostgreSQL. The target is the SingleStore emulator (started
+here, in front of the local MariaDB, database ``s2kit_bench_s2``) — or MariaDB itself through
+the ``mysql`` alias with ``--target mysql``. Databases are created and migrated on first use;
+``ensure_rows(n)`` fills the source with ``n`` deterministic rows in SQL.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
@@ -15,11 +18,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "s2kit_bench"
+S2_BENCH_DB = "s2kit_bench_s2"
 TABLE = "kitapp_benchrow"
+TARGETS = {
+    "s2": "the SingleStore emulator in front of MariaDB (s2 alias)",
+    "mysql": "MariaDB directly (mysql alias), not the emulator",
+}
+target_alias = "s2"
+target_port = 3306
+target_db = BENCH_DB
+_emulator = None
 
 
-def setup_django() -> None:
-    """Point the test settings at the bench databases (creating them) and migrate both."""
+def setup_django(target: str) -> None:
+    """Point the test settings at the bench databases (creating them) and migrate them."""
+    global target_alias, target_port, target_db, _emulator
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("S2KIT_DB_DEFAULT", BENCH_DB)
     os.environ.setdefault("S2KIT_DB_MYSQL", BENCH_DB)
@@ -37,17 +50,39 @@ def setup_django() -> None:
             env={**os.environ, **pg}, check=True, capture_output=True,
         )  # fmt: skip
     mariadb(f"CREATE DATABASE IF NOT EXISTS {BENCH_DB} CHARACTER SET utf8mb4", database="")
+    target_alias = target
+    aliases = ["default", "mysql"]
+    if target == "s2":
+        from django_singlestore.emulator.pytest_plugin import start_emulator
+
+        _emulator = start_emulator("mysql://s2kit:s2kit@127.0.0.1:3306", [])
+        atexit.register(_stop_emulator)
+        target_port, target_db = _emulator.port, S2_BENCH_DB
+        os.environ["S2_TEST_URL"] = (
+            f"singlestoredb://s2kit:s2kit@127.0.0.1:{target_port}/{S2_BENCH_DB}"
+        )
+        mariadb(f"CREATE DATABASE IF NOT EXISTS {S2_BENCH_DB}", database="")
+        aliases.append("s2")
     import django
     from django.core.management import call_command
 
     django.setup()
-    for alias in ("default", "mysql"):
+    for alias in aliases:
         call_command("migrate", database=alias, verbosity=0)
 
 
-def mariadb(sql: str, database: str = BENCH_DB, stdin: bytes | None = None) -> str:
-    """Run SQL with the MariaDB client (LOCAL INFILE enabled)."""
-    args = ["mariadb", "--local-infile=1", "-h127.0.0.1", "-us2kit", "-ps2kit", "-N", "-e", sql]
+def _stop_emulator() -> None:
+    from django_singlestore.emulator.pytest_plugin import stop_emulator
+
+    if _emulator is not None:
+        stop_emulator(_emulator)
+
+
+def mariadb(sql: str, database: str | None = None, stdin: bytes | None = None) -> str:
+    """Run SQL with the MariaDB client on the bench target (LOCAL INFILE enabled)."""
+    database = target_db if database is None else database
+    args = ["mariadb", "--local-infile=1", "-h127.0.0.1", f"-P{target_port}", "-us2kit",
+            "-ps2kit", "-N", "-e", sql]  # fmt: skip
     if database:
         args.insert(-2, database)
     return subprocess.run(args, input=stdin, capture_output=True, check=True).stdout.decode()

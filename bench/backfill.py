@@ -1,9 +1,10 @@
 """Backfill speed: ``s2_backfill`` vs the raw pipe and vs ``dumpdata | loaddata``, in one run.
 
-    .venv/bin/python bench/backfill.py [--rows 1000000] [--sample 20000] [--json FILE]
+    .venv/bin/python bench/backfill.py [--rows 1000000] [--sample 20000] [--target s2|mysql]
+                                  [--json FILE]
 
-Source: PostgreSQL; target: MariaDB through the ``mysql`` alias (the SingleStore emulator is not
-in the path). Baselines, measured on the same tables in the same run:
+Source: PostgreSQL; target: the SingleStore emulator in front of MariaDB (``--target s2``, the
+default) or MariaDB directly (``--target mysql``). Baselines, on the same tables in the same run:
 
 - raw pipe: ``psql -c "COPY (SELECT …) TO STDOUT" | mariadb -e "LOAD DATA LOCAL INFILE
   '/dev/stdin' …"`` — no Django, conversions done by PostgreSQL in the COPY query;
@@ -47,8 +48,8 @@ def raw_pipe() -> None:
         env=env,
     )
     subprocess.run(
-        ["mariadb", "--local-infile=1", "-h127.0.0.1", "-us2kit", "-ps2kit", kb.BENCH_DB,
-         "-e", load],
+        ["mariadb", "--local-infile=1", "-h127.0.0.1", f"-P{kb.target_port}", "-us2kit",
+         "-ps2kit", kb.target_db, "-e", load],
         stdin=producer.stdout, check=True,
     )  # fmt: skip
     producer.stdout.close()
@@ -61,7 +62,7 @@ def backfill(**opts: object) -> dict:
 
     out = io.StringIO()
     call_command(
-        "s2_backfill", "kitapp.BenchRow", source="default", target="mysql", format="json",
+        "s2_backfill", "kitapp.BenchRow", source="default", target=kb.target_alias, format="json",
         restart=True, stdout=out, stderr=io.StringIO(), **opts,
     )  # fmt: skip
     return json.loads(out.getvalue())["models"][0]
@@ -79,7 +80,7 @@ def dump_load(sample: int) -> float:
                 "dumpdata", "kitapp.BenchRow", database="default", pks=pks, output=fixture,
                 verbosity=0,
             )  # fmt: skip
-            call_command("loaddata", fixture, database="mysql", verbosity=0)
+            call_command("loaddata", fixture, database=kb.target_alias, verbosity=0)
 
         return kb.timed(run)
 
@@ -88,12 +89,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=20_000, help="rows for dumpdata/loaddata")
+    parser.add_argument("--target", choices=sorted(kb.TARGETS), default="s2")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
-    kb.setup_django()
+    kb.setup_django(args.target)
     kb.ensure_rows(args.rows)
     n = args.rows
-    results: dict = {"rows": n, "target": "MariaDB (mysql alias), not the emulator"}
+    results: dict = {"rows": n, "target": kb.TARGETS[args.target]}
 
     kb.reset_target()
     seconds = kb.timed(raw_pipe)

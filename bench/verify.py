@@ -1,12 +1,14 @@
 """Verify speed: ``s2_verify`` vs one raw checksum pass over both sides, in one run.
 
-    .venv/bin/python bench/verify.py [--rows 1000000] [--differences 100] [--json FILE]
+    .venv/bin/python bench/verify.py [--rows 1000000] [--differences 100] [--target s2|mysql]
+                                [--json FILE]
 
-Source PostgreSQL, target MariaDB (``mysql`` alias; the SingleStore emulator is not in the
-path). The baseline is one ``SELECT SUM(<60 bits of MD5(CONCAT_WS('|', every column))>)`` over
-the whole table on PostgreSQL and then on MariaDB — the least any checksum comparison must do.
-``s2_verify`` is timed clean, then with ``--differences`` rows changed on the target at
-scattered keys (it must find exactly those). Targets: clean ≤ 1.5x, with differences ≤ 2x.
+Source PostgreSQL; target the SingleStore emulator in front of MariaDB (``--target s2``, the
+default) or MariaDB directly (``--target mysql``). The baseline is one
+``SELECT SUM(<60 bits of MD5(CONCAT_WS('|', every column))>)`` over the whole table on
+PostgreSQL and then on the target — the least any checksum comparison must do. ``s2_verify`` is
+timed clean, then with ``--differences`` rows changed on the target at scattered keys (it must
+find exactly those). Targets: clean ≤ 1.5x, with differences ≤ 2x.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def raw_checksums() -> tuple[int, int]:
             f" FROM {kb.TABLE}",
         ),
         (
-            "mysql",
+            kb.target_alias,
             f"SELECT SUM(CAST(CONV(SUBSTRING(MD5(CONCAT_WS('|', {COLUMNS})), 1, 15), 16, 10)"
             f" AS UNSIGNED)) FROM {kb.TABLE}",
         ),
@@ -52,7 +54,7 @@ def verify() -> dict:
     out = io.StringIO()
     try:
         call_command(
-            "s2_verify", "kitapp.BenchRow", source="default", target="mysql", format="json",
+            "s2_verify", "kitapp.BenchRow", source="default", target=kb.target_alias, format="json",
             lag_wait=0, stdout=out,
         )  # fmt: skip
     except CommandError as exc:
@@ -65,15 +67,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--differences", type=int, default=100)
+    parser.add_argument("--target", choices=sorted(kb.TARGETS), default="s2")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
-    kb.setup_django()
+    kb.setup_django(args.target)
     kb.ensure_rows(args.rows)
     kb.reset_target()
     from django.core.management import call_command
 
     call_command(
-        "s2_backfill", "kitapp.BenchRow", source="default", target="mysql",
+        "s2_backfill", "kitapp.BenchRow", source="default", target=kb.target_alias,
         stdout=io.StringIO(), stderr=io.StringIO(),
     )  # fmt: skip
     raw_seconds = kb.timed(raw_checksums)
@@ -91,7 +94,7 @@ def main() -> None:
     assert dirty["differences"] == len(keys), dirty
     results = {
         "rows": args.rows,
-        "target": "MariaDB (mysql alias), not the emulator",
+        "target": kb.TARGETS[args.target],
         "raw_checksum_pass_both_sides_s": round(raw_seconds, 2),
         "s2_verify_clean_s": round(clean_seconds, 2),
         "s2_verify_with_differences_s": round(dirty_seconds, 2),

@@ -138,6 +138,8 @@ def test_usage_errors_exit_2() -> None:
         (("kitapp.Everything",), {"source": "default", "target": "nowhere"}),
         (("kitapp.Everything",), {"source": "default", "target": "default"}),
         (("kitapp.Everything",), {"source": "default", "target": "mysql", "workers": 0}),
+        (("kitapp.StrKeyedChild",), {"source": "default", "target": "mysql"}),
+        (("kitapp.Everything",), {}),  # not in S2ROUTER['MIGRATING'] and no aliases given
     ]:
         with pytest.raises(CommandError) as err:
             run(*args, **opts)

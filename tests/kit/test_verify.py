@@ -183,3 +183,11 @@ def test_database_error_records_the_run_and_exits_2() -> None:
     finally:
         with connections["mysql"].schema_editor() as editor:
             editor.create_model(StrKeyed)
+
+
+def test_usage_errors_exit_2() -> None:
+    assert verify("kitapp.StrKeyedChild")["exit"] == 2
+    assert verify("kitapp.Nope")["exit"] == 2
+    assert verify("kitapp.Everything", target="nowhere")["exit"] == 2
+    assert verify("kitapp.Everything", chunk_rows=1)["exit"] == 2
+    assert not VerifyRun.objects.exists()

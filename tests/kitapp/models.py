@@ -78,3 +78,9 @@ class BenchRow(models.Model):
 
     def __str__(self) -> str:
         return f"BenchRow {self.pk}"
+
+
+class StrKeyedChild(StrKeyed):
+    """Multi-table inheritance, which the backfill and verify refuse."""
+
+    extra = models.CharField(max_length=20, blank=True)

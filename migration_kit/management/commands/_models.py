@@ -21,11 +21,18 @@ def resolve_models(labels: list[str]) -> list[type[models.Model]]:
     found = []
     for label in labels:
         try:
-            found.append(apps.get_model(label))
+            model = apps.get_model(label)
         except (LookupError, ValueError):
             raise CommandError(
                 f"Unknown model {label!r}: use app_label.ModelName.", returncode=2
             ) from None
+        if model._meta.parents:
+            raise CommandError(
+                f"{model._meta.label} uses multi-table inheritance, which the backfill and "
+                "verify do not support (its fields span several tables).",
+                returncode=2,
+            )
+        found.append(model)
     return found
 
 

@@ -15,8 +15,8 @@ from migration_kit.management.commands._models import resolve_aliases, resolve_m
 class Command(BaseCommand):
     help = (
         "Copy the rows of migrating models from their source database to the target, resuming "
-        "from checkpoints. Exit 0 when done, 1 when rows were refused, 2 on usage or "
-        "configuration errors."
+        "from checkpoints. Exit 0 when done, 1 when rows were refused, 2 on usage, "
+        "configuration or database errors."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -85,7 +85,7 @@ class Command(BaseCommand):
         except RowsRejected as exc:
             raise CommandError(str(exc), returncode=1) from exc
         except (WorkerFailed, DatabaseError, ValueError) as exc:
-            raise CommandError(f"Backfill failed: {exc}", returncode=1) from exc
+            raise CommandError(f"Backfill failed: {exc}", returncode=2) from exc
         rejected = sum(r.rejected for r in results)
         if opts["format"] == "json":
             summary = {"models": [r.as_dict() for r in results], "rejected": rejected}
