@@ -40,6 +40,8 @@ INTEGER_TYPES = frozenset(
 )
 # At most this many keys go into one ``IN (...)`` list and one parent lookup.
 IN_BATCH = 5_000
+# Child rows read per step when looking for more sample keys after the first broken one.
+SAMPLE_BATCH = 5_000
 
 
 def concrete_type(field: models.Field) -> str:
@@ -249,10 +251,10 @@ class AntiJoin(Strategy):
         extra: Chunk | None = None,
     ) -> None:
         super().__init__(child, column, extra)
-        self.join = (
-            f" LEFT JOIN {child.qn(parent_table)} p ON p.{child.qn(parent_column)} = {self.fk}"
-        )
-        self.parent_key = f"p.{child.qn(parent_column)}"
+        self.parent_table = child.qn(parent_table)
+        self.parent_column = child.qn(parent_column)
+        self.join = f" LEFT JOIN {self.parent_table} p ON p.{self.parent_column} = {self.fk}"
+        self.parent_key = f"p.{self.parent_column}"
 
     @property
     def broken(self) -> str:
@@ -287,31 +289,46 @@ class AntiJoin(Strategy):
         return self._select_pks(self.join, self.broken, counted.chunk, limit, after, ordered)
 
     def _sample(self, counted: ChunkCount, limit: int) -> list[Any]:
-        """Some broken keys without a second pass over the chunk.
+        """Some broken keys for a bounded price: the first and last (the count found them), then
+        those among the rows right after the first, reading at most 1% of the chunk.
 
-        The count already found the first and last broken key (integer keys); the rows between
-        are searched in windows sized for ``limit`` broken rows at the chunk's observed
-        density, starting at the first: a small anti-join the optimizer runs with index probes,
-        where one over the whole chunk would cost as much as the count itself.
+        A ``LIMIT n`` anti-join would be simpler, but PostgreSQL plans it like the full join
+        when it expects few broken rows, paying for the count a second time. Here child rows are
+        read in key order and their keys looked up in the parent (both by index); the lookup is
+        compared in Python, so only integer keys are taken, whose equality no collation bends.
         """
         first, last = counted.first, counted.last
-        ends = sorted({first, last})
-        if counted.violations <= 2 or limit <= len(ends):
-            return ends[:limit]
-        gap = (last - first) / (counted.violations - 1)
-        width = max(1, int(gap * limit) + 1)
-        found: list[Any] = []
-        lo = first
-        while lo <= last and len(found) < limit:
-            hi = min(lo + width, last + 1)
+        found = {first, last}
+        budget = max(SAMPLE_BATCH, counted.rows // 100)
+        after, scanned = first, 0
+        wanted = min(limit, counted.violations)
+        while len(found) < wanted and scanned < budget:
             window = Chunk(
-                f"{self.child.pk_select} >= %s AND {self.child.pk_select} < %s", (lo, hi)
+                f"{self.child.pk_select} > %s AND {self.child.pk_select} < %s", (after, last)
             )
-            found += self._select_pks(
-                self.join, self.broken, window, limit - len(found), None, False
-            )
-            lo, width = hi, width * 2
-        return sorted(found)
+            where, params = self.where(counted.chunk, window)
+            with self.child.connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT {self.child.pk_select}, {self.fk} FROM {self.child.table} c "
+                    f"WHERE {where} AND {self.fk} IS NOT NULL "
+                    f"ORDER BY {self.child.pk_select} LIMIT {SAMPLE_BATCH}",
+                    params,
+                )
+                rows = cursor.fetchall()
+            keys = {key for _, key in rows}
+            if not rows or not all(isinstance(key, int) for key in keys):
+                break
+            marks = ", ".join(["%s"] * len(keys))
+            with self.child.connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT {self.parent_column} FROM {self.parent_table} "
+                    f"WHERE {self.parent_column} IN ({marks})",
+                    tuple(keys),
+                )
+                present = {key for (key,) in cursor.fetchall()}
+            found.update(pk for pk, key in rows if key not in present)
+            after, scanned = rows[-1][0], scanned + len(rows)
+        return sorted(found)[:limit]
 
 
 class Unresolvable(Strategy):

@@ -187,7 +187,7 @@ def test_cross_database_lookup_respects_the_targets_collation() -> None:
 
 @pytest.mark.django_db(databases=["default", "mysql"])
 @pytest.mark.parametrize("alias", ["default", "mysql"])
-def test_sample_windows_find_broken_rows_between_the_first_and_last(alias: str) -> None:
+def test_sample_reads_on_from_the_first_broken_row(alias: str) -> None:
     from tests.integrityapp.models import Book, Review
 
     book = Book.objects.using(alias).create()
