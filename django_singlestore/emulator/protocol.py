@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 MAX_PAYLOAD = 0xFFFFFF
@@ -25,12 +24,9 @@ CLIENT_SECURE_CONNECTION = 0x00008000
 CLIENT_MULTI_STATEMENTS = 0x00010000
 CLIENT_MULTI_RESULTS = 0x00020000
 CLIENT_PLUGIN_AUTH = 0x00080000
-CLIENT_CONNECT_ATTRS = 0x00100000
 CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA = 0x00200000
 CLIENT_DEPRECATE_EOF = 0x01000000
 
-SERVER_STATUS_IN_TRANS = 0x0001
-SERVER_STATUS_AUTOCOMMIT = 0x0002
 SERVER_MORE_RESULTS_EXISTS = 0x0008
 
 COM_QUIT = 0x01
@@ -41,9 +37,6 @@ COM_STMT_PREPARE = 0x16
 COM_RESET_CONNECTION = 0x1F
 
 UTF8MB4_GENERAL_CI = 45
-MYSQL_TYPE_LONGLONG = 0x08
-MYSQL_TYPE_VAR_STRING = 0xFD
-BINARY_FLAG = 0x0080
 
 
 def header(length: int, seq: int) -> bytes:
@@ -110,61 +103,6 @@ def ok_payload(status: int, affected: int = 0, insert_id: int = 0, warnings: int
     return head + struct.pack("<HH", status, warnings)
 
 
-def eof_payload(status: int, deprecate_eof: bool) -> bytes:
-    """The end-of-rows marker: an OK packet with 0xFE header, or a classic EOF packet."""
-    if deprecate_eof:
-        return b"\xfe\x00\x00" + struct.pack("<HH", status, 0)
-    return b"\xfe" + struct.pack("<HH", 0, status)
-
-
-def column_definition(name: str, text: bool = True) -> bytes:
-    """A Protocol::ColumnDefinition41 for a synthesized VARCHAR (``text``) or BIGINT column."""
-    encoded = name.encode("utf-8")
-    if text:
-        charset, length, type_, flags = UTF8MB4_GENERAL_CI, 1024, MYSQL_TYPE_VAR_STRING, 0
-    else:
-        charset, length, type_, flags = 63, 20, MYSQL_TYPE_LONGLONG, BINARY_FLAG
-    return (
-        lenenc_str(b"def")
-        + lenenc_str(b"")
-        + lenenc_str(b"")
-        + lenenc_str(b"")
-        + lenenc_str(encoded)
-        + lenenc_str(encoded)
-        + b"\x0c"
-        + struct.pack("<HIBHB", charset, length, type_, flags, 0)
-        + b"\x00\x00"
-    )
-
-
-def text_resultset(
-    columns: Sequence[tuple[str, bool]],
-    rows: Iterable[Sequence[str | None]],
-    status: int,
-    deprecate_eof: bool,
-    seq: int = 1,
-) -> bytes:
-    """A complete text-protocol result set; ``columns`` are (name, is_text) pairs."""
-    out = bytearray()
-    packet, seq = frame(lenenc_int(len(columns)), seq)
-    out += packet
-    for name, is_text in columns:
-        packet, seq = frame(column_definition(name, is_text), seq)
-        out += packet
-    if not deprecate_eof:
-        packet, seq = frame(eof_payload(status, False), seq)
-        out += packet
-    for row in rows:
-        body = b"".join(
-            b"\xfb" if value is None else lenenc_str(value.encode("utf-8")) for value in row
-        )
-        packet, seq = frame(body, seq)
-        out += packet
-    packet, seq = frame(eof_payload(status, deprecate_eof), seq)
-    out += packet
-    return bytes(out)
-
-
 @dataclass
 class Handshake:
     """The server's initial handshake (protocol 10), split where the emulator edits it."""
@@ -226,15 +164,6 @@ class Handshake:
         part2_at = (self.ext_caps_at or 0) + 4
         part2 = self.after_version[part2_at : part2_at + 12]
         return part1 + part2
-
-    @property
-    def auth_plugin(self) -> str:
-        if not self.capabilities & CLIENT_PLUGIN_AUTH or self.ext_caps_at is None:
-            return ""
-        rest = self.after_version[self.ext_caps_at + 4 :]
-        salt_len = max(13, self.after_version[self.caps_high_at + 2] - 8)
-        name = rest[salt_len:]
-        return name.split(b"\x00", 1)[0].decode("ascii", "replace")
 
 
 @dataclass
@@ -344,13 +273,3 @@ def decode_text_row(payload: bytes, ncols: int) -> list[bytes | None]:
             values.append(payload[pos : pos + length])
             pos += length
     return values
-
-
-def column_name(payload: bytes) -> str:
-    """The ``name`` field (5th lenenc string) of a ColumnDefinition41."""
-    pos = 0
-    for _ in range(4):
-        length, pos = read_lenenc_int(payload, pos)
-        pos += length or 0
-    length, pos = read_lenenc_int(payload, pos)
-    return payload[pos : pos + (length or 0)].decode("utf-8", "replace")

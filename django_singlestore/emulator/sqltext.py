@@ -7,7 +7,6 @@ The emulator rewrites only outside literals, so every query it inspects goes thr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 _TOKEN = re.compile(
@@ -162,7 +161,3 @@ def strip(items: list[Item]) -> list[Item]:
     while end > start and items[end - 1].is_blank:
         end -= 1
     return items[start:end]
-
-
-def words(tokens: list[Token]) -> Iterator[Token]:
-    return (t for t in tokens if not t.is_blank)
