@@ -223,9 +223,11 @@ def main() -> None:
         f"{args.parents:,} parents, one orphan per {args.orphan_every:,} rows; "
         f"medians of {args.repeat} alternated runs (best: ratio of the fastest runs)"
     )
+    measurements: list[dict] = []
     for vendor in args.vendors.split(","):
         alias = ALIASES[vendor]
         call_command("migrate", database=alias, verbosity=0)
+        smallest_rss = None
         for size in sizes:
             generate(alias, args.parents, size, args.orphan_every)
             child = subprocess.run(
@@ -248,6 +250,8 @@ def main() -> None:
                 check=True,
             )
             result = json.loads(child.stdout)
+            smallest_rss = smallest_rss or result["peak_rss_mb"]
+            measurements.extend(bench_rows(vendor, size, result, smallest_rss))
             cells = ", ".join(
                 f"--batch-size {int(b):,}: {t:.2f}s = {t / result['raw_s']:.2f}x "
                 f"(best {result['command_min_s'][b] / result['raw_min_s']:.2f}x)"
@@ -258,6 +262,38 @@ def main() -> None:
                 f"peak RSS {result['peak_rss_mb']:.0f} MB",
                 flush=True,
             )
+    if os.environ.get("BENCH_JSON"):
+        Path(os.environ["BENCH_JSON"]).write_text(json.dumps(measurements, indent=2))
+
+
+def bench_rows(vendor: str, size: int, result: dict, smallest_rss: float) -> list[dict]:
+    """Machine-readable rows for bench/runner.py (``BENCH_JSON``)."""
+    raw = result["raw_s"]
+    rows = []
+    for batch, seconds in result["command_s"].items():
+        chunks = -(-size // int(batch))
+        rows.append(
+            {
+                "name": f"s2_check_integrity vs one raw anti-join ({vendor}, {size:,} rows, "
+                f"{chunks} chunk{'s' if chunks > 1 else ''})",
+                "ours": round(seconds, 3),
+                "baseline": round(raw, 3),
+                "unit": "s",
+                "ratio": round(seconds / raw, 2),
+                "target": "≤ 1.2x" if chunks == 1 else "(chunked)",
+            }
+        )
+    rows.append(
+        {
+            "name": f"s2_check_integrity peak RSS ({vendor}, {size:,} rows) vs smallest size",
+            "ours": round(result["peak_rss_mb"], 1),
+            "baseline": round(smallest_rss, 1),
+            "unit": "MB",
+            "ratio": round(result["peak_rss_mb"] / smallest_rss, 2),
+            "target": "flat",
+        }
+    )
+    return rows
 
 
 if __name__ == "__main__":
