@@ -75,14 +75,16 @@ class Traffic:
     failed: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    touched: set[int] = field(default_factory=set)  # primary keys of committed writes
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, kind: str, ok: bool, error: str = "") -> None:
+    def record(self, kind: str, ok: bool, error: str = "", keys: list[int] | None = None) -> None:
         with self.lock:
             self.attempted += 1
             if ok:
                 self.committed += 1
                 self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+                self.touched.update(keys or ())
             else:
                 self.failed += 1
                 if len(self.errors) < 5:
@@ -96,19 +98,43 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def manage(*args: str, expect: tuple[int, ...] = (0,), show: bool = True) -> tuple[int, str]:
-    """Run ``manage.py`` like a person would; print the command and its stdout (stderr, e.g.
-    progress bars, goes straight to the terminal). Raise StepFailed on an unexpected exit."""
-    say(f"  $ manage.py {' '.join(args)}")
-    result = subprocess.run(
-        [sys.executable, str(MANAGE), *args], stdout=subprocess.PIPE, text=True, env=os.environ
-    )
-    if show:
-        for line in result.stdout.rstrip().splitlines():
+def manage(*args: str, expect: tuple[int, ...] = (0,), live: bool = False) -> str:
+    """Run ``manage.py`` like a person would; print the command and its stdout. With ``live``
+    its stderr (progress bars) goes to the terminal, else it is shown only on failure."""
+    return manage_together([args], expect=expect, live=0 if live else None)[0]
+
+
+def manage_together(
+    commands: list[tuple[str, ...]], expect: tuple[int, ...] = (0,), live: int | None = None
+) -> list[str]:
+    """Run independent ``manage.py`` commands at once; print each one's stdout in order.
+    Raise StepFailed when one exits with a code not in ``expect``."""
+    processes = []
+    for index, args in enumerate(commands):
+        say(f"  $ manage.py {' '.join(args)}")
+        stderr = None if index == live else subprocess.PIPE
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, str(MANAGE), *args],
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+        )
+    outputs = [process.communicate() for process in processes]
+    failed = []
+    for args, process, (out, err) in zip(commands, processes, outputs, strict=True):
+        if len(commands) > 1:
+            say(f"  [{' '.join(args[:2])}]")
+        for line in out.rstrip().splitlines():
             say(f"    {line}")
-    if result.returncode not in expect:
-        raise StepFailed(f"manage.py {args[0]} exited {result.returncode}")
-    return result.returncode, result.stdout
+        if process.returncode not in expect:
+            for line in (err or "").rstrip().splitlines()[-15:]:
+                say(f"    ! {line}")
+            failed.append(f"manage.py {' '.join(args[:2])} exited {process.returncode}")
+    if failed:
+        raise StepFailed("; ".join(failed))
+    return [out for out, _ in outputs]
 
 
 # --- the emulator and the databases ------------------------------------------------------
@@ -117,15 +143,20 @@ def manage(*args: str, expect: tuple[int, ...] = (0,), show: bool = True) -> tup
 class Emulator:
     """``python -m django_singlestore.emulator`` on a free port, for the demo's lifetime."""
 
-    def __init__(self) -> None:
+    def __init__(self, database: str = S2_DATABASE) -> None:
         self.process: subprocess.Popen[str] | None = None
+        self.database = database
+        self.port = 0
         self.url = ""
 
     def start(self) -> str:
-        backend = urlsplit(EMULATOR_BACKEND)
-        mysql_admin(f"DROP DATABASE IF EXISTS {EMULATOR_CATALOG}", backend)
+        """Start on a free port with an empty catalog, or after ``stop()`` on the same port with
+        the catalog it had (a restart after an outage)."""
+        if not self.port:
+            mysql_admin(f"DROP DATABASE IF EXISTS {EMULATOR_CATALOG}", urlsplit(EMULATOR_BACKEND))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "django_singlestore.emulator", "--listen", "127.0.0.1:0",
+            [sys.executable, "-m", "django_singlestore.emulator",
+             "--listen", f"127.0.0.1:{self.port}",
              "--backend", EMULATOR_BACKEND, "--catalog-schema", EMULATOR_CATALOG],
             stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
@@ -139,12 +170,18 @@ class Emulator:
                 raise StepFailed(f"the emulator did not start: {''.join(lines) or 'no output'}")
             lines.append(line)
             port = _listen_port(line)
-        self.url = f"singlestoredb://s2kit:s2kit@127.0.0.1:{port}/{S2_DATABASE}"
+        self.port = port
+        self.url = f"singlestoredb://s2kit:s2kit@127.0.0.1:{port}/{self.database}"
         threading.Thread(target=self.process.stderr.read, daemon=True).start()
         return self.url
 
-    def stop(self) -> None:
+    def stop(self, kill: bool = False) -> None:
+        """Stop it: SIGTERM (clean), or with ``kill`` SIGKILL, like a crashed server."""
         if self.process is None or self.process.poll() is not None:
+            return
+        if kill:
+            self.process.kill()
+            self.process.wait()
             return
         self.process.terminate()
         try:
@@ -304,33 +341,38 @@ def order_writes(traffic: Traffic, stop: threading.Event, seed_: int) -> None:
         while not stop.is_set():
             top = Order.objects.order_by("-id").values_list("id", flat=True).first() or 1
             kind = rng.choice(["create", "save", "bulk_update", "update", "delete", "create"])
+            start = rng.randrange(top)
+            keys: list[int] = []
             try:
                 with transaction.atomic(using=_write_alias(Order)):
                     if kind == "create":
-                        Order.objects.create(
+                        order = Order.objects.create(
                             customer_id=1 + rng.randrange(max_customer),
                             total=Decimal(rng.randrange(500, 50_000)) / 100,
                         )
+                        keys = [order.pk]
                     elif kind == "save":
-                        order = Order.objects.filter(pk__gte=rng.randrange(top)).first()
+                        order = Order.objects.filter(pk__gte=start).order_by("pk").first()
                         if order is not None:
                             order.status = Order.Status.PAID
                             order.save()
+                            keys = [order.pk]
                     elif kind == "bulk_update":
-                        start = rng.randrange(top)
                         objs = list(Order.objects.filter(pk__gte=start, pk__lt=start + 40))
                         for obj in objs:
                             obj.total += Decimal("1.00")
                         Order.objects.bulk_update(objs, ["total"])
-                    elif kind == "update":
-                        start = rng.randrange(top)
-                        Order.objects.filter(pk__gte=start, pk__lt=start + 100).update(
-                            status=Order.Status.SHIPPED
-                        )
+                        keys = [obj.pk for obj in objs]
                     else:
-                        start = rng.randrange(top)
-                        Order.objects.filter(pk__gte=start, pk__lt=start + 3).delete()
-                traffic.record(kind, True)
+                        rows = Order.objects.filter(
+                            pk__gte=start, pk__lt=start + (100 if kind == "update" else 3)
+                        )
+                        keys = list(rows.values_list("pk", flat=True))
+                        if kind == "update":
+                            rows.update(status=Order.Status.SHIPPED)
+                        else:
+                            rows.delete()
+                traffic.record(kind, True, keys=keys)
             except Exception as exc:
                 traffic.record(kind, False, f"{kind}: {type(exc).__name__}: {exc}")
     finally:
@@ -405,23 +447,22 @@ class Demo:
     def migrate(self) -> str:
         from django.db import connections
 
-        tables = {}
-        for alias in ("default", "mysql", "s2"):
-            manage("migrate", "--database", alias, "-v", "0")
-            tables[alias] = len(connections[alias].introspection.table_names())
+        aliases = ("default", "mysql", "s2")
+        manage_together([("migrate", "--database", alias, "-v", "0") for alias in aliases])
+        tables = {alias: len(connections[alias].introspection.table_names()) for alias in aliases}
         return ", ".join(f"{alias}: {n} tables" for alias, n in tables.items())
 
     def seed(self) -> str:
         return seed(self.rows)
 
     def check(self) -> str:
-        for alias in ("s2", "default"):
-            manage("check", "--database", alias, "--fail-level", "WARNING")
-        return "no issues on s2 or default (table designs pass SingleStore's rules)"
+        manage("check", "--database", "s2", "--fail-level", "WARNING")
+        return "no issues: every table design passes SingleStore's rules"
 
     def dual_write(self) -> str:
-        for label in ("shop.Order", "analytics.LegacyEvent"):
-            manage("s2_phase", label, "dual_write", "--note", "make demo")
+        manage_together(
+            [("s2_phase", label, "dual_write") for label in ("shop.Order", "analytics.LegacyEvent")]
+        )
         time.sleep(0.6)  # PHASE_CACHE_SECONDS: this process sees the new phase
         return "shop.Order and analytics.LegacyEvent: writes mirrored through the outbox"
 
@@ -435,16 +476,19 @@ class Demo:
         for t in threads:
             t.start()
         try:
-            _, out = manage(
-                "s2_backfill", "catalog.Country", "shop.Customer", "shop.Order", "--progress",
-                "--workers", "2",
+            outputs = manage_together(
+                [
+                    ("s2_backfill", "catalog.Country", "shop.Customer", "shop.Order",
+                     "--workers", "2", "--progress"),
+                    ("s2_backfill", "analytics.LegacyEvent"),
+                ],
+                live=0,
             )  # fmt: skip
-            _, out2 = manage("s2_backfill", "analytics.LegacyEvent", "--progress")
         finally:
             stop.set()
             for t in threads:
                 t.join()
-        copied = _sum_copied(out + out2)
+        copied = _sum_copied("\n".join(outputs))
         return (
             f"{copied:,} rows copied from PostgreSQL and MySQL while "
             f"{self.traffic.committed:,} live writes committed"
@@ -462,7 +506,10 @@ class Demo:
         return f"{t.attempted:,} writes attempted, {t.committed:,} committed ({kinds})"
 
     def verify(self) -> str:
-        _, out = manage("s2_verify", "--lag-wait", "10")
+        out = manage(
+            "s2_verify", "shop.Order", "analytics.LegacyEvent", "shop.Customer",
+            "catalog.Country", "--lag-wait", "10",
+        )  # fmt: skip
         return f"clean: {_count_lines(out)} models equal on source and SingleStore"
 
     def integrity(self) -> str:
@@ -484,10 +531,11 @@ class Demo:
     def cutover(self) -> str:
         from shop.models import Order
 
-        for phase in ("shadow", "cutover"):
-            manage("s2_phase", "shop.Order", phase, "--note", "make demo")
-        for phase in ("shadow", "cutover", "done"):
-            manage("s2_phase", "analytics.LegacyEvent", phase, "--note", "make demo")
+        for order, legacy in (("shadow", "shadow"), ("cutover", "cutover"), (None, "done")):
+            manage_together(
+                [("s2_phase", "shop.Order", order)] * (order is not None)
+                + [("s2_phase", "analytics.LegacyEvent", legacy)]
+            )
         time.sleep(0.6)  # PHASE_CACHE_SECONDS: this process sees the new phase
         before = self.traffic.committed
         run_traffic(self.traffic, self.writers, 2.0)

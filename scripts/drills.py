@@ -1,0 +1,324 @@
+"""``make drills``: the migration's fault drills on the example shop, with counts.
+
+1. kill -9 during backfill — writers run on ``shop.Order`` (dual write) while
+   ``manage.py s2_backfill`` is killed with SIGKILL (its whole process group) part-way; a rerun
+   resumes from its checkpoints.
+2. SingleStore outage during dual write — concurrent writers keep writing while the SingleStore
+   server (the emulator) is SIGKILLed and restarted; source writes must all commit, the outbox
+   keeps the mirror writes, ``manage.py s2_sync`` drains them after the restart.
+3. many tenants at once — one writer thread per tenant database on SingleStore
+   (``s2router.tenant``), all at the same time; every row must land in its own tenant.
+
+Each drill prints: writes attempted, committed, keys mirrored, keys lost (must be 0) and the
+``s2_verify`` result. Exit 0 when every drill holds, 1 otherwise. Without ``S2_URL`` the
+emulator stands in for SingleStore (the outage drill needs it: it kills the server). The
+databases are ``s2kit_demo*_drill``, recreated on each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import demo
+from demo import Emulator, StepFailed, Traffic, manage, say
+
+TENANTS = [f"t{i:02d}" for i in range(1, 9)]
+
+
+@dataclass
+class Result:
+    """One line of the final table."""
+
+    drill: str
+    attempted: int = 0
+    committed: int = 0
+    mirrored: int = 0
+    lost: int = -1
+    verify: str = "not run"
+    ok: bool = False
+    note: str = ""
+
+
+def configure(emulator: Emulator) -> None:
+    """Point the example project at the drill databases (and the emulator) and set Django up."""
+    for var, url in (
+        ("PG_URL", "postgresql://s2kit:s2kit@127.0.0.1:5432/s2kit_demo_drill"),
+        ("MYSQL_URL", "mysql://s2kit:s2kit@127.0.0.1:3306/s2kit_demo_legacy_drill"),
+    ):
+        os.environ.setdefault(var, url)
+    os.environ["EXAMPLE_TENANTS"] = ",".join(TENANTS)
+    if not os.environ.get("S2_URL"):
+        os.environ["S2_EMULATOR_URL"] = emulator.start()
+    sys.path[:0] = [str(demo.EXAMPLE), str(demo.ROOT)]
+    os.environ["DJANGO_SETTINGS_MODULE"] = "exampleproject.settings"
+    import django
+
+    django.setup()
+
+
+def compare(keys: set[int]) -> tuple[int, int]:
+    """(mirrored, lost): written keys whose SingleStore row equals the source row, and not."""
+    from shop.models import Order
+
+    fields = [f.attname for f in Order._meta.concrete_fields]
+    ordered = sorted(keys)
+    mirrored = lost = 0
+    for start in range(0, len(ordered), 2000):
+        chunk = ordered[start : start + 2000]
+        rows = {
+            alias: {r[0]: r for r in Order.objects.using(alias).filter(pk__in=chunk).values_list(
+                *fields
+            )}
+            for alias in ("default", "s2")
+        }  # fmt: skip
+        for key in chunk:
+            if rows["default"].get(key) == rows["s2"].get(key):
+                mirrored += 1
+            else:
+                lost += 1
+    return mirrored, lost
+
+
+def drain_and_verify(result: Result, traffic: Traffic) -> None:
+    """Drain the outbox until empty, verify, and count mirrored/lost written keys."""
+    from migration_kit.models import OutboxEntry
+
+    deadline = time.monotonic() + 60
+    while True:
+        manage("s2_sync", expect=(0, 1))
+        pending = OutboxEntry.objects.using("default").count()
+        if not pending or time.monotonic() > deadline:
+            break
+        say(f"  {pending} outbox entries waiting for their retry time")
+        time.sleep(1.0)
+    code = _verify()
+    result.verify = "clean" if code == 0 else f"NOT clean (exit {code})"
+    result.attempted, result.committed = traffic.attempted, traffic.committed
+    result.mirrored, result.lost = compare(traffic.touched)
+    result.ok = code == 0 and result.lost == 0 and traffic.failed == 0 and not pending
+    if pending:
+        result.note += f"; {pending} entries still in the outbox"
+
+
+def _verify() -> int:
+    try:
+        manage("s2_verify", "shop.Order", "--lag-wait", "10")
+    except StepFailed:
+        return 1
+    return 0
+
+
+def writers(traffic: Traffic, count: int, seed: int) -> tuple[threading.Event, list[Any]]:
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=demo.order_writes, args=(traffic, stop, seed + i))
+        for i in range(count)
+    ]
+    for t in threads:
+        t.start()
+    return stop, threads
+
+
+def finish(stop: threading.Event, threads: list[Any]) -> None:
+    stop.set()
+    for t in threads:
+        t.join()
+
+
+def drill_kill_backfill(rows: int) -> Result:
+    from django.db.models import Count, Sum
+    from shop.models import Order
+
+    from migration_kit.models import BackfillCheckpoint
+
+    result = Result("kill -9 during backfill")
+    total = Order.objects.count()
+    traffic = Traffic()
+    stop, threads = writers(traffic, 2, 10)
+    try:
+        args = ["s2_backfill", "shop.Order", "--workers", "2", "--batch-size", "2000"]
+        say(f"  $ manage.py {' '.join(args)}   (killed with SIGKILL at ~40%)")
+        process = subprocess.Popen(
+            [sys.executable, str(demo.MANAGE), *args],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        copied = 0
+        while process.poll() is None and copied < total * 0.4:
+            time.sleep(0.2)
+            copied = (
+                BackfillCheckpoint.objects.filter(model_label="shop.Order").aggregate(
+                    n=Sum("rows_copied")
+                )["n"]
+                or 0
+            )
+        if process.poll() is not None:
+            raise StepFailed(f"the backfill finished before the kill (copied {copied})")
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        say(f"  killed at {copied:,} of {total:,} rows checkpointed")
+        out = manage("s2_backfill", "shop.Order", "--workers", "2")
+        result.note = f"killed at {copied:,}/{total:,}; rerun: " + out.strip().split(": ", 1)[-1]
+    finally:
+        finish(stop, threads)
+    drain_and_verify(result, traffic)
+    keys = Order.objects.using("s2").aggregate(n=Count("pk"), distinct=Count("pk", distinct=True))
+    duplicates = keys["n"] - keys["distinct"]
+    result.note += f"; {duplicates} duplicate keys on SingleStore"
+    result.ok = result.ok and duplicates == 0
+    return result
+
+
+def drill_outage(emulator: Emulator, down_seconds: float) -> Result:
+    from django.db import connections
+
+    result = Result("SingleStore outage during dual write")
+    if os.environ.get("S2_URL"):
+        result.verify = "skipped"
+        result.note = "needs the emulator (it kills the server); unset S2_URL"
+        result.ok = True
+        result.lost = 0
+        return result
+    traffic = Traffic()
+    stop, threads = writers(traffic, 3, 20)
+    try:
+        time.sleep(2.0)
+        emulator.stop(kill=True)
+        say(f"  SingleStore (emulator) killed with SIGKILL; down for {down_seconds:.0f}s")
+        during = traffic.committed
+        time.sleep(down_seconds)
+        during = traffic.committed - during
+        emulator.start()
+        connections.close_all()  # this thread's SingleStore connection died with the server
+        say(f"  restarted on port {emulator.port}; {during} writes committed while it was down")
+        time.sleep(2.0)
+    finally:
+        finish(stop, threads)
+    result.note = f"{during} writes committed during the outage"
+    drain_and_verify(result, traffic)
+    return result
+
+
+def drill_tenants(seconds: float) -> Result:
+    """Concurrent writers, one per tenant database; each row must be in its own tenant only."""
+    from analytics.models import PageView
+    from django.db import connections
+    from django.utils import timezone
+
+    import s2router
+
+    result = Result(f"{len(TENANTS)} tenants at once")
+    s2 = connections["s2"].settings_dict
+    server = demo.urlsplit(f"mysql://{s2['USER']}:{s2['PASSWORD']}@{s2['HOST']}:{s2['PORT']}")
+    for name in TENANTS:
+        demo.mysql_admin(f"DROP DATABASE IF EXISTS `{s2['NAME']}_{name}`", server)
+    manage("s2_tenant_migrate", "--all-tenants", "--create", "-v", "0")
+    traffic = Traffic()
+    stop = threading.Event()
+
+    def write(name: str) -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    with s2router.tenant(name):
+                        PageView.objects.create(path=f"/{name}/", viewed_at=timezone.now())
+                        seen = set(PageView.objects.values_list("path", flat=True).distinct())
+                    if seen != {f"/{name}/"}:
+                        raise AssertionError(f"tenant {name} sees {sorted(seen)}")
+                    traffic.record("create", True)
+                except Exception as exc:
+                    traffic.record("create", False, f"{name}: {type(exc).__name__}: {exc}")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(name,)) for name in TENANTS]
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    counts = {}
+    misplaced = 0
+    for name in TENANTS:
+        with s2router.tenant(name):
+            counts[name] = PageView.objects.count()
+            misplaced += PageView.objects.exclude(path=f"/{name}/").count()
+    own = PageView.objects.using("s2").filter(path__startswith="/t").count()
+    result.attempted, result.committed = traffic.attempted, traffic.committed
+    result.mirrored = sum(counts.values()) - misplaced
+    result.lost = traffic.committed - result.mirrored + misplaced + own
+    code = subprocess.run(
+        [sys.executable, str(demo.MANAGE), "s2_check_integrity", "analytics", "--all-tenants",
+         "--database", "s2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    ).returncode  # fmt: skip
+    result.verify = "integrity clean in every tenant" if code == 0 else f"integrity exit {code}"
+    result.note = (
+        f"rows per tenant {min(counts.values())} to {max(counts.values())}, {misplaced} in a wrong "
+        f"tenant, {own} on the shared database"
+    )
+    if traffic.errors:
+        result.note += f"; errors: {traffic.errors[:2]}"
+    result.ok = result.lost == 0 and traffic.failed == 0 and code == 0
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rows", type=int, default=200_000, help="rows to seed (~)")
+    parser.add_argument("--outage-seconds", type=float, default=5.0)
+    parser.add_argument("--tenant-seconds", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    os.chdir(demo.ROOT)
+    emulator = Emulator(database="s2kit_demo_s2_drill")
+    results: list[Result] = []
+    try:
+        say("== set-up")
+        configure(emulator)
+        say("  " + demo.recreate_databases())
+        demo.manage_together(
+            [("migrate", "--database", alias, "-v", "0") for alias in ("default", "mysql", "s2")]
+        )
+        say("  " + demo.seed(args.rows))
+        manage("s2_phase", "shop.Order", "dual_write")
+        time.sleep(0.6)  # PHASE_CACHE_SECONDS
+        for title, run in (
+            ("kill -9 during backfill", lambda: drill_kill_backfill(args.rows)),
+            ("SingleStore outage during dual write",
+             lambda: drill_outage(emulator, args.outage_seconds)),
+            ("many tenants", lambda: drill_tenants(args.tenant_seconds)),
+        ):  # fmt: skip
+            say(f"\n== {title}")
+            try:
+                results.append(run())
+            except Exception as exc:
+                results.append(Result(title, note=f"FAILED: {type(exc).__name__}: {exc}"))
+            say(f"  -> {results[-1]}")
+    finally:
+        from migration_kit.sync import fast_path
+
+        fast_path.stop()
+        emulator.stop()
+    say("\n== drills")
+    say("| drill | writes tried | committed | keys mirrored | keys lost | verify | ok | notes |")
+    say("|---|---:|---:|---:|---:|---|---|---|")
+    for r in results:
+        lost = "?" if r.lost < 0 else str(r.lost)
+        say(
+            f"| {r.drill} | {r.attempted} | {r.committed} | {r.mirrored} | {lost} | {r.verify} "
+            f"| {'ok' if r.ok else 'NO'} | {r.note} |"
+        )
+    return 0 if len(results) == 3 and all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
