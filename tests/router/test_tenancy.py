@@ -327,3 +327,48 @@ def test_migrate_works_in_strict_mode_without_a_tenant():
         assert "No migrations to apply" in out.getvalue()
         with pytest.raises(NoTenantError):
             _notes()
+
+
+@pytest.mark.django_db(databases=DATABASES, transaction=True)
+def test_test_database_creation_works_with_strict_tenancy_on_the_alias():
+    """Unlike django-db-multitenant's backends: creating and migrating a test database for an
+    alias under strict tenancy needs no tenant and lands in that test database only."""
+    from copy import deepcopy
+
+    from django.db.utils import load_backend
+
+    from tests.router.test_migrate import S2_TABLES
+    from tests.routeranalytics.models import PageView
+
+    probe = deepcopy(connections.settings["mysql"])
+    base_name = probe["NAME"]
+    probe["TEST"] = {**probe["TEST"], "NAME": f"{base_name}_probe"}
+    # A dynamically created alias: reachable as connections["probe"] (for migrate), outside
+    # DATABASES, so the test case's per-alias guards leave it alone.
+    connections["probe"] = load_backend(probe["ENGINE"]).DatabaseWrapper(probe, "probe")
+    strict = router_settings(
+        SINGLESTORE="probe", TENANCY={"DATABASES": ["probe"], "STRICT": True, "TENANTS": TENANTS}
+    )
+    connection = connections["probe"]
+    try:
+        with override_settings(
+            DATABASE_ROUTERS=ROUTERS,
+            S2ROUTER=strict,
+            MULTITENANT_MAPPER_CLASS="tests.router.mapper.HeaderMapper",
+        ):
+            # What create_test_db() does, minus its settings.DATABASES bookkeeping.
+            test_name = connection.creation._get_test_db_name()
+            connection.creation._create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+            connection.settings_dict["NAME"] = test_name
+            call_command("migrate", database="probe", verbosity=0, run_syncdb=True)
+            tables = set(connection.introspection.table_names())
+            with pytest.raises(NoTenantError):
+                PageView.objects.count()  # routed to the strict alias with no tenant
+            connection.close()
+            connection.settings_dict["NAME"] = base_name
+            connection.creation._destroy_test_db(test_name, verbosity=0)
+    finally:
+        connection.close()
+        del connections["probe"]
+    assert test_name == f"{base_name}_probe"
+    assert tables == S2_TABLES
