@@ -40,18 +40,28 @@ from migration_kit.keys import encode_pk
 #: Apps whose models are never mirrored: the kit's and the router's own state.
 _INTERNAL_APPS = frozenset({"migration_kit", "s2router"})
 
+#: Phases in which the router names a mirror for writes.
+_MIRRORED_PHASES = frozenset({"dual_write", "shadow", "cutover"})
+
 #: Set while a wrapper has already recorded the keys a nested Django call will write again.
 _captured: contextvars.ContextVar[bool] = contextvars.ContextVar("outbox_captured", default=False)
 
 
+def _mirrored(model: type[models.Model]) -> bool:
+    """Whether ``model``'s writes are mirrored in its current phase: the cheap first test."""
+    if model._meta.app_label in _INTERNAL_APPS:
+        return False
+    from s2router.phases import get_phase
+
+    return get_phase(model) in _MIRRORED_PHASES
+
+
 def route(model: type[models.Model], alias: str) -> tuple[str, str] | None:
     """``(primary, mirror)`` when writes of ``model`` on ``alias`` must be recorded, else None."""
-    if model._meta.app_label in _INTERNAL_APPS:
+    if not _mirrored(model):
         return None
-    from s2router.phases import get_phase, write_aliases
+    from s2router.phases import write_aliases
 
-    if get_phase(model) is None:
-        return None
     primary, mirror = write_aliases(model)
     if mirror is None or alias != primary:
         return None
@@ -138,8 +148,10 @@ def _wrap_save_base(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def save_base(self: models.Model, *args: Any, **kwargs: Any) -> Any:
         cls = type(self)
+        if _captured.get() or not _mirrored(cls):
+            return original(self, *args, **kwargs)
         using = kwargs.get("using") or router.db_for_write(cls, instance=self)
-        target = None if _captured.get() else route(cls, using)
+        target = route(cls, using)
         if target is None:
             return original(self, *args, **kwargs)
         with _capturing(using):
@@ -153,9 +165,9 @@ def _wrap_save_base(original: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_update(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def update(self: models.QuerySet, **kwargs: Any) -> int:
-        alias = _write_alias(self)
-        if _captured.get() or self.query.is_sliced:
+        if _captured.get() or self.query.is_sliced or not _mirrored(self.model):
             return original(self, **kwargs)
+        alias = _write_alias(self)
         target = route(self.model, alias)
         if target is None:
             return original(self, **kwargs)
@@ -171,8 +183,10 @@ def _wrap_update(original: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_bulk_update(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def bulk_update(self: models.QuerySet, objs: Iterable[models.Model], *args: Any, **kw: Any):
+        if _captured.get() or not _mirrored(self.model):
+            return original(self, objs, *args, **kw)
         alias = _write_alias(self)
-        target = None if _captured.get() else route(self.model, alias)
+        target = route(self.model, alias)
         if target is None:
             return original(self, objs, *args, **kw)
         objs = list(objs)
@@ -202,8 +216,10 @@ def _wrap_bulk_create(original: Callable[..., Any]) -> Callable[..., Any]:
             "update_fields": update_fields,
             "unique_fields": unique_fields,
         }
+        if _captured.get() or not _mirrored(self.model):
+            return original(self, objs, **options)
         alias = _write_alias(self)
-        target = None if _captured.get() else route(self.model, alias)
+        target = route(self.model, alias)
         if target is None:
             return original(self, objs, **options)
         objs = list(objs)
