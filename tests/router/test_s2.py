@@ -1,5 +1,6 @@
 """The router on SingleStore itself (the emulator, or a real server with ``S2_TEST_URL``)."""
 
+import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -7,6 +8,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.db import connections
@@ -15,7 +17,7 @@ from django.test import override_settings
 from s2router import tenancy
 from tests.router.conftest import ROUTERS, router_settings
 from tests.router.test_migrate import S2_TABLES
-from tests.router.test_tenancy import _wsgi
+from tests.router.test_tenancy import _asgi, _wsgi
 from tests.routeranalytics.models import PageView
 from tests.routerapp.models import Order, TenantNote
 
@@ -83,16 +85,21 @@ def test_contrib_on_singlestore_become_reference_tables():
         assert "REFERENCE" in ddl[table].upper(), table
 
 
-@pytest.mark.django_db(databases=["default", "s2"], transaction=True)
-def test_concurrent_wsgi_requests_on_singlestore_never_cross_tenants():
+HANDLERS = {
+    "ROOT_URLCONF": "tests.router.urls",
+    "MIDDLEWARE": ["s2router.middleware.TenantMiddleware"],
+    "ALLOWED_HOSTS": ["testserver"],
+}
+
+
+@pytest.fixture
+def s2_tenants():
+    """A database per tenant on SingleStore with its marker row; persistent connections."""
     connection = connections["s2"]
     settings_dict = connections.settings["s2"]
     before = settings_dict["CONN_MAX_AGE"]
     settings_dict["CONN_MAX_AGE"] = 600
-    with override_settings(
-        **s2_settings(), ROOT_URLCONF="tests.router.urls",
-        MIDDLEWARE=["s2router.middleware.TenantMiddleware"], ALLOWED_HOSTS=["testserver"],
-    ):  # fmt: skip
+    with override_settings(**s2_settings(), **HANDLERS):
         try:
             for name in TENANTS:
                 db_name = tenancy.resolve(name).db_name
@@ -103,19 +110,43 @@ def test_concurrent_wsgi_requests_on_singlestore_never_cross_tenants():
                     with connection.schema_editor() as editor:
                         editor.create_model(TenantNote)
                     TenantNote.objects.create(tenant=name)
-            handler = WSGIHandler()
-            requests = [TENANTS[(i * 3) % len(TENANTS)] for i in range(60)]
-            with ThreadPoolExecutor(4) as pool:
-                results = list(pool.map(lambda n: _wsgi(handler, "/sync/", n), requests))
+            yield
         finally:
             settings_dict["CONN_MAX_AGE"] = before
             for name in TENANTS:
                 _drop(tenancy.resolve(name).db_name)
+
+
+@pytest.mark.django_db(databases=["default", "s2"], transaction=True)
+@pytest.mark.usefixtures("s2_tenants")
+def test_concurrent_wsgi_requests_on_singlestore_never_cross_tenants():
+    handler = WSGIHandler()
+    requests = [TENANTS[(i * 3) % len(TENANTS)] for i in range(60)]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda n: _wsgi(handler, "/sync/", n), requests))
     for name, (status, body) in zip(requests, results, strict=True):
         assert status.startswith("200"), body
         seen = json.loads(body)
         assert seen["first"]["rows"] == seen["second"]["rows"] == [name]
         assert seen["first"]["database"].endswith(f"_t_{name}")
+
+
+@pytest.mark.django_db(databases=["default", "s2"], transaction=True)
+@pytest.mark.usefixtures("s2_tenants")
+def test_concurrent_asgi_requests_on_singlestore_never_cross_tenants():
+    requests = [(TENANTS[i % len(TENANTS)], "/sync/" if i % 2 else "/async/") for i in range(40)]
+
+    async def run() -> list[tuple[int, bytes]]:
+        handler = ASGIHandler()
+        return await asyncio.gather(*(_asgi(handler, path, name) for name, path in requests))
+
+    results = asyncio.run(run())
+    for (name, path), (status, body) in zip(requests, results, strict=True):
+        assert status == 200, body
+        seen = json.loads(body)
+        rows = [seen["first"]["rows"], seen["second"]["rows"]] if path == "/sync/" else [
+            seen["rows"], seen["again"]]  # fmt: skip
+        assert rows == [[name], [name]]
 
 
 @pytest.mark.django_db(databases=["default", "s2"])
