@@ -358,7 +358,7 @@ def order_writes(traffic: Traffic, stop: threading.Event, seed_: int) -> None:
                             order.save()
                             keys = [order.pk]
                     elif kind == "bulk_update":
-                        objs = list(Order.objects.filter(pk__gte=start, pk__lt=start + 40))
+                        objs = list(locked(Order.objects.filter(pk__gte=start, pk__lt=start + 40)))
                         for obj in objs:
                             obj.total += Decimal("1.00")
                         Order.objects.bulk_update(objs, ["total"])
@@ -367,7 +367,7 @@ def order_writes(traffic: Traffic, stop: threading.Event, seed_: int) -> None:
                         rows = Order.objects.filter(
                             pk__gte=start, pk__lt=start + (100 if kind == "update" else 3)
                         )
-                        keys = list(rows.values_list("pk", flat=True))
+                        keys = list(locked(rows).values_list("pk", flat=True))
                         if kind == "update":
                             rows.update(status=Order.Status.SHIPPED)
                         else:
@@ -377,6 +377,12 @@ def order_writes(traffic: Traffic, stop: threading.Event, seed_: int) -> None:
                 traffic.record(kind, False, f"{kind}: {type(exc).__name__}: {exc}")
     finally:
         connections.close_all()
+
+
+def locked(rows: Any) -> Any:
+    """Lock the rows a multi-row write will change, in primary-key order: writers (and the
+    backfill, which locks its batches in that order) then queue instead of deadlocking."""
+    return rows.select_for_update().order_by("pk")
 
 
 def _write_alias(model: Any) -> str:
