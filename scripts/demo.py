@@ -124,8 +124,8 @@ def manage_together(
     outputs = [process.communicate() for process in processes]
     failed = []
     for args, process, (out, err) in zip(commands, processes, outputs, strict=True):
-        if len(commands) > 1:
-            say(f"  [{' '.join(args[:2])}]")
+        if len(commands) > 1 and out.strip():
+            say(f"  [{' '.join(args)}]")
         for line in out.rstrip().splitlines():
             say(f"    {line}")
         if process.returncode not in expect:
