@@ -1,6 +1,6 @@
 """The router on SingleStore itself (the emulator, or a real server with ``S2_TEST_URL``)."""
 
-import asyncio
+import gc
 import json
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -8,7 +8,6 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
 from django.db import connections
@@ -17,7 +16,7 @@ from django.test import override_settings
 from s2router import tenancy
 from tests.router.conftest import ROUTERS, router_settings
 from tests.router.test_migrate import S2_TABLES
-from tests.router.test_tenancy import _asgi, _wsgi
+from tests.router.test_tenancy import _wsgi, run_asgi
 from tests.routeranalytics.models import PageView
 from tests.routerapp.models import Order, TenantNote
 
@@ -124,6 +123,7 @@ def test_concurrent_wsgi_requests_on_singlestore_never_cross_tenants():
     requests = [TENANTS[(i * 3) % len(TENANTS)] for i in range(60)]
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda n: _wsgi(handler, "/sync/", n), requests))
+    gc.collect()  # close the finished threads' persistent connections
     for name, (status, body) in zip(requests, results, strict=True):
         assert status.startswith("200"), body
         seen = json.loads(body)
@@ -136,11 +136,7 @@ def test_concurrent_wsgi_requests_on_singlestore_never_cross_tenants():
 def test_concurrent_asgi_requests_on_singlestore_never_cross_tenants():
     requests = [(TENANTS[i % len(TENANTS)], "/sync/" if i % 2 else "/async/") for i in range(40)]
 
-    async def run() -> list[tuple[int, bytes]]:
-        handler = ASGIHandler()
-        return await asyncio.gather(*(_asgi(handler, path, name) for name, path in requests))
-
-    results = asyncio.run(run())
+    results = run_asgi(requests)
     for (name, path), (status, body) in zip(requests, results, strict=True):
         assert status == 200, body
         seen = json.loads(body)
