@@ -88,6 +88,8 @@ class CursorWrapper:
             raise translated from exc
 
     def executemany(self, query: str, args: Any) -> int:
+        if args is not None and not isinstance(args, (list, tuple)):
+            args = list(args)  # the driver needs len(); Django allows any iterable
         try:
             return self.cursor.executemany(query, args)
         except Database.DatabaseError as exc:
@@ -195,7 +197,8 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             except Database.DatabaseError as exc:
                 cursor.execute("SELECT VERSION()")
                 (other,) = cursor.fetchone()
-                where = f"{self.settings_dict['HOST'] or 'localhost'}:{self.settings_dict['PORT']}"
+                host, port = self.settings_dict["HOST"], self.settings_dict["PORT"]
+                where = f"{host or 'localhost'}:{port or 3306}"
                 raise ImproperlyConfigured(
                     f"Database {self.alias!r} at {where} is not SingleStore: it reports "
                     f"version {other!r} and has no @@memsql_version ({exc.args[1]}). "

@@ -88,9 +88,13 @@ def has_key(self: json_fields.HasKeyLookup, compiler: Any, connection: Any):
 
 
 def key_is_null(self: json_fields.KeyTransformIsNull, compiler: Any, connection: Any):
-    """``key__isnull=True``: the key is absent (a JSON null value still counts as present)."""
+    """``key__isnull=True``: the document is NULL or lacks the key (a JSON null value still
+    counts as present), as on Django's other backends; ``False`` is ``has_key``."""
     sql, params = _extract("JSON_MATCH_ANY_EXISTS", self.lhs, compiler, connection)
-    return (f"NOT {sql}" if self.rhs else sql), params
+    if not self.rhs:
+        return sql, params
+    doc, doc_params, _ = self.lhs.preprocess_lhs(compiler, connection)
+    return f"({doc} IS NULL OR NOT {sql})", (*doc_params, *params)
 
 
 def key_exact(self: json_fields.KeyTransformExact, compiler: Any, connection: Any):
@@ -165,6 +169,7 @@ def register() -> None:
     ):
         numeric.as_singlestore = key_numeric
     for insensitive in (
+        json_fields.JSONIContains,
         json_fields.KeyTransformIExact,
         json_fields.KeyTransformIContains,
         json_fields.KeyTransformIStartsWith,

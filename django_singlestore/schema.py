@@ -44,7 +44,7 @@ def index_name(connection: Any, model: type[Model], columns: list[str], suffix: 
 
 
 class DatabaseSchemaEditor(MySQLDatabaseSchemaEditor):
-    sql_create_table = "CREATE %(storage)sTABLE %(table)s (%(definition)s)%(comment)s"
+    sql_create_table = "CREATE TABLE %(table)s (%(definition)s)"
     # No foreign keys, no CHECK constraints.
     sql_create_fk = None
     sql_create_inline_fk = None
@@ -86,14 +86,14 @@ class DatabaseSchemaEditor(MySQLDatabaseSchemaEditor):
                 self.quote_name(col) + (" DESC" if desc else "") for col, desc in spec.sort_key
             )
             definitions.append(f"SORT KEY ({sort})")
-        words = spec.storage.create_words
-        comment = model._meta.db_table_comment
         sql = self.sql_create_table % {
-            "storage": f"{words} " if words else "",
             "table": self.quote_name(table_name or model._meta.db_table),
             "definition": ", ".join(definitions),
-            "comment": f" COMMENT {self.quote_value(comment)}" if comment else "",
         }
+        if words := spec.storage.create_words:
+            sql = f"CREATE {words} {sql.removeprefix('CREATE ')}"
+        if comment := model._meta.db_table_comment:
+            sql += f" COMMENT {self.quote_value(comment)}"
         return sql, params
 
     def _columns(self, columns: tuple[str, ...]) -> str:

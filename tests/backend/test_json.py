@@ -53,6 +53,8 @@ CASES = [
     ({"data__name__in": ["Alpha", "Gamma"]}, ["Alpha", "Gamma"]),
     ({"data__nested": {"k": "w"}}, ["beta"]),
     ({"data__flag": True}, ["Gamma"]),
+    ({"data__flag__isnull": True}, ["'just a string'", "Alpha", "None", "[1, 2, 3]", "beta"]),
+    ({"data__icontains": "ALPH"}, ["Alpha"]),
 ]
 
 
@@ -64,8 +66,8 @@ def test_lookup_on_singlestore(lookup: dict, expected: list) -> None:
 
 def test_key_missing_is_null_and_values() -> None:
     load("s2")
-    # A NULL document has no keys at all and matches neither isnull=True nor False, as on PG.
-    assert len(names("s2", data__flag__isnull=True)) == 4
+    # A NULL document counts as lacking the key, as on PostgreSQL.
+    assert len(names("s2", data__flag__isnull=True)) == 5
     values = (
         Doc.objects.using("s2").filter(data__name="Alpha").values_list("data__nested", "data__n")
     )
