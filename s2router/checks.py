@@ -33,7 +33,6 @@ from typing import Any
 
 from django.apps import AppConfig, apps
 from django.conf import settings
-from django.contrib.contenttypes.fields import GenericForeignKey
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import connections, models
 from django.utils.module_loading import import_string
@@ -383,6 +382,8 @@ def relation_messages(models_: Iterable[type[models.Model]]) -> list[CheckMessag
                     )
                 )
         if apps.is_installed("django.contrib.contenttypes"):
+            # Imported here: these modules need contenttypes in INSTALLED_APPS.
+            from django.contrib.contenttypes.fields import GenericForeignKey
             from django.contrib.contenttypes.models import ContentType
 
             away = own - tables_of(ContentType)
