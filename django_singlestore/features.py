@@ -108,8 +108,8 @@ class DatabaseFeatures(MySQLDatabaseFeatures):
     supports_virtual_generated_columns = False
     # JSONObject is rendered as JSON_BUILD_OBJECT by ``django_singlestore.json``.
     has_json_object_function = True
-    # ``contains`` on JSONField: only top-level key/value containment is expressible.
-    supports_json_field_contains = False
+    # JSONField ``contains``: a dict of scalar values (NotSupportedError for anything else).
+    supports_json_field_contains = True
     supports_default_in_lead_lag = True
     supports_explain_analyze = False
     supported_explain_formats = {"JSON", "TEXT"}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.db import NotSupportedError
 from django.db.models import lookups
 from django.db.models.fields import json as json_fields
 from django.db.models.functions import Cast, JSONObject
@@ -114,6 +115,38 @@ def key_exact(self: json_fields.KeyTransformExact, compiler: Any, connection: An
     return f"{lhs} = %s", (*lhs_params, value)
 
 
+def data_contains(self: json_fields.DataContains, compiler: Any, connection: Any):
+    """``contains`` for what SingleStore can express: a dict of scalar values, i.e. "the
+    document is an object holding each of these keys with exactly this value"."""
+    value = self.rhs
+    scalars = (str, int, float, bool, type(None))
+    if not (
+        isinstance(value, dict) and value and all(isinstance(v, scalars) for v in value.values())
+    ):
+        raise NotSupportedError(
+            "On SingleStore, JSONField 'contains' takes a non-empty dict of scalar values "
+            f"(nested objects and arrays have no SingleStore equivalent): got {value!r}."
+        )
+    doc, doc_params = compiler.compile(self.lhs)
+    parts, params = [], []
+    for key, item in value.items():
+        extracted = f"JSON_EXTRACT_JSON({doc}, %s)"
+        if item is None:
+            parts.append(
+                f"(JSON_MATCH_ANY_EXISTS({doc}, %s) AND ({extracted} IS NULL OR {extracted} = "
+                "'null'))"
+            )
+            params.extend([*doc_params, key, *doc_params, key, *doc_params, key])
+        else:
+            parts.append(f"{extracted} = %s")
+            params.extend([*doc_params, key, _compact(json.dumps(item))])
+    return "(" + " AND ".join(parts) + ")", tuple(params)
+
+
+def contained_by(self: json_fields.ContainedBy, compiler: Any, connection: Any):
+    raise NotSupportedError("JSONField 'contained_by' has no SingleStore equivalent.")
+
+
 def key_in(self: json_fields.KeyTransformIn, compiler: Any, connection: Any):
     sql, params = lookups.In.as_sql(self, compiler, connection)
     return sql, tuple(_compact(p) for p in params)
@@ -161,6 +194,8 @@ def register() -> None:
     json_fields.KeyTransformIsNull.as_singlestore = key_is_null
     json_fields.KeyTransformExact.as_singlestore = key_exact
     json_fields.KeyTransformIn.as_singlestore = key_in
+    json_fields.DataContains.as_singlestore = data_contains
+    json_fields.ContainedBy.as_singlestore = contained_by
     for numeric in (
         json_fields.KeyTransformLt,
         json_fields.KeyTransformLte,

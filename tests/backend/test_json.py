@@ -1,6 +1,7 @@
 """JSONField on SingleStore, and proof that its SQL is attached to this vendor only."""
 
 import pytest
+from django.db import NotSupportedError
 from django.db import connection as default_connection
 from django.db.models import JSONField, Value
 from django.db.models.fields.json import KT
@@ -55,6 +56,9 @@ CASES = [
     ({"data__flag": True}, ["Gamma"]),
     ({"data__flag__isnull": True}, ["'just a string'", "Alpha", "None", "[1, 2, 3]", "beta"]),
     ({"data__icontains": "ALPH"}, ["Alpha"]),
+    ({"data__contains": {"name": "beta", "n": 2}}, ["beta"]),
+    ({"data__contains": {"nullable": None}}, ["beta"]),
+    ({"data__nested__contains": {"k": "v"}}, ["Alpha"]),
 ]
 
 
@@ -74,6 +78,13 @@ def test_key_missing_is_null_and_values() -> None:
     assert list(values) == [({"k": "v", "list": [10, 20]}, 1)]
     texts = Doc.objects.using("s2").filter(data__has_key="name").annotate(t=KT("data__name"))
     assert sorted(texts.values_list("t", flat=True)) == ["Alpha", "Gamma", "beta"]
+
+
+def test_contains_beyond_scalars_is_refused_clearly() -> None:
+    with pytest.raises(NotSupportedError, match="non-empty dict of scalar values"):
+        list(Doc.objects.using("s2").filter(data__contains={"tags": ["x"]}))
+    with pytest.raises(NotSupportedError, match="contained_by"):
+        list(Doc.objects.using("s2").filter(data__contained_by={"a": 1}))
 
 
 def test_json_object_and_cast() -> None:
