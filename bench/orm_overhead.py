@@ -258,12 +258,25 @@ def main() -> int:
         f"{'operation':<12}{'raw':>9}{'ours':>9}{'upstream':>10}{'ours/raw':>10}"
         f"{'up/raw':>9}{'ours/up':>9}"
     )
+    measurements = []
     for op in OPERATIONS:
         raw, ours, up = (median[k][op] for k in ("raw", "ours", "upstream"))
         print(
             f"{op:<12}{raw:>9.0f}{ours:>9.0f}{up:>10.0f}{ours / raw:>10.2f}"
             f"{up / raw:>9.2f}{ours / up:>9.2f}"
         )
+        measurements.append(
+            {
+                "name": f"ORM {op}: ours vs upstream django-singlestore 5.0.1",
+                "ours": round(ours, 1),
+                "baseline": round(up, 1),
+                "unit": "µs/op",
+                "ratio": round(ours / up, 2),
+                "target": "≤ 1.0x",
+            }
+        )
+    if os.environ.get("BENCH_JSON"):
+        Path(os.environ["BENCH_JSON"]).write_text(json.dumps(measurements, indent=2))
     return 0
 
 
