@@ -8,9 +8,11 @@ MariaDB with ``--source mysql``); the mirror is the SingleStore emulator by defa
 (``--mirror mysql``/``default``: a plain MariaDB/PostgreSQL). Rounds alternate between
 the phases so drift on the machine hits both alike. In ``dual_write`` every save also writes
 its outbox entry in the same transaction and the fast path applies it to the mirror from a
-background thread (the default ``FAST_PATH``). Two cases: a bare ``save()`` in autocommit
+background thread (the default ``FAST_PATH``). Cases: a bare ``save()`` in autocommit
 (the kit has to open the transaction: BEGIN and COMMIT are extra round trips), and ``save()``
-inside ``atomic()`` as with ``ATOMIC_REQUESTS`` (only the outbox INSERT is extra). Prints the
+inside ``atomic()`` as with ``ATOMIC_REQUESTS`` (only the outbox INSERT is extra); a third
+case repeats the bare save with ``FAST_PATH="off"`` (entries left to ``s2_sync``), the
+writer's own cost without the mirror work competing for the same CPUs. Prints the
 median per-save latency of each phase and their ratio (target ≤ 1.3x), then checks that the
 mirror caught up.
 """
@@ -20,6 +22,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import decimal
+import json
+import os
 import statistics
 import sys
 import time
@@ -45,7 +49,7 @@ def main() -> None:
     from django.test.utils import override_settings
 
     from migration_kit.models import OutboxEntry
-    from migration_kit.sync import fast_path
+    from migration_kit.sync import drain_all, fast_path
     from tests.kitapp.models import BenchRow
 
     source, mirror = args.source, args.mirror
@@ -53,13 +57,13 @@ def main() -> None:
         BenchRow.objects.using(alias).all().delete()
         OutboxEntry.objects.using(alias).all().delete()
 
-    def phase_settings(phase: str) -> override_settings:
+    def phase_settings(phase: str, fast: str = "thread") -> override_settings:
         return override_settings(
             S2ROUTER={
                 "SINGLESTORE": mirror,
                 "MIGRATING": {"kitapp.BenchRow": {"source": source, "phase": phase}},
             },
-            MIGRATION_KIT={"FAST_PATH": "thread"},
+            MIGRATION_KIT={"FAST_PATH": fast},
         )
 
     at = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
@@ -79,17 +83,23 @@ def main() -> None:
 
     per_round = max(1, args.saves // args.rounds)
     written = 0
+    results: list[dict[str, object]] = []
     print(f"source {source} → mirror {mirror}, {per_round * args.rounds} saves per phase and case")
-    for case, in_atomic in (("save()", False), ("save() in atomic()", True)):
+    cases = (
+        ("save()", False, "thread"),
+        ("save() in atomic()", True, "thread"),
+        ("save(), fast path off", False, "off"),
+    )
+    for case, in_atomic, fast in cases:
         for phase in ("legacy", "dual_write"):  # warm-up: connections, caches, the thread
-            with phase_settings(phase):
+            with phase_settings(phase, fast):
                 one_round(50, in_atomic)
                 fast_path.flush(60)
         written += 50
         samples: dict[str, list[float]] = {"legacy": [], "dual_write": []}
         for _ in range(args.rounds):
             for phase in ("legacy", "dual_write"):
-                with phase_settings(phase):
+                with phase_settings(phase, fast):
                     samples[phase] += one_round(per_round, in_atomic)
                     fast_path.flush(60)
         written += len(samples["dual_write"])
@@ -97,15 +107,28 @@ def main() -> None:
         dual = statistics.median(samples["dual_write"]) * 1e6
         p95 = {p: statistics.quantiles(s, n=20)[18] * 1e6 for p, s in samples.items()}
         print(
-            f"{case:<19} legacy median {legacy:7.1f} µs (p95 {p95['legacy']:7.1f}), "
+            f"{case:<22} legacy median {legacy:7.1f} µs (p95 {p95['legacy']:7.1f}), "
             f"dual_write median {dual:7.1f} µs (p95 {p95['dual_write']:7.1f}): "
             f"ratio {dual / legacy:.2f}x (target ≤ 1.3x)"
         )
+        results.append(
+            {
+                "name": f"{case} latency, dual_write vs legacy ({source} → {mirror})",
+                "ours": round(dual, 1),
+                "baseline": round(legacy, 1),
+                "unit": "µs",
+                "ratio": round(dual / legacy, 2),
+                "target": "≤ 1.3x",
+            }
+        )
 
+    drain_all([source])  # what the "fast path off" case left for s2_sync
     mirrored = BenchRow.objects.using(mirror).count()
     left = OutboxEntry.objects.using(source).count()
     print(f"mirror holds {mirrored} of {written} dual-write rows; {left} outbox entries left")
     fast_path.stop()
+    if os.environ.get("BENCH_JSON"):
+        Path(os.environ["BENCH_JSON"]).write_text(json.dumps(results, ensure_ascii=False))
     if left or mirrored != written:
         sys.exit("the mirror did not catch up")
 
