@@ -175,7 +175,6 @@ class ChunkCount:
     violations: int
     missing_keys: list[Any] = field(default_factory=list)
     first: Any = None
-    last: Any = None
 
 
 class Strategy(ABC):
@@ -262,23 +261,19 @@ class AntiJoin(Strategy):
 
     def count(self, chunk: Chunk) -> ChunkCount:
         where, params = self.where(chunk)
-        bounds = ""
+        first = ""
         if self.child.integer_pk:
-            pk = self.child.pk_select
-            bounds = (
-                f", MIN(CASE WHEN {self.broken} THEN {pk} END)"
-                f", MAX(CASE WHEN {self.broken} THEN {pk} END)"
-            )
+            first = f", MIN(CASE WHEN {self.broken} THEN {self.child.pk_select} END)"
         sql = (
-            f"SELECT COUNT(*), COUNT({self.fk}) - COUNT({self.parent_key}){bounds} "
+            f"SELECT COUNT(*), COUNT({self.fk}) - COUNT({self.parent_key}){first} "
             f"FROM {self.child.table} c{self.join} WHERE {where}"
         )
         with self.child.connection.cursor() as cursor:
             cursor.execute(sql, params)
-            rows, violations, *first_last = cursor.fetchone()
+            rows, violations, *found = cursor.fetchone()
         counted = ChunkCount(chunk, int(rows), int(violations or 0))
-        if first_last:
-            counted.first, counted.last = first_last
+        if found:
+            (counted.first,) = found
         return counted
 
     def orphans(
@@ -289,24 +284,21 @@ class AntiJoin(Strategy):
         return self._select_pks(self.join, self.broken, counted.chunk, limit, after, ordered)
 
     def _sample(self, counted: ChunkCount, limit: int) -> list[Any]:
-        """Some broken keys for a bounded price: the first and last (the count found them), then
-        those among the rows right after the first, reading at most 1% of the chunk.
+        """Some broken keys for a bounded price: the first (the count found it), then those
+        among the rows right after it, reading at most 1% of the chunk.
 
         A ``LIMIT n`` anti-join would be simpler, but PostgreSQL plans it like the full join
         when it expects few broken rows, paying for the count a second time. Here child rows are
         read in key order and their keys looked up in the parent (both by index); the lookup is
         compared in Python, so only integer keys are taken, whose equality no collation bends.
         """
-        first, last = counted.first, counted.last
-        found = {first, last}
-        budget = max(SAMPLE_BATCH, counted.rows // 100)
-        after, scanned = first, 0
+        found = {counted.first}
         wanted = min(limit, counted.violations)
+        budget = max(SAMPLE_BATCH, counted.rows // 100)
+        after, scanned = counted.first, 0
         while len(found) < wanted and scanned < budget:
-            window = Chunk(
-                f"{self.child.pk_select} > %s AND {self.child.pk_select} < %s", (after, last)
-            )
-            where, params = self.where(counted.chunk, window)
+            step = Chunk(f"{self.child.pk_select} > %s", (after,))
+            where, params = self.where(counted.chunk, step)
             with self.child.connection.cursor() as cursor:
                 cursor.execute(
                     f"SELECT {self.child.pk_select}, {self.fk} FROM {self.child.table} c "
