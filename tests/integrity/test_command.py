@@ -233,3 +233,32 @@ def test_parent_links_and_composite_keys_are_report_only() -> None:
     assert Stock.objects.count() == 1
     assert list(Novel.objects.all()) == []  # loading joins the missing parent row
     assert Novel.objects.count() == 1  # but the broken row is still there, untouched
+
+
+@pytest.mark.django_db(databases=["default", "mysql"])
+def test_fix_across_databases_checks_the_parents_database() -> None:
+    """Children on mysql, parents on default: a parent that exists only on mysql is no help."""
+    from django.test import override_settings
+
+    from tests.integrity.test_check import ROUTER
+
+    house = Author.objects.create(code="house")
+    good = Author.objects.create(code="good")
+    Author.objects.using("mysql").create(pk=MISSING, code="decoy")
+    books = Book.objects.using("mysql")
+    kept = books.create(author_id=good.pk, publisher_id=house.code)
+    orphan = books.create(author_id=MISSING, publisher_id=house.code)
+    Review.objects.using("mysql").create(book=orphan)
+    unset = books.create(author_id=good.pk, editor_id=MISSING, publisher_id=house.code)
+    with override_settings(DATABASE_ROUTERS=[ROUTER]):
+        code, out, _ = run("integrityapp.Book", "--fix", "--yes", format="json")
+    assert code == 0
+    document = json.loads(out)
+    steps = {s["field"]: s["applied"] for s in document["fix"]["steps"]}
+    assert steps == {
+        "author": {"integrityapp.Book": 1, "integrityapp.Review": 1},
+        "editor": {"integrityapp.Book": 1},
+    }
+    assert document["after_fix"]["total"]["violations"] == 0
+    assert sorted(books.values_list("pk", flat=True)) == [kept.pk, unset.pk]
+    assert books.get(pk=unset.pk).editor_id is None
