@@ -157,6 +157,8 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             # Django always passes params; "%%" must become "%" even when they are empty.
             "interpolate_query_with_empty_args": True,
             "results_type": "tuples",
+            # No BSON/VECTOR columns in Django: skip a SET round trip on every new connection.
+            "enable_extended_data_types": False,
         }
         if settings_dict["USER"]:
             kwargs["user"] = settings_dict["USER"]
