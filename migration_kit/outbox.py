@@ -136,8 +136,18 @@ def _locked_keys(qs: models.QuerySet) -> list[Any]:
     """Primary keys ``qs`` matches now, locked against concurrent writers where supported."""
     features = connections[qs.db].features
     qs = qs.order_by()
-    if features.has_select_for_update and not (qs.query.is_sliced or qs.query.distinct):
-        qs = qs.select_for_update()
+    query = qs.query
+    aggregated = query.group_by is not None or any(
+        getattr(annotation, "contains_aggregate", False)
+        for annotation in query.annotations.values()
+    )
+    # Databases refuse FOR UPDATE with DISTINCT, GROUP BY or aggregates; such keys are read
+    # without the lock (the UPDATE itself still locks the rows it changes).
+    if features.has_select_for_update and not (query.is_sliced or query.distinct or aggregated):
+        # OF self: only the model's own rows (PostgreSQL refuses to lock the nullable side of
+        # an outer join, which a filter across a nullable relation produces).
+        of = ("self",) if features.has_select_for_update_of else ()
+        qs = qs.select_for_update(of=of)
     return list(qs.values_list("pk", flat=True))
 
 

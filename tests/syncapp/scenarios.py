@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from django.db import connections, transaction
+from django.db.models import Count, Q
 
 from tests.kit.conftest import everything_rows, keyed_rows
 from tests.kitapp.models import Composite, Everything, StrKeyed, UuidKeyed
@@ -128,6 +129,9 @@ def queryset_update(db: str) -> Iterator[None]:
     # The filter matches on the column being changed: keys must be read before the UPDATE.
     Book.objects.using(db).filter(pages=0).update(pages=99)
     Author.objects.using(db).filter(name__endswith="1").update(name="one")
+    # Across a nullable relation (an outer join) and over an aggregate.
+    Book.objects.using(db).filter(Q(editor__name="one") | Q(editor__isnull=True)).update(pages=5)
+    Author.objects.using(db).annotate(n=Count("books")).filter(n__gte=2).update(name="prolific")
 
 
 @scenario
