@@ -29,7 +29,10 @@ from .sqltext import Token, first_keyword, join, significant, split_statements, 
 
 log = logging.getLogger("django_singlestore.emulator")
 
-READ_SIZE = 1 << 18
+READ_SIZE = 1 << 20
+#: Stream buffer sizes: large, so that each time the emulator gets the CPU on a busy machine it
+#: moves a lot of a big result set or upload instead of stalling the pipeline.
+BUFFER = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,7 @@ class Emulator:
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         await self.catalog.start()
-        self.server = await asyncio.start_server(self._serve, host, port)
+        self.server = await asyncio.start_server(self._serve, host, port, limit=BUFFER)
         address = self.server.sockets[0].getsockname()
         return address[0], address[1]
 
@@ -236,7 +239,11 @@ class Session:
 
     async def run(self) -> None:
         url = self.emulator.backend
-        self.backend_reader, self.backend_writer = await asyncio.open_connection(url.host, url.port)
+        self.backend_reader, self.backend_writer = await asyncio.open_connection(
+            url.host, url.port, limit=BUFFER
+        )
+        for writer in (self.client_writer, self.backend_writer):
+            writer.transport.set_write_buffer_limits(high=BUFFER)
         seq, payload = await read_packet(self.backend_reader)
         if payload[:1] != b"\xff":
             handshake = p.Handshake.parse(payload)
