@@ -116,7 +116,8 @@ def decide(result: RelationResult, placement: Placement) -> FixStep:
                 f"{on_delete}: the value {value!r} has no target row either; report only",
                 value,
             )
-        return FixStep(result, UPDATE, f"{on_delete}: set {field_.attname} = {value!r}", value)
+        shown = "NULL" if value is None else repr(value)
+        return FixStep(result, UPDATE, f"{on_delete}: set {field_.attname} = {shown}", value)
     return FixStep(result, REPORT_ONLY, f"{on_delete}: report only")
 
 
