@@ -285,7 +285,7 @@ class AntiJoin(Strategy):
 
     def _sample(self, counted: ChunkCount, limit: int) -> list[Any]:
         """Some broken keys for a bounded price: the first (the count found it), then those
-        among the rows right after it, reading at most 1% of the chunk.
+        among the rows right after it, reading at most 0.1% of the chunk (or 5,000 rows).
 
         A ``LIMIT n`` anti-join would be simpler, but PostgreSQL plans it like the full join
         when it expects few broken rows, paying for the count a second time. Here child rows are
@@ -294,7 +294,7 @@ class AntiJoin(Strategy):
         """
         found = {counted.first}
         wanted = min(limit, counted.violations)
-        budget = max(SAMPLE_BATCH, counted.rows // 100)
+        budget = max(SAMPLE_BATCH, counted.rows // 1000)
         after, scanned = counted.first, 0
         while len(found) < wanted and scanned < budget:
             step = Chunk(f"{self.child.pk_select} > %s", (after,))
