@@ -7,9 +7,12 @@ class MigrationKitConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Start capturing writes to migrating models and guard the moves into cutover."""
-        from migration_kit import outbox, status
+        """Check MIGRATION_KIT, capture writes to migrating models, guard moves into cutover."""
+        from django.core import checks
+
+        from migration_kit import conf, outbox, status
         from s2router.phases import register_transition_guard
 
+        checks.register(conf.check_settings)
         outbox.install()
         register_transition_guard(status.cutover_guard)

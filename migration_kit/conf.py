@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
@@ -60,6 +61,22 @@ def _load() -> dict[str, Any]:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ImproperlyConfigured(f"MIGRATION_KIT[{key!r}] must be a number >= 0.")
     return values
+
+
+def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
+    """System check ``migration_kit.E001``: ``MIGRATION_KIT`` must parse (checked at startup so
+    a typo does not first surface inside a commit hook)."""
+    try:
+        _load()
+    except ImproperlyConfigured as exc:
+        return [
+            checks.Error(
+                str(exc),
+                hint="Fix MIGRATION_KIT in settings; see docs/migration-kit.md (Dual write).",
+                id="migration_kit.E001",
+            )
+        ]
+    return []
 
 
 def _reset(*, setting: str, **kwargs: Any) -> None:

@@ -110,9 +110,11 @@ def _record(model: type[models.Model], keys: Iterable[Any], primary: str, mirror
         ],
         batch_size=1000,
     )
+    # robust: nothing the fast path does may raise into the code that committed the write.
     transaction.on_commit(
         functools.partial(fast_path.submit, label, primary, mirror, batch, distinct),
         using=primary,
+        robust=True,
     )
     return len(distinct)
 

@@ -6,7 +6,9 @@ import io
 import json
 
 import pytest
+from django.core.checks import run_checks
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 from django.utils import timezone
 
 from migration_kit.models import BackfillCheckpoint, OutboxEntry, VerifyRun
@@ -116,3 +118,17 @@ def test_leaving_cutover_waits_for_the_mirror() -> None:
         drain_all(["mysql"])
         assert set_phase("syncapp.Author", "shadow").changed
         assert Author.objects.using("default").get().name == "written on the new primary"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"FAST_PATH": "sometimes"}, "FAST_PATH"),
+        ({"LEASE_SECONDS": -1}, "LEASE_SECONDS"),
+        ({"RETRIES": 3}, "unknown key"),
+    ],
+)
+def test_bad_settings_are_a_system_check_error(value: dict, message: str) -> None:
+    with override_settings(MIGRATION_KIT=value):
+        errors = [e for e in run_checks() if e.id == "migration_kit.E001"]
+    assert len(errors) == 1 and message in errors[0].msg
