@@ -593,7 +593,8 @@ class Session:
             await apply()
             self._to_client(p.ok_payload(await self._status()))
             return
-        *leading, last = result.statements
+        # Expressions in DDL (computed columns, CREATE TABLE ... AS SELECT) may use JSON syntax.
+        *leading, last = (self._translate(sql) for sql in result.statements)
         for sql in leading:
             await self._probe(sql)
         if self.switches.scatter_auto_increment:

@@ -297,6 +297,15 @@ def test_json_functions_and_operators(json_table: Any, expression: str, expected
         assert value == expected
 
 
+def test_json_in_ddl_expressions(scratch) -> None:
+    _, connect = scratch
+    connection = connect()
+    fetch(connection, "CREATE TABLE p (id INT, doc JSON, name AS doc::$name PERSISTED TEXT)")
+    fetch(connection, """INSERT INTO p (id, doc) VALUES (1, '{"name": "ann"}')""")
+    fetch(connection, "CREATE TABLE q AS SELECT id, JSON_EXTRACT_STRING(doc, 'name') AS n FROM p")
+    assert fetch(connection, "SELECT p.name, q.n FROM p JOIN q ON q.id = p.id") == [("ann", "ann")]
+
+
 # --- emulator-only: switches, restart, CLI ----------------------------------------------------
 
 
