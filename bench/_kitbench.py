@@ -30,9 +30,13 @@ target_db = BENCH_DB
 _emulator = None
 
 
-def setup_django(target: str) -> None:
-    """Point the test settings at the bench databases (creating them) and migrate them."""
-    global target_alias, target_port, target_db, _emulator
+def setup_django(target: str, database: str = BENCH_DB) -> None:
+    """Point the test settings at the bench databases (creating them) and migrate them.
+
+    Benches that must not share rows pass their own ``database`` name.
+    """
+    global target_alias, target_port, target_db, _emulator, BENCH_DB, S2_BENCH_DB
+    BENCH_DB, S2_BENCH_DB = database, f"{database}_s2"
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("S2KIT_DB_DEFAULT", BENCH_DB)
     os.environ.setdefault("S2KIT_DB_MYSQL", BENCH_DB)
@@ -50,7 +54,7 @@ def setup_django(target: str) -> None:
             env={**os.environ, **pg}, check=True, capture_output=True,
         )  # fmt: skip
     mariadb(f"CREATE DATABASE IF NOT EXISTS {BENCH_DB} CHARACTER SET utf8mb4", database="")
-    target_alias = target
+    target_alias, target_db = target, BENCH_DB
     aliases = ["default", "mysql"]
     if target == "s2":
         from django_singlestore.emulator.pytest_plugin import start_emulator

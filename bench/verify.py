@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _kitbench as kb
 
 COLUMNS = "id, account, kind, amount, at, done, note"
+# Not the shared s2kit_bench: bench/dual_write.py empties BenchRow there.
+COPY_DB = "s2kit_bench_copy"
 
 
 def raw_checksums() -> tuple[int, int]:
@@ -70,7 +72,7 @@ def main() -> None:
     parser.add_argument("--target", choices=sorted(kb.TARGETS), default="s2")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
-    kb.setup_django(args.target)
+    kb.setup_django(args.target, COPY_DB)
     kb.ensure_rows(args.rows)
     kb.reset_target()
     from django.core.management import call_command

@@ -1,11 +1,11 @@
 """The canonical row digest, defined per Django field type, in Python and in SQL.
 
 Each column becomes a canonical text — integers in decimal, booleans ``1``/``0``, decimals at
-their field's scale, datetimes in UTC (the connection's zone without ``USE_TZ``) as
-``YYYY-MM-DD HH:MM:SS.ffffff``, dates, times with microseconds, durations in microseconds,
+their field's scale, datetimes as microseconds since 1970-01-01 in UTC (in the connection's
+zone without ``USE_TZ``), dates, times with microseconds, durations in microseconds,
 UUIDs as 32 lowercase hex digits, binary as lowercase hex, floats by ``repr`` with -0 → 0,
 JSON with sorted keys and no spaces. Free-form texts (strings, JSON, floats) get a
-``<characters>:`` prefix; NULL is ``N``, which no other text equals; the row text joins the
+``<UTF-8 bytes>:`` prefix; NULL is ``N``, which no other text equals; the row text joins the
 columns with ``|``, which only prefixed texts can contain, so the encoding is unambiguous. A
 row's digest is the MD5 of its text; checksums sum the first 60 bits of row digests.
 
@@ -101,13 +101,14 @@ def _decimal_text(value: decimal.Decimal, places: int) -> str:
     return format(value, "f")
 
 
+_EPOCH_AWARE = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_EPOCH_NAIVE = datetime.datetime(1970, 1, 1)
+_MICROSECOND = datetime.timedelta(microseconds=1)
+
+
 def _datetime_text(value: datetime.datetime) -> str:
-    if value.tzinfo is not None:
-        value = value.astimezone(datetime.UTC)
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
-    )
+    epoch = _EPOCH_NAIVE if value.tzinfo is None else _EPOCH_AWARE
+    return str((value - epoch) // _MICROSECOND)
 
 
 def prefixed(field: models.Field) -> bool:
@@ -119,7 +120,7 @@ def wrap(text: str | None, is_prefixed: bool) -> str:
     """A column's canonical text as it enters the row text."""
     if text is None:
         return "N"
-    return f"{len(text)}:{text}" if is_prefixed else text
+    return f"{len(text.encode())}:{text}" if is_prefixed else text
 
 
 def row_hash(texts: list[str]) -> int:
@@ -160,8 +161,10 @@ def _postgresql_text(kind: str, c: str, connection: BaseDatabaseWrapper) -> str 
     if kind == "UUIDField":
         return f"replace({c}::text, '-', '')"
     if kind == "DateTimeField":
-        zone = "UTC" if settings.USE_TZ else connection.timezone_name
-        return f"to_char({c} AT TIME ZONE '{zone}', 'YYYY-MM-DD HH24:MI:SS.US')"
+        if settings.USE_TZ:
+            return f"(EXTRACT(EPOCH FROM {c}) * 1000000)::bigint::text"
+        zone = connection.timezone_name
+        return f"(EXTRACT(EPOCH FROM {c} AT TIME ZONE '{zone}') * 1000000)::bigint::text"
     if kind == "DateField":
         return f"to_char({c}, 'YYYY-MM-DD')"
     if kind == "TimeField":
@@ -185,7 +188,7 @@ def _mysql_text(kind: str, c: str) -> str | None:
     if kind == "UUIDField":
         return f"LOWER(REPLACE(CAST({c} AS CHAR), '-', ''))"
     if kind == "DateTimeField":
-        return f"DATE_FORMAT({c}, '%%Y-%%m-%%d %%H:%%i:%%s.%%f')"
+        return f"CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01', {c}) AS CHAR)"
     if kind == "DateField":
         return f"DATE_FORMAT({c}, '%%Y-%%m-%%d')"
     if kind == "TimeField":
@@ -200,8 +203,8 @@ def sql_wrap(text: str, is_prefixed: bool, vendor: str) -> str:
     if not is_prefixed:
         return f"COALESCE({text}, 'N')"
     if vendor == "postgresql":
-        return f"COALESCE(char_length({text})::text || ':' || {text}, 'N')"
-    return f"COALESCE(CONCAT(CHAR_LENGTH({text}), ':', {text}), 'N')"
+        return f"COALESCE(octet_length({text})::text || ':' || {text}, 'N')"
+    return f"COALESCE(CONCAT(LENGTH({text}), ':', {text}), 'N')"
 
 
 def sql_md5(parts: list[str], vendor: str) -> str:

@@ -174,15 +174,15 @@ def test_keys_still_in_the_outbox_are_lagging_not_differences() -> None:
 
 def test_database_error_records_the_run_and_exits_2() -> None:
     with connections["mysql"].cursor() as cursor:
-        cursor.execute("DROP TABLE kitapp_strkeyed")
+        cursor.execute("DROP TABLE kitapp_composite")
     try:
-        result = verify("kitapp.StrKeyed")
-        assert result["exit"] == 2 and "kitapp_strkeyed" in result["error"]
+        result = verify("kitapp.Composite")
+        assert result["exit"] == 2 and "kitapp_composite" in result["error"]
         run = VerifyRun.objects.get()
         assert run.differences is None and not run.clean and run.error
     finally:
         with connections["mysql"].schema_editor() as editor:
-            editor.create_model(StrKeyed)
+            editor.create_model(Composite)
 
 
 def test_usage_errors_exit_2() -> None:
