@@ -129,7 +129,9 @@ def main() -> None:
                 f"{i}\tlabel {i:012d}\t{i * 0.5}\t2024-01-01 00:00:00\n" for i in range(args.rows)
             )
         )
-        setup = singlestoredb.connect(host="127.0.0.1", port=3306, user=USER, password=PASSWORD)
+        setup = singlestoredb.connect(
+            host="127.0.0.1", port=emulator.port, user=USER, password=PASSWORD
+        )
         with setup.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {DB}")
             cursor.execute(f"CREATE DATABASE {DB}")
@@ -195,7 +197,10 @@ def main() -> None:
         for connection in sides.values():
             connection.close()
     finally:
-        cleanup = singlestoredb.connect(host="127.0.0.1", port=3306, user=USER, password=PASSWORD)
+        # Through the emulator, so that its catalog forgets the bench tables too.
+        cleanup = singlestoredb.connect(
+            host="127.0.0.1", port=emulator.port, user=USER, password=PASSWORD
+        )
         with cleanup.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {DB}")
         cleanup.close()
