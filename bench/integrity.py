@@ -221,7 +221,8 @@ def main() -> None:
     print(
         f"s2_check_integrity integrityapp.Review.book vs one raw anti-join; "
         f"{args.parents:,} parents, one orphan per {args.orphan_every:,} rows; "
-        f"medians of {args.repeat} alternated runs (best: ratio of the fastest runs)"
+        f"medians of {args.repeat} alternated runs (best: ratio of the fastest runs); "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     measurements: list[dict] = []
     for vendor in args.vendors.split(","):
