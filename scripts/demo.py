@@ -15,7 +15,7 @@ The story, one step at a time, each printed with its outcome (commands as you wo
 11. status     — ``manage.py s2_status``
 
 Exit status 0 when every step succeeded, 1 when one failed (later steps are skipped), 2 for bad
-input. The demo's databases are dropped and recreated on each run and are all named
+arguments. The demo's databases are dropped and recreated on each run and are all named
 ``s2kit_demo*``; with ``S2_URL`` the SingleStore database must be named that way too.
 """
 
@@ -573,6 +573,16 @@ def _count_lines(text: str) -> int:
     return sum(1 for line in text.splitlines() if "→" in line)
 
 
+def stop_fast_path() -> None:
+    """Let the migration kit's fast-path thread finish its mirror writes (once Django is up)."""
+    from django.apps import apps
+
+    if apps.ready:
+        from migration_kit.sync import fast_path
+
+        fast_path.stop()
+
+
 def run(demo: Demo) -> list[Step]:
     summary = [Step(name) for name, _ in demo.steps()]
     try:
@@ -592,9 +602,7 @@ def run(demo: Demo) -> list[Step]:
             if not step.ok:
                 break
     finally:
-        from migration_kit.sync import fast_path
-
-        fast_path.stop()
+        stop_fast_path()
         demo.emulator.stop()
     return summary
 

@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import demo
-from demo import Emulator, StepFailed, Traffic, manage, say
+from demo import Emulator, StepFailed, Traffic, manage, say, stop_fast_path
 
 TENANTS = [f"t{i:02d}" for i in range(1, 9)]
 
@@ -304,9 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(Result(title, note=f"FAILED: {type(exc).__name__}: {exc}"))
             say(f"  -> {results[-1]}")
     finally:
-        from migration_kit.sync import fast_path
-
-        fast_path.stop()
+        stop_fast_path()
         emulator.stop()
     say("\n== drills")
     say("| drill | writes tried | committed | keys mirrored | keys lost | verify | ok | notes |")
