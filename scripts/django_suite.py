@@ -138,7 +138,12 @@ def parse(app: str, output: str, seconds: float) -> AppResult:
 
 
 def run_app(tests: Path, app: str, url: str) -> AppResult:
-    env = {**os.environ, "DJANGO_SUITE_S2_URL": url, "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "DJANGO_SUITE_S2_URL": url,
+        "DJANGO_SUITE_DB_SUFFIX": str(os.getpid()),
+        "PYTHONPATH": str(ROOT),
+    }
     started = time.monotonic()
     completed = subprocess.run(
         [

@@ -11,6 +11,8 @@ import os
 from tests.dburl import database_from_url
 
 _url = os.environ["DJANGO_SUITE_S2_URL"]
+# Several suite runs may share one server (e.g. `make test` next to `make django-suite`).
+_suffix = os.environ.get("DJANGO_SUITE_DB_SUFFIX", "0")
 
 
 def _alias(test_name: str) -> dict:
@@ -21,8 +23,8 @@ def _alias(test_name: str) -> dict:
 
 
 DATABASES = {
-    "default": _alias("test_djsuite_default"),
-    "other": _alias("test_djsuite_other"),
+    "default": _alias(f"test_djsuite_{_suffix}_default"),
+    "other": _alias(f"test_djsuite_{_suffix}_other"),
 }
 SECRET_KEY = "django-suite-not-secret"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
