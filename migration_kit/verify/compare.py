@@ -53,7 +53,7 @@ class Side:
         self.prefixed = [digest.prefixed(f) for f in table.fields]
         columns = zip(table.fields, table.columns, pushdown, self.prefixed, strict=True)
         parts = [
-            digest.sql_wrap(digest.sql_text(f, c, conn), pre, vendor)
+            digest.sql_wrap(digest.sql_text(f, c, conn), pre, vendor, f.null)
             for f, c, push, pre in columns
             if push
         ]
@@ -235,11 +235,14 @@ class Comparer:
             pool.submit(side.close).result()
             pool.shutdown()
 
-    def _both(self, method: str, *args: Any) -> tuple[Any, Any]:
-        futures: list[Future] = [
+    def _both_async(self, method: str, *args: Any) -> list[Future]:
+        return [
             pool.submit(getattr(side, method), *args)
             for pool, side in zip(self._pools, (self.source, self.target), strict=True)
         ]
+
+    def _both(self, method: str, *args: Any) -> tuple[Any, Any]:
+        futures = self._both_async(method, *args)
         return futures[0].result(), futures[1].result()
 
     def _on(self, side: Side, method: str, *args: Any) -> Any:
@@ -250,15 +253,21 @@ class Comparer:
         """Find the keys whose rows differ (or exist on one side only)."""
         self.result.source_rows, self.result.target_rows = self._both("count")
         bigger = self.source if self.result.source_rows >= self.result.target_rows else self.target
+        pool = self._pools[0] if bigger is self.source else self._pools[1]
         low: Key | None = None
+        found = bigger.boundaries((low, None), self.chunk_rows, 1)
         while True:
-            found = self._on(bigger, "boundaries", (low, None), self.chunk_rows, 1)
             high = found[0] if found else None
-            self._check((low, high))
+            checksums = self._both_async("checksum", (low, high))
+            # The next boundary is looked up while the other side still computes its checksum.
+            upcoming = None
+            if high is not None:
+                upcoming = pool.submit(bigger.boundaries, (high, None), self.chunk_rows, 1)
+            self._check((low, high), (checksums[0].result(), checksums[1].result()))
             self.result.chunks += 1
-            if high is None:
+            if upcoming is None:
                 break
-            low = high
+            low, found = high, upcoming.result()
         keys = set(self._source_rows) | set(self._target_rows)
         self.result.differing = sorted(
             (k for k in keys if self._source_rows.get(k) != self._target_rows.get(k)),
@@ -266,8 +275,8 @@ class Comparer:
         )
         return self.result
 
-    def _check(self, rng: Range) -> None:
-        (ours_sql, ours_py), (theirs_sql, theirs_py) = self._both("checksum", rng)
+    def _check(self, rng: Range, checksums: tuple[Any, Any] | None = None) -> None:
+        (ours_sql, ours_py), (theirs_sql, theirs_py) = checksums or self._both("checksum", rng)
         bad = sorted(
             b
             for b in set(ours_sql) | set(theirs_sql) | set(ours_py) | set(theirs_py)

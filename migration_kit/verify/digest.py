@@ -198,13 +198,14 @@ def _mysql_text(kind: str, c: str) -> str | None:
     return None
 
 
-def sql_wrap(text: str, is_prefixed: bool, vendor: str) -> str:
+def sql_wrap(text: str, is_prefixed: bool, vendor: str, nullable: bool = True) -> str:
     """SQL for :func:`wrap`: ``text`` is NULL exactly when the column is."""
-    if not is_prefixed:
-        return f"COALESCE({text}, 'N')"
-    if vendor == "postgresql":
-        return f"COALESCE(octet_length({text})::text || ':' || {text}, 'N')"
-    return f"COALESCE(CONCAT(LENGTH({text}), ':', {text}), 'N')"
+    if is_prefixed:
+        if vendor == "postgresql":
+            text = f"octet_length({text})::text || ':' || {text}"
+        else:
+            text = f"CONCAT(LENGTH({text}), ':', {text})"
+    return f"COALESCE({text}, 'N')" if nullable else text
 
 
 def sql_md5(parts: list[str], vendor: str) -> str:
