@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -201,3 +202,21 @@ def test_racing_mirrored_writes_never_lose_to_the_backfill() -> None:
             t.join()
     assert not errors, errors
     assert same(snapshot(Everything, "default"), snapshot(Everything, "mysql"))
+
+
+def test_naive_datetimes_without_use_tz() -> None:
+    """USE_TZ = False: naive datetimes copy unchanged (Python path) and verify clean."""
+    from django.test.utils import override_settings
+
+    with override_settings(USE_TZ=False):
+        rows = everything_rows(40)
+        for row in rows:
+            row.at = row.at and row.at.replace(tzinfo=None)
+        Everything.objects.using("default").bulk_create(rows)
+        run("kitapp.Everything", source="default", target="mysql")
+        source = snapshot(Everything, "default")
+        assert source[(2,)]["at"].tzinfo is None
+        assert same(source, snapshot(Everything, "mysql"))
+        out = io.StringIO()
+        call_command("s2_verify", "kitapp.Everything", source="default", target="mysql", stdout=out)
+        assert "0 differing" in out.getvalue()
