@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,7 +29,15 @@ pytestmark = pytest.mark.s2
 
 
 def _mysql(host: str, port: int, user: str, password: str, sql: str) -> None:
-    conn = MySQLdb.connect(host=host, port=port, user=user, passwd=password)
+    """Run one statement; wait out "Too many connections" (1040) from suites running next door."""
+    for attempt in range(10):
+        try:
+            conn = MySQLdb.connect(host=host, port=port, user=user, passwd=password)
+            break
+        except MySQLdb.OperationalError as exc:
+            if exc.args[0] != 1040 or attempt == 9:
+                raise
+            time.sleep(1.0)
     try:
         conn.cursor().execute(sql)
     finally:
