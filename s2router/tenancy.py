@@ -190,17 +190,15 @@ def _use_database(execute: Callable, sql: Any, params: Any, many: bool, context:
     connection = context["connection"]
     value = _current.get()
     cfg = conf.get_config()
-    if (
-        isinstance(value, Tenant)
-        and cfg.tenancy is not None
-        and connection.alias in cfg.tenancy.databases
-    ):
-        wanted = value.db_name
-    else:
-        wanted = connection.settings_dict["NAME"]
+    tenanted = cfg.tenancy is not None and connection.alias in cfg.tenancy.databases
+    wanted = value.db_name if tenanted and isinstance(value, Tenant) else None
+    wanted = wanted or connection.settings_dict["NAME"]
     if wanted and connection.__dict__.get("_s2router_db") != wanted:
         context["cursor"].cursor.execute(f"USE {connection.ops.quote_name(wanted)}")
         connection._s2router_db = wanted
+    if not tenanted:
+        # Tenancy no longer covers this alias (settings changed): back on NAME, step aside.
+        connection.execute_wrappers.remove(_use_database)
     return execute(sql, params, many, context)
 
 
