@@ -155,3 +155,19 @@ def test_migrations_apply_on_every_alias(example_env: dict[str, str]) -> None:
         "migration_kit_outboxentry",
     } <= set(tables["s2"])
     assert not {"auth_user", "s2router_modelphase"} & set(tables["s2"])
+
+
+def test_one_setting_moves_contrib_apps_to_singlestore_reference_tables(
+    example_env: dict[str, str],
+) -> None:
+    def create_statements(contrib_on_s2: str) -> str:
+        env = {**example_env, "CONTRIB_ON_S2": contrib_on_s2}
+        result = subprocess.run(
+            [sys.executable, str(MANAGE), "sqlmigrate", "auth", "0001", "--database", "s2"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert "auth_permission" not in create_statements("")
+    assert "CREATE ROWSTORE REFERENCE TABLE `auth_permission`" in create_statements("1")
