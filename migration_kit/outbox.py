@@ -148,7 +148,9 @@ def _locked_keys(qs: models.QuerySet) -> list[Any]:
     if features.has_select_for_update and not (query.is_sliced or query.distinct or aggregated):
         # OF self: only the model's own rows (PostgreSQL refuses to lock the nullable side of
         # an outer join, which a filter across a nullable relation produces).
-        of = ("self",) if features.has_select_for_update_of else ()
+        # (Not for composite keys: Django 5.2 cannot build OF for their column pair.)
+        usable = features.has_select_for_update_of and not qs.model._meta.is_composite_pk
+        of = ("self",) if usable else ()
         qs = qs.select_for_update(of=of)
     return list(qs.values_list("pk", flat=True))
 
