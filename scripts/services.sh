@@ -77,6 +77,8 @@ create_roles() {
         done
     fi
     my_admin -e "CREATE DATABASE IF NOT EXISTS $DB_USER CHARACTER SET utf8mb4"
+    # The emulator opens a backend connection per client; 151 is tight for a suite plus a demo.
+    my_admin -e "SET GLOBAL max_connections = GREATEST(@@max_connections, 500)"
 }
 
 install_venv() {

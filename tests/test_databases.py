@@ -35,3 +35,13 @@ def test_rows_stay_on_their_database() -> None:
     Note.objects.using("mysql").bulk_create([Note(title="a"), Note(title="b")])
     assert list(Note.objects.using("default").values_list("title", flat=True)) == ["on postgres"]
     assert list(Note.objects.using("mysql").values_list("title", flat=True)) == ["a", "b"]
+
+
+@pytest.mark.s2
+@pytest.mark.django_db(databases=["s2"])
+def test_s2_alone_is_singlestore() -> None:
+    """A test may use only ``s2``: its test database does not depend on ``default``."""
+    with connections["s2"].cursor() as cursor:
+        cursor.execute("SELECT @@memsql_version")
+        (version,) = cursor.fetchone()
+    assert version
