@@ -25,6 +25,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -195,6 +196,17 @@ def draw_chart(raw: dict[str, Any]) -> bool:
     return True
 
 
+def met(row: dict[str, Any]) -> str:
+    """ "yes"/"no" when the target is a ratio bound like "≤ 1.3x" or ">= 30x", else ""."""
+    match = re.fullmatch(r"\s*(≤|≥|<=|>=)\s*([\d.]+)\s*x\s*", str(row.get("target", "")))
+    ratio = row.get("ratio")
+    if match is None or not isinstance(ratio, int | float):
+        return ""
+    bound = float(match.group(2))
+    ok = ratio <= bound if match.group(1) in {"≤", "<="} else ratio >= bound
+    return "yes" if ok else "no"
+
+
 def _cell(value: Any) -> str:
     """A table cell: numbers with separators, and ``|`` escaped so shell pipes stay in one cell."""
     if isinstance(value, str):
@@ -222,8 +234,8 @@ def summary(store: dict[str, Any]) -> str:
             else ""
         ),
         "",
-        "| bench | what was measured | ours | baseline | unit | ratio | target |",
-        "|---|---|---:|---:|---|---:|---|",
+        "| bench | what was measured | ours | baseline | unit | ratio | target | met |",
+        "|---|---|---:|---:|---|---:|---|---|",
     ]
     missing = []
     for name, record in sorted(store["benches"].items()):
@@ -231,7 +243,7 @@ def summary(store: dict[str, Any]) -> str:
             lines.append(
                 f"| {name} | {_cell(row.get('name', ''))} | {_cell(row.get('ours'))} | "
                 f"{_cell(row.get('baseline'))} | {_cell(row.get('unit', ''))} | "
-                f"{_cell(row.get('ratio'))}x | {_cell(row.get('target', ''))} |"
+                f"{_cell(row.get('ratio'))}x | {_cell(row.get('target', ''))} | {met(row)} |"
             )
         if not record["rows"]:
             missing.append(name)

@@ -66,7 +66,7 @@ def test_contract_fallback_and_failure(runner: ModuleType) -> None:
 
     doc = runner.DOC.read_text()
     assert doc.index("Intro.") < doc.index(runner.START) < doc.index("## speedy")
-    assert "| speedy | thing per second | 200 | 100 | ops/s | 2.00x | >= 1x |" in doc
+    assert "| speedy | thing per second | 200 | 100 | ops/s | 2.00x | >= 1x | yes |" in doc
     assert "`chatty`:" in doc and "line 19" in doc
     assert "Owner's own words, kept." in doc
 
@@ -103,3 +103,14 @@ def test_backfill_json_becomes_rows() -> None:
         }
     )  # fmt: skip
     assert [r["ratio"] for r in rows] == [0.7, 0.9, 70.0]
+
+
+@pytest.mark.parametrize(
+    ("target", "ratio", "expected"),
+    [("≤ 1.3x", 1.2, "yes"), ("≤ 1.3x", 1.4, "no"), (">= 30x", 31, "yes"), ("≥ 0.6x", 0.5, "no"),
+     ("≤ +0.2 ms", 1.0, ""), ("flat", 1.0, "")],
+)  # fmt: skip
+def test_met_reads_ratio_targets(
+    runner: ModuleType, target: str, ratio: float, expected: str
+) -> None:
+    assert runner.met({"target": target, "ratio": ratio}) == expected
