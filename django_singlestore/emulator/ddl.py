@@ -781,6 +781,9 @@ def _create_body(cur: _Cursor, edits: _Edits, spec: TableSpec) -> TableSpec:
                     key.rely,
                 )
             )
+    # Primary-key columns are NOT NULL whether or not the statement says so (as in MySQL).
+    primary = {c.lower() for k in keys if k.kind == rules.PRIMARY for c in k.columns}
+    columns = [replace(c, nullable=False) if c.name.lower() in primary else c for c in columns]
     return replace(
         spec,
         columns=tuple(columns),

@@ -522,3 +522,17 @@ def test_rewritten_alters_run_on_mariadb(mariadb):
     definition = mariadb.fetchone()[1]
     assert "FOREIGN KEY" not in definition and "UNIQUE" not in definition
     assert "KEY `u3` (`x`)" in definition and "STORED" in definition
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE TABLE t (id BIGINT PRIMARY KEY, v INT)",
+        "CREATE TABLE t (id BIGINT, v INT, PRIMARY KEY (id))",
+    ],
+)
+def test_primary_key_columns_are_not_null(sql: str) -> None:
+    """SHOW CREATE TABLE prints a primary-key column NOT NULL even when the DDL did not say so."""
+    spec = ddl.parse_create_table(sql)
+    assert [c.nullable for c in spec.columns] == [False, True]
+    assert "`id` bigint(20) NOT NULL" in ddl.render_show_create(spec)
