@@ -445,7 +445,7 @@ def test_render_show_create_rowstore_reference_and_keyless():
     spec = created("CREATE ROWSTORE REFERENCE TABLE r (id INT PRIMARY KEY) COMMENT='it''s'")
     assert render_show_create(spec) == (
         "CREATE ROWSTORE REFERENCE TABLE `r` (\n"
-        "  `id` int(11) DEFAULT NULL,\n"
+        "  `id` int(11) NOT NULL,\n"
         "  PRIMARY KEY (`id`)\n"
         ") AUTOSTATS_CARDINALITY_MODE=PERIODIC AUTOSTATS_HISTOGRAM_MODE=CREATE "
         "SQL_MODE='STRICT_ALL_TABLES' COMMENT='it''s'"
