@@ -30,7 +30,7 @@ except ImportError as err:  # pragma: no cover - singlestoredb is a hard depende
 
 from singlestoredb.connection import build_params
 from singlestoredb.mysql.connection import Connection as DriverConnection
-from singlestoredb.mysql.constants import FIELD_TYPE
+from singlestoredb.mysql.constants import COMMAND, FIELD_TYPE
 from singlestoredb.mysql.converters import conversions
 
 from django_singlestore import json  # noqa: F401  (registers the vendor-specific JSON SQL)
@@ -103,6 +103,50 @@ class CursorWrapper:
 
     def __iter__(self):
         return iter(self.cursor)
+
+
+class _DjangoCursorMixin:
+    """``execute()`` without the driver's per-statement ``debug.queries`` option lookup; Django
+    logs queries itself (``django.db.backends``)."""
+
+    def execute(self, query: str, args: Any = None, infile_stream: Any = None) -> int:
+        while self.nextset():
+            pass
+        query = self.mogrify(query, args)
+        result = self._query(query, infile_stream=infile_stream)
+        self._executed = query
+        return result
+
+
+class SingleStoreConnection(DriverConnection):
+    """singlestoredb's MySQL-protocol connection, minus two config lookups per statement.
+
+    The driver checks every statement against its Fusion registry (client-side management
+    commands such as ``SHOW WORKSPACES``) and reads the ``debug.queries`` option; Django never
+    sends Fusion commands, and each lookup costs more than the ORM's own work for a simple
+    query. Use ``singlestoredb.connect()`` directly for Fusion commands.
+    """
+
+    _cursor_classes: dict[type, type] = {}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        base = self.cursorclass
+        if base not in self._cursor_classes:
+            self._cursor_classes[base] = type(
+                f"Django{base.__name__}", (_DjangoCursorMixin, base), {}
+            )
+        self.cursorclass = self._cursor_classes[base]
+
+    def query(self, sql: str | bytes, unbuffered: bool = False, infile_stream: Any = None) -> int:
+        self._is_committable = True
+        if isinstance(sql, str):
+            sql = sql.encode(self.encoding, "surrogateescape")
+        self._local_infile_stream = infile_stream
+        self._execute_command(COMMAND.COM_QUERY, sql)
+        self._affected_rows = self._read_query_result(unbuffered=unbuffered)
+        self._local_infile_stream = None
+        return self._affected_rows
 
 
 class DatabaseWrapper(mysql_base.DatabaseWrapper):
@@ -183,7 +227,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
 
     @async_unsafe
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
-        return DriverConnection(**_driver_params(conn_params))
+        return SingleStoreConnection(**_driver_params(conn_params))
 
     def init_connection_state(self) -> None:
         """Confirm the server is SingleStore before Django issues anything else."""
