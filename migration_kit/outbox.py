@@ -43,8 +43,12 @@ _INTERNAL_APPS = frozenset({"migration_kit", "s2router"})
 #: Phases in which the router names a mirror for writes.
 _MIRRORED_PHASES = frozenset({"dual_write", "shadow", "cutover"})
 
-#: Set while a wrapper has already recorded the keys a nested Django call will write again.
-_captured: contextvars.ContextVar[bool] = contextvars.ContextVar("outbox_captured", default=False)
+#: Models whose ``QuerySet.update()`` calls are already recorded by an enclosing wrapper:
+#: ``bulk_update`` runs one UPDATE per batch and sends no signals, so nothing else can write
+#: through them. Every other nested write (signal receivers, custom ``save()``) is recorded.
+_covered_updates: contextvars.ContextVar[frozenset[type[models.Model]]] = contextvars.ContextVar(
+    "outbox_covered_updates", default=frozenset()
+)
 
 
 def _mirrored(model: type[models.Model]) -> bool:
@@ -121,13 +125,9 @@ def _record(model: type[models.Model], keys: Iterable[Any], primary: str, mirror
 
 @contextmanager
 def _capturing(alias: str) -> Iterator[None]:
-    """The write and its entries in one transaction; nested Django writes are not recorded twice."""
-    token = _captured.set(True)
-    try:
-        with transaction.atomic(using=alias, savepoint=False):
-            yield
-    finally:
-        _captured.reset(token)
+    """The write and its entries in one transaction on ``alias``."""
+    with transaction.atomic(using=alias, savepoint=False):
+        yield
 
 
 def _write_alias(qs: models.QuerySet) -> str:
@@ -162,7 +162,7 @@ def _wrap_save_base(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def save_base(self: models.Model, *args: Any, **kwargs: Any) -> Any:
         cls = type(self)
-        if _captured.get() or not _mirrored(cls):
+        if not _mirrored(cls):
             return original(self, *args, **kwargs)
         using = kwargs.get("using") or router.db_for_write(cls, instance=self)
         target = route(cls, using)
@@ -179,7 +179,11 @@ def _wrap_save_base(original: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_update(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def update(self: models.QuerySet, **kwargs: Any) -> int:
-        if _captured.get() or self.query.is_sliced or not _mirrored(self.model):
+        if (
+            self.query.is_sliced
+            or self.model in _covered_updates.get()
+            or not _mirrored(self.model)
+        ):
             return original(self, **kwargs)
         alias = _write_alias(self)
         target = route(self.model, alias)
@@ -197,16 +201,20 @@ def _wrap_update(original: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_bulk_update(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def bulk_update(self: models.QuerySet, objs: Iterable[models.Model], *args: Any, **kw: Any):
-        if _captured.get() or not _mirrored(self.model):
+        if not _mirrored(self.model):
             return original(self, objs, *args, **kw)
         alias = _write_alias(self)
         target = route(self.model, alias)
         if target is None:
             return original(self, objs, *args, **kw)
         objs = list(objs)
-        with _capturing(alias):
-            rows = original(self, objs, *args, **kw)
-            _record(self.model, [obj.pk for obj in objs], *target)
+        token = _covered_updates.set(_covered_updates.get() | {self.model})
+        try:
+            with _capturing(alias):
+                rows = original(self, objs, *args, **kw)
+                _record(self.model, [obj.pk for obj in objs], *target)
+        finally:
+            _covered_updates.reset(token)
         return rows
 
     return bulk_update
@@ -230,7 +238,7 @@ def _wrap_bulk_create(original: Callable[..., Any]) -> Callable[..., Any]:
             "update_fields": update_fields,
             "unique_fields": unique_fields,
         }
-        if _captured.get() or not _mirrored(self.model):
+        if not _mirrored(self.model):
             return original(self, objs, **options)
         alias = _write_alias(self)
         target = route(self.model, alias)
@@ -258,8 +266,6 @@ def _wrap_bulk_create(original: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_collector_delete(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def delete(self: Collector) -> Any:
-        if _captured.get():
-            return original(self)
         touched = _collector_keys(self)
         if not touched:
             return original(self)

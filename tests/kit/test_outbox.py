@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError, connections, transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_delete
 
 from migration_kit.models import OutboxEntry
 from migration_kit.outbox import enqueue_keys
@@ -66,6 +66,34 @@ def test_autocommit_save_is_made_atomic() -> None:
         post_save.disconnect(boom, sender=Author)
     assert not Author.objects.using("mysql").exists()
     assert pending("mysql") == 0
+
+
+def test_writes_made_inside_another_write_are_recorded() -> None:
+    """A post_save or pre_delete receiver that writes migrating rows is part of the same
+    transaction; its writes need their own entries."""
+
+    def tag_on_save(instance: Author, **kwargs: object) -> None:
+        Tag.objects.using("default").create(name=f"saved {instance.name}")
+
+    def untag_on_delete(instance: Author, **kwargs: object) -> None:
+        Tag.objects.using("default").filter(name=f"saved {instance.name}").delete()
+
+    post_save.connect(tag_on_save, sender=Author)
+    pre_delete.connect(untag_on_delete, sender=Author)
+    try:
+        with mirrored("default", "mysql"):
+            kept = Author.objects.using("default").create(name="kept")
+            Author.objects.using("default").create(name="gone").delete()
+            kept.name = "renamed"
+            kept.save()
+            labels = OutboxEntry.objects.using("default").values_list("model_label", flat=True)
+            assert set(labels) == {"syncapp.Author", "syncapp.Tag"}
+            assert Tag.objects.using("default").count() == 2
+            drain("default")
+            assert differences("default", "mysql") == {}
+    finally:
+        post_save.disconnect(tag_on_save, sender=Author)
+        pre_delete.disconnect(untag_on_delete, sender=Author)
 
 
 @committing
