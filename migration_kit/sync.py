@@ -82,7 +82,8 @@ class FastPath:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._down_until: dict[str, float] = {}
-        self._busy = threading.Event()
+        self._unfinished = 0  # submitted batches not tried yet
+        self._settled = threading.Condition(self._lock)
         self.applied = 0
         self.failed = 0
 
@@ -94,18 +95,15 @@ class FastPath:
         if mode == "inline":
             self._apply({(label, primary, mirror): (keys, [batch])})
             return
-        self._busy.set()
+        with self._lock:
+            self._unfinished += 1
         self._queue.put((label, primary, mirror, batch, keys))
         self._ensure_thread()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every submitted batch was tried; False on timeout."""
-        deadline = time.monotonic() + timeout
-        while self._busy.is_set() or not self._queue.empty():
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.005)
-        return True
+        with self._settled:
+            return self._settled.wait_for(lambda: self._unfinished == 0, timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish queued work, close the thread's connections and end the thread."""
@@ -114,6 +112,11 @@ class FastPath:
         if thread is not None:
             self._queue.put(None)
             thread.join(timeout)
+        # Whatever was not tried stays in the outbox for s2_sync.
+        with self._settled:
+            self._queue = queue.Queue()
+            self._unfinished = 0
+            self._settled.notify_all()
         self._down_until.clear()
 
     def _ensure_thread(self) -> None:
@@ -157,12 +160,17 @@ class FastPath:
                     group = groups[label, primary, mirror]
                     group[0].extend(keys)
                     group[1].append(batch)
-                self._apply(groups)
-                if self._queue.empty():
-                    self._busy.clear()
+                try:
+                    self._apply(groups)
+                finally:
+                    self._done(len(items))
         finally:
-            self._busy.clear()
             connections.close_all()
+
+    def _done(self, count: int) -> None:
+        with self._settled:
+            self._unfinished -= count
+            self._settled.notify_all()
 
     def _apply(self, groups: dict[tuple[str, str, str], tuple[list[Any], list[str]]]) -> None:
         now = time.monotonic()
