@@ -107,10 +107,12 @@ def key_exact(self: json_fields.KeyTransformExact, compiler: Any, connection: An
     _, rhs_params = json_fields.JSONExact.process_rhs(self, compiler, connection)
     value = _compact(rhs_params[0])
     if value == "null":
+        # True for a JSON null, false for another value, unknown (NULL) when the key is absent,
+        # so that exclude(key=None) drops documents without the key, as on other backends.
         exists, exists_params = _extract("JSON_MATCH_ANY_EXISTS", self.lhs, compiler, connection)
         return (
-            f"({exists} AND ({lhs} IS NULL OR {lhs} = 'null'))",
-            (*exists_params, *lhs_params, *lhs_params),
+            f"({lhs} = 'null' OR ({lhs} IS NULL AND {exists}))",
+            (*lhs_params, *lhs_params, *exists_params),
         )
     return f"{lhs} = %s", (*lhs_params, value)
 

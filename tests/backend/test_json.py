@@ -68,6 +68,15 @@ def test_lookup_on_singlestore(lookup: dict, expected: list) -> None:
     assert names("s2", **lookup) == expected
 
 
+def test_exclude_key_none_matches_postgresql() -> None:
+    load("s2")
+    load("default")
+    lookup = {"data__nullable": None}
+    assert names("s2", **lookup) == names("default", **lookup) == ["beta"]
+    excluded = sorted(str(d.data) for d in Doc.objects.using("s2").exclude(**lookup))
+    assert excluded == sorted(str(d.data) for d in Doc.objects.using("default").exclude(**lookup))
+
+
 def test_key_missing_is_null_and_values() -> None:
     load("s2")
     # A NULL document counts as lacking the key, as on PostgreSQL.
