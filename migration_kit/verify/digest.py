@@ -1,8 +1,8 @@
 """The canonical row digest, defined per Django field type, in Python and in SQL.
 
 Each column becomes a canonical text — integers in decimal, booleans ``1``/``0``, decimals at
-their field's scale, datetimes as microseconds since 1970-01-01 in UTC (in the connection's
-zone without ``USE_TZ``), dates, times with microseconds, durations in microseconds,
+their field's scale, datetimes in UTC (the connection's zone without ``USE_TZ``) as
+``YYYY-MM-DD HH:MM:SS.ffffff``, dates, times with microseconds, durations in microseconds,
 UUIDs as 32 lowercase hex digits, binary as lowercase hex, floats by ``repr`` with -0 → 0,
 JSON with sorted keys and no spaces. Free-form texts (strings, JSON, floats) get a
 ``<UTF-8 bytes>:`` prefix; NULL is ``N``, which no other text equals; the row text joins the
@@ -101,14 +101,13 @@ def _decimal_text(value: decimal.Decimal, places: int) -> str:
     return format(value, "f")
 
 
-_EPOCH_AWARE = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-_EPOCH_NAIVE = datetime.datetime(1970, 1, 1)
-_MICROSECOND = datetime.timedelta(microseconds=1)
-
-
 def _datetime_text(value: datetime.datetime) -> str:
-    epoch = _EPOCH_NAIVE if value.tzinfo is None else _EPOCH_AWARE
-    return str((value - epoch) // _MICROSECOND)
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC)
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
+        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}"
+    )
 
 
 def prefixed(field: models.Field) -> bool:
@@ -161,10 +160,8 @@ def _postgresql_text(kind: str, c: str, connection: BaseDatabaseWrapper) -> str 
     if kind == "UUIDField":
         return f"replace({c}::text, '-', '')"
     if kind == "DateTimeField":
-        if settings.USE_TZ:
-            return f"(EXTRACT(EPOCH FROM {c}) * 1000000)::bigint::text"
-        zone = connection.timezone_name
-        return f"(EXTRACT(EPOCH FROM {c} AT TIME ZONE '{zone}') * 1000000)::bigint::text"
+        zone = "UTC" if settings.USE_TZ else connection.timezone_name
+        return f"to_char({c} AT TIME ZONE '{zone}', 'YYYY-MM-DD HH24:MI:SS.US')"
     if kind == "DateField":
         return f"to_char({c}, 'YYYY-MM-DD')"
     if kind == "TimeField":
@@ -177,22 +174,17 @@ def _postgresql_text(kind: str, c: str, connection: BaseDatabaseWrapper) -> str 
 
 
 def _mysql_text(kind: str, c: str) -> str | None:
-    # Django stores datetimes naive in UTC (USE_TZ) or in the connection's zone, and durations
-    # as microseconds; "%%" because these statements always go through parameter interpolation.
-    if kind in INTEGER_TYPES or kind in ("DecimalField", "DurationField"):
-        return f"CAST({c} AS CHAR)"
-    if kind in TEXT_TYPES:
+    # Django stores datetimes naive in UTC (USE_TZ) or in the connection's zone, DATETIME(6) and
+    # TIME(6) print all six fractional digits, DECIMAL(m, d) prints d decimals, durations are
+    # microseconds: the column's own text conversion is the canonical text (and cheapest).
+    if kind in INTEGER_TYPES or kind in TEXT_TYPES:
+        return c
+    if kind in ("DecimalField", "DurationField", "DateTimeField", "DateField", "TimeField"):
         return c
     if kind == "BooleanField":
-        return f"CASE WHEN {c} THEN '1' WHEN NOT {c} THEN '0' END"
+        return f"({c} <> 0)"
     if kind == "UUIDField":
         return f"LOWER(REPLACE(CAST({c} AS CHAR), '-', ''))"
-    if kind == "DateTimeField":
-        return f"CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01', {c}) AS CHAR)"
-    if kind == "DateField":
-        return f"DATE_FORMAT({c}, '%%Y-%%m-%%d')"
-    if kind == "TimeField":
-        return f"TIME_FORMAT({c}, '%%H:%%i:%%s.%%f')"
     if kind == "BinaryField":
         return f"LOWER(HEX({c}))"
     return None
