@@ -16,38 +16,15 @@ from typing import Any
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from migration_kit.fields import INTEGER_TYPES, TEXT_TYPES, internal_type
+
 Converter = Callable[[Any], Any]
 
 # Field types whose Python value is already what every backend stores; conversion is skipped.
-PLAIN_TYPES = frozenset(
-    {
-        "AutoField",
-        "BigAutoField",
-        "SmallAutoField",
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveBigIntegerField",
-        "PositiveSmallIntegerField",
-        "CharField",
-        "TextField",
-        "SlugField",
-        "EmailField",
-        "URLField",
-    }
-)
-TEXT_TYPES = frozenset({"CharField", "TextField", "SlugField", "EmailField", "URLField"})
+PLAIN_TYPES = INTEGER_TYPES | TEXT_TYPES
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0"})
 NULL = "\\N"
-
-
-def internal_type(field: models.Field) -> str:
-    """The field's internal type; a foreign key is read and written like its target field."""
-    while isinstance(field, models.ForeignKey):
-        field = field.target_field
-    return field.get_internal_type()
 
 
 def row_converters(

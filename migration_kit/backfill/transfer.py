@@ -17,8 +17,9 @@ from django.conf import settings
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from migration_kit.backfill.convert import PLAIN_TYPES, TEXT_TYPES, internal_type
+from migration_kit.backfill.convert import PLAIN_TYPES
 from migration_kit.backfill.keyset import Table
+from migration_kit.fields import TEXT_TYPES, internal_type
 
 MYSQL_FAMILY = frozenset({"mysql", "singlestore"})
 

@@ -13,6 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import Model
 
+from migration_kit.fields import INTEGER_TYPES, TEXT_TYPES, internal_type
 from migration_kit.integrity.relations import (
     GENERIC,
     Relation,
@@ -23,21 +24,18 @@ from migration_kit.integrity.relations import (
 )
 from migration_kit.integrity.report import RelationResult, Report
 from migration_kit.integrity.scan import (
-    INTEGER_TYPES,
     AntiJoin,
     ChildTable,
     Chunk,
     Lookup,
     Strategy,
     Unresolvable,
-    concrete_type,
 )
 
 DEFAULT_BATCH_SIZE = 10_000_000
 DEFAULT_SAMPLE = 10
 # Cross-database lookups hold one chunk's distinct keys in memory: keep that chunk modest.
 LOOKUP_CHUNK = 50_000
-TEXT_TYPES = frozenset({"CharField", "TextField", "SlugField", "EmailField", "URLField"})
 
 Progress = Callable[[str], None]
 
@@ -82,7 +80,7 @@ def _width(strategy: Strategy, batch_size: int) -> int:
 
 def _generic_compatible(key_field: Any, pk_field: Any) -> bool:
     """True when the object-id column can be compared to the target key in SQL on any vendor."""
-    key_type, pk_type = concrete_type(key_field), concrete_type(pk_field)
+    key_type, pk_type = internal_type(key_field), internal_type(pk_field)
     if key_type in INTEGER_TYPES and pk_type in INTEGER_TYPES:
         return True
     if key_type in TEXT_TYPES and pk_type in TEXT_TYPES:

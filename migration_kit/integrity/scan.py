@@ -25,30 +25,12 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.db.models import Model
 
-INTEGER_TYPES = frozenset(
-    {
-        "AutoField",
-        "BigAutoField",
-        "SmallAutoField",
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveBigIntegerField",
-        "PositiveSmallIntegerField",
-    }
-)
+from migration_kit.fields import INTEGER_TYPES, internal_type
+
 # At most this many keys go into one ``IN (...)`` list and one parent lookup.
 IN_BATCH = 5_000
 # Child rows read per step when looking for more sample keys after the first broken one.
 SAMPLE_BATCH = 5_000
-
-
-def concrete_type(field: models.Field) -> str:
-    """The internal type of the column ``field`` stores, following relations to their target."""
-    while field.is_relation:
-        field = field.target_field
-    return field.get_internal_type()
 
 
 @dataclass(frozen=True)
@@ -90,7 +72,7 @@ class ChildTable:
 
     @property
     def integer_pk(self) -> bool:
-        return self.single_pk and concrete_type(self.model._meta.pk) in INTEGER_TYPES
+        return self.single_pk and internal_type(self.model._meta.pk) in INTEGER_TYPES
 
     @property
     def pk_select(self) -> str:

@@ -26,11 +26,11 @@ from django.db import connections, models
 from migration_kit.backfill import convert
 from migration_kit.backfill.keyset import Key, Table
 from migration_kit.backfill.load import target_connection
+from migration_kit.fields import INTEGER_TYPES, internal_type
 from migration_kit.verify import digest
 
 Range = tuple[Key | None, Key | None]  # (exclusive low, inclusive high); None is open
 Buckets = dict[int, tuple[int, int]]  # bucket -> (rows, hash sum)
-INTEGER_KEYS = digest.INTEGER_TYPES
 
 
 class Side:
@@ -61,7 +61,7 @@ class Side:
         self.python_positions = [i for i, push in enumerate(pushdown) if not push]
         self.python_texts = [digest.python_text(f) for f in table.fields]
         self.integer_key = (
-            len(table.pk_fields) == 1 and convert.internal_type(table.pk_fields[0]) in INTEGER_KEYS
+            len(table.pk_fields) == 1 and internal_type(table.pk_fields[0]) in INTEGER_TYPES
         )
         key_texts = [
             digest.sql_text(f, c, conn)

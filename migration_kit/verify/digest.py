@@ -29,22 +29,8 @@ from django.conf import settings
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from migration_kit.backfill.convert import internal_type
+from migration_kit.fields import INTEGER_TYPES, TEXT_TYPES, internal_type
 
-INTEGER_TYPES = frozenset(
-    {
-        "AutoField",
-        "BigAutoField",
-        "SmallAutoField",
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveBigIntegerField",
-        "PositiveSmallIntegerField",
-    }
-)
-TEXT_TYPES = frozenset({"CharField", "TextField", "SlugField", "EmailField", "URLField"})
 # Types whose canonical text is made of digits, lowercase hex and "-.: " only.
 FIXED_FORM = INTEGER_TYPES | {
     "BooleanField",
