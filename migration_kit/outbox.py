@@ -34,6 +34,7 @@ from django.db import connections, models, router, transaction
 from django.db.models import Q
 from django.db.models.deletion import Collector
 from django.db.models.fields import AutoFieldMixin
+from django.utils import timezone
 
 from migration_kit.keys import encode_pk
 
@@ -92,7 +93,6 @@ def enqueue_keys(model: type[models.Model], keys: Iterable[Any], using: str | No
 
 def _record(model: type[models.Model], keys: Iterable[Any], primary: str, mirror: str) -> int:
     """Insert one outbox entry per distinct key and hand the batch to the fast path on commit."""
-    from migration_kit.models import OutboxEntry
     from migration_kit.sync import fast_path
 
     model = model._meta.concrete_model
@@ -101,19 +101,7 @@ def _record(model: type[models.Model], keys: Iterable[Any], primary: str, mirror
         return 0
     label = model._meta.label
     batch = uuid.uuid4().hex
-    OutboxEntry.objects.using(primary).bulk_create(
-        [
-            OutboxEntry(
-                model_label=label,
-                object_pk=encode_pk(model, key),
-                source_alias=primary,
-                target_alias=mirror,
-                batch=batch,
-            )
-            for key in distinct
-        ],
-        batch_size=1000,
-    )
+    _insert_entries(primary, label, [encode_pk(model, key) for key in distinct], mirror, batch)
     # robust: nothing the fast path does may raise into the code that committed the write.
     transaction.on_commit(
         functools.partial(fast_path.submit, label, primary, mirror, batch, distinct),
@@ -121,6 +109,46 @@ def _record(model: type[models.Model], keys: Iterable[Any], primary: str, mirror
         robust=True,
     )
     return len(distinct)
+
+
+_ENTRY_FIELDS = (
+    "model_label",
+    "object_pk",
+    "source_alias",
+    "target_alias",
+    "created_at",
+    "attempts",
+    "last_error",
+    "batch",
+)
+
+
+def _insert_entries(alias: str, label: str, keys: list[Any], mirror: str, batch: str) -> None:
+    """INSERT the entries directly: through ``bulk_create`` they would cost as much CPU as the
+    application's own save. Values still go through each field's adapter for this database."""
+    from migration_kit.models import OutboxEntry
+
+    connection = connections[alias]
+    opts = OutboxEntry._meta
+    fields = [opts.get_field(name) for name in _ENTRY_FIELDS]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            params = [
+                field.get_db_prep_save(value, connection=connection)
+                for key in chunk
+                for field, value in zip(
+                    fields, (label, key, alias, mirror, now, 0, "", batch), strict=True
+                )
+            ]
+            cursor.execute(
+                f"INSERT INTO {connection.ops.quote_name(opts.db_table)} ({columns}) "
+                f"VALUES {', '.join([row_sql] * len(chunk))}",
+                params,
+            )
 
 
 @contextmanager
