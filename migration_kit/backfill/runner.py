@@ -21,12 +21,12 @@ from typing import IO, Any
 
 from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections, models, transaction
+from django.db import OperationalError, connections, models, transaction
 from tqdm import tqdm
 
 from migration_kit.backfill import convert, state, transfer
 from migration_kit.backfill.keyset import Table
-from migration_kit.backfill.load import Rejected, Writer
+from migration_kit.backfill.load import TRANSIENT_RETRIES, Rejected, Writer, is_transient
 from migration_kit.models import BackfillCheckpoint
 
 INITIAL_BATCH = 2000
@@ -238,14 +238,25 @@ def copy_range(
     if last is None and checkpoint.range_start is not None:
         last, inclusive = copier.table.decode(checkpoint.range_start), True
     if copier.lock:
+        retries = 0
         while True:
             began = time.monotonic()
-            with transaction.atomic(using=source):
-                batch = copier.read(last, inclusive)
-                if batch is None:
-                    copier.finish()
-                    return
-                copied = copier.write(batch, rejects, report)
+            try:
+                with transaction.atomic(using=source):
+                    batch = copier.read(last, inclusive)
+                    if batch is None:
+                        copier.finish()
+                        return
+                    copied = copier.write(batch, rejects, report)
+            except OperationalError as exc:
+                # Row locks can deadlock with the application's own writers: the batch is
+                # rolled back on the source, and what reached the target is insert-if-absent.
+                if not is_transient(exc) or retries >= TRANSIENT_RETRIES:
+                    raise
+                retries += 1
+                time.sleep(0.05 * 2**retries)
+                continue
+            retries = 0
             report("rows", copied)
             last, inclusive = batch.newest, False
             copier.adapt(time.monotonic() - began)

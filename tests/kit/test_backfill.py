@@ -220,3 +220,38 @@ def test_naive_datetimes_without_use_tz() -> None:
         out = io.StringIO()
         call_command("s2_verify", "kitapp.Everything", source="default", target="mysql", stdout=out)
         assert "0 differing" in out.getvalue()
+
+
+def test_locked_batch_waits_out_an_application_lock() -> None:
+    """A lock wait timeout on the source (an app transaction holding a row) retries the batch."""
+    import threading
+
+    from django.db import connections, transaction
+
+    Everything.objects.using("mysql").bulk_create(everything_rows(60))
+    held, release = threading.Event(), threading.Event()
+
+    def application() -> None:
+        try:
+            with transaction.atomic(using="mysql"):
+                list(Everything.objects.using("mysql").select_for_update().filter(pk=30))
+                held.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=application)
+    holder.start()
+    assert held.wait(10)
+    with connections["mysql"].cursor() as cursor:
+        cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
+    timer = threading.Timer(1.5, release.set)
+    timer.start()
+    try:
+        summary = run("kitapp.Everything", source="mysql", target="default", lock="on")
+    finally:
+        release.set()
+        holder.join()
+        timer.cancel()
+    assert summary["models"][0]["rows_copied"] == 60
+    assert same(snapshot(Everything, "mysql"), snapshot(Everything, "default"))
