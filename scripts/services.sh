@@ -22,6 +22,7 @@ install_packages() {
     command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
     dpkg -s libmariadb-dev >/dev/null 2>&1 || missing+=(libmariadb-dev)
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+    [ -d /usr/share/zoneinfo ] || missing+=(tzdata)
     command -v gcc >/dev/null 2>&1 || missing+=(gcc)
     "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
     "$PYTHON" -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
@@ -77,6 +78,11 @@ create_roles() {
         done
     fi
     my_admin -e "CREATE DATABASE IF NOT EXISTS $DB_USER CHARACTER SET utf8mb4"
+    # Named time zones (CONVERT_TZ with 'UTC', Django's tz lookups) need MariaDB's zone tables.
+    if [ "$(my_admin -N -e "SELECT COUNT(*) > 0 FROM mysql.time_zone_name")" != 1 ]; then
+        log "loading MariaDB time zone tables"
+        mariadb-tzinfo-to-sql /usr/share/zoneinfo 2>/dev/null | my_admin mysql
+    fi
     # The emulator opens a backend connection per client; 151 is tight for a suite plus a demo.
     my_admin -e "SET GLOBAL max_connections = GREATEST(@@max_connections, 500)"
 }
