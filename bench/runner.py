@@ -197,7 +197,9 @@ def draw_chart(raw: dict[str, Any]) -> bool:
 
 
 def met(row: dict[str, Any]) -> str:
-    """ "yes"/"no" when the target is a ratio bound like "≤ 1.3x" or ">= 30x", else ""."""
+    """ "yes"/"no" from the row's own ``met``, or from a ratio bound like "≤ 1.3x"; else ""."""
+    if isinstance(row.get("met"), bool):
+        return "yes" if row["met"] else "no"
     match = re.fullmatch(r"\s*(≤|≥|<=|>=)\s*([\d.]+)\s*x\s*", str(row.get("target", "")))
     ratio = row.get("ratio")
     if match is None or not isinstance(ratio, int | float):
