@@ -117,6 +117,6 @@ def test_met_reads_ratio_targets(
 
 
 @pytest.mark.parametrize(("met", "expected"), [(True, "yes"), (False, "no")])
-def test_met_prefers_the_rows_own_verdict(met: bool, expected: str) -> None:
+def test_met_prefers_the_rows_own_verdict(runner: ModuleType, met: bool, expected: str) -> None:
     """Targets that are not ratio bounds ("≤ 2 µs per decision") carry their own verdict."""
     assert runner.met({"target": "≤ 2 µs per decision", "ratio": 5.0, "met": met}) == expected
