@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import DatabaseError
 from django.db.backends.mysql.operations import DatabaseOperations as MySQLDatabaseOperations
+from django.db.models import Model
 from django.db.models.constants import OnConflict
+
+from django_singlestore.design import table_spec
 
 
 class DatabaseOperations(MySQLDatabaseOperations):
@@ -25,6 +29,27 @@ class DatabaseOperations(MySQLDatabaseOperations):
             f"{style.SQL_KEYWORD(verb)} {style.SQL_FIELD(self.quote_name(table))};"
             for table in tables
         ]
+
+    def sync_auto_increment(self, model: type[Model]) -> bool:
+        """Move a sharded table's AUTO_INCREMENT past ids that were written explicitly.
+
+        Explicit ids (a table rebuild's copy, a backfill, mirrored writes) do not advance the
+        aggregators' counters on sharded tables; AGGREGATOR SYNC AUTO_INCREMENT does, so later
+        generated ids cannot collide with copied ones. Returns whether the table needed it.
+        """
+        spec = table_spec(model, self.connection)
+        if not spec.is_sharded or not any(c.auto_increment for c in spec.columns):
+            return False
+        database = self.quote_name(self.connection.settings_dict["NAME"])
+        table = f"{database}.{self.quote_name(spec.name)}"
+        try:
+            with self.connection.cursor() as cursor:
+                cursor.execute(f"AGGREGATOR SYNC AUTO_INCREMENT ON {table}")
+        except DatabaseError as exc:
+            # 1064: a server without the command (the emulator: MariaDB moved the counter itself).
+            if not (exc.args and exc.args[0] == 1064):
+                raise
+        return True
 
     def sequence_reset_by_name_sql(self, style: Any, sequences: list[dict]) -> list[str]:
         """``ALTER TABLE ... AUTO_INCREMENT = n`` is refused on sharded tables (1706)."""

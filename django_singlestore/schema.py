@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import DatabaseError, NotSupportedError
+from django.db import NotSupportedError
 from django.db.backends.mysql.schema import DatabaseSchemaEditor as MySQLDatabaseSchemaEditor
 from django.db.models import Manager, Model, UniqueConstraint
 from django.db.models.sql import Query
@@ -243,25 +243,7 @@ class DatabaseSchemaEditor(MySQLDatabaseSchemaEditor):
         self.execute(self._rename_table_sql(table, retired))
         self.execute(self._rename_table_sql(temp, table))
         self.execute(f"DROP TABLE {self.quote_name(retired)}")
-        self._sync_auto_increment(model)
-
-    def _sync_auto_increment(self, model: type[Model]) -> None:
-        """Explicit ids copied into a sharded table do not move its AUTO_INCREMENT counter on
-        SingleStore; AGGREGATOR SYNC AUTO_INCREMENT does. A server that does not know the
-        command (1064: the emulator, whose MariaDB already moved the counter) needs nothing."""
-        spec = table_spec(model, self.connection)
-        if not spec.is_sharded or not any(c.auto_increment for c in spec.columns):
-            return
-        database = self.connection.settings_dict["NAME"]
-        try:
-            with self.connection.cursor() as cursor:
-                cursor.execute(
-                    "AGGREGATOR SYNC AUTO_INCREMENT ON "
-                    f"{self.quote_name(database)}.{self.quote_name(spec.name)}"
-                )
-        except DatabaseError as exc:
-            if not (exc.args and exc.args[0] == 1064):
-                raise
+        self.connection.ops.sync_auto_increment(model)
 
     def _rename_table_sql(self, old: str, new: str) -> str:
         return self.sql_rename_table % {

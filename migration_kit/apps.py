@@ -7,12 +7,13 @@ class MigrationKitConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Check MIGRATION_KIT, capture writes to migrating models, guard moves into cutover."""
+        """Check MIGRATION_KIT, capture writes to migrating models, guard and prepare cutover."""
         from django.core import checks
 
         from migration_kit import conf, outbox, status
-        from s2router.phases import register_transition_guard
+        from s2router.phases import phase_changed, register_transition_guard
 
         checks.register(conf.check_settings)
         outbox.install()
         register_transition_guard(status.cutover_guard)
+        phase_changed.connect(status.sync_auto_increment_at_cutover)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
-from django.db import models
+from django.db import connections, models
 from django.db.models import Max, Sum
 
 from migration_kit.models import BackfillCheckpoint, VerifyRun
@@ -149,3 +149,15 @@ def cutover_guard(label: str, from_phase: str, to_phase: str) -> list[str]:
         what = verify["error"] or (f"{found} difference(s)" if found is not None else "unfinished")
         reasons.append(f"the last verify was not clean ({what}); rerun `s2_verify --repair`")
     return reasons
+
+
+def sync_auto_increment_at_cutover(sender: Any, transition: Any, **kwargs: Any) -> None:
+    """Entering cutover, SingleStore starts generating ids for rows that were copied with
+    explicit ids; move its AUTO_INCREMENT past them first (``phase_changed`` receiver)."""
+    if transition.to_phase != "cutover" or not transition.changed:
+        return
+    from s2router import conf as router_conf
+
+    connection = connections[router_conf.get_config().singlestore]
+    if connection.vendor == "singlestore":
+        connection.ops.sync_auto_increment(apps.get_model(transition.label))

@@ -132,3 +132,21 @@ def test_bad_settings_are_a_system_check_error(value: dict, message: str) -> Non
     with override_settings(MIGRATION_KIT=value):
         errors = [e for e in run_checks() if e.id == "migration_kit.E001"]
     assert len(errors) == 1 and message in errors[0].msg
+
+
+@pytest.mark.s2
+@pytest.mark.django_db(databases=["default", "s2"])
+def test_cutover_syncs_singlestore_auto_increment(django_capture_on_commit_callbacks) -> None:
+    """Ids copied explicitly must not collide with the ones SingleStore generates after cutover."""
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    with (
+        mirrored("default", "s2", phase="shadow"),
+        CaptureQueriesContext(connections["s2"]) as queries,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        set_phase("syncapp.Author", "cutover", force=True)
+    database = connections["s2"].settings_dict["NAME"]
+    synced = [q["sql"] for q in queries if q["sql"].startswith("AGGREGATOR SYNC AUTO_INCREMENT")]
+    assert synced == [f"AGGREGATOR SYNC AUTO_INCREMENT ON `{database}`.`syncapp_author`"]
