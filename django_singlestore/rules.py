@@ -972,6 +972,9 @@ SINGLESTORE_VARIABLES: dict[str, str] = {
     "default_table_type": "columnstore",
     "data_conversion_compatibility_level": "8.0",
     "json_extract_string_collation": "auto",
+    # ON by default (docs: /db/v9.1/reference/sql-reference/database-object-case-sensitivity);
+    # SELECT answers 1/0. The upstream backend reads it when it connects.
+    "table_name_case_sensitivity": "1",
 }
 
 #: The MySQL protocol version string SingleStore advertises.

@@ -879,6 +879,13 @@ def _column_def(cur: _Cursor, edits: _Edits) -> _ColumnDef:
     return col
 
 
+def _rename_only(cur: _Cursor) -> bool:
+    """Whether the cursor is at SingleStore's rename-only ``CHANGE old new`` (no definition),
+    which MariaDB spells ``RENAME COLUMN old TO new``."""
+    names = all((t := cur.peek(k)) is not None and t.kind in ("word", "qid") for k in (0, 1))
+    return names and (cur.peek(2) is None or cur.is_op(",", k=2) or cur.is_word("TIMEOUT", k=2))
+
+
 def _alter_op(cur: _Cursor, edits: _Edits, ops: list[AlterOp]) -> bool:
     """Parse one ALTER specification into ``ops``; True when it must vanish from the rewrite."""
     word = cur.next().upper
@@ -919,7 +926,15 @@ def _alter_op(cur: _Cursor, edits: _Edits, ops: list[AlterOp]) -> bool:
         ops.append(AddColumn(col.column, col.primary_key, col.unique))
         return False
     if word in ("MODIFY", "CHANGE"):
+        start = cur.index(-1)
         cur.accept_word("COLUMN")
+        if word == "CHANGE" and _rename_only(cur):
+            old_token, new_token = cur.next(), cur.next()
+            edits.replace(
+                start, cur.last_index, f"RENAME COLUMN {old_token.text} TO {new_token.text}"
+            )
+            ops.append(RenameColumn(old_token.name, new_token.name))
+            return False
         old = cur.name() if word == "CHANGE" else cur.peek().name
         col = _column_def(cur, edits)
         ops.append(ModifyColumn(old, col.column, col.primary_key, col.unique))

@@ -10,6 +10,7 @@ argument is an object key, an integer literal an array index.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 
 from django_singlestore import rules
@@ -27,6 +28,10 @@ from .sqltext import (
     strip,
     tokenize,
 )
+
+#: A variable value answered as a number rather than a string (``@@table_name_case_sensitivity``
+#: is 1, as on SingleStore); leading zeros (``memsql_version_hash``) keep a value a string.
+_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
 
 #: Spellings of the function names the translator knows, as they appear in raw query bytes.
 _FUNCTION_HINTS = (b"SON_", b"son_", b"ERSION(", b"ersion(")
@@ -314,7 +319,7 @@ class Translator:
         else:
             return token
         self.changed = True
-        literal = quote_string(value)
+        literal = value if _INTEGER.fullmatch(value) else quote_string(value)
         if self._alias_position(out) and not self._alias_follows(items, pos):
             return _raw(f"{literal} AS {quote_name(text)}")
         return _raw(literal)

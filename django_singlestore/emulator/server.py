@@ -57,8 +57,14 @@ READ_ONLY_VARIABLES = frozenset(n for n in rules.SINGLESTORE_VARIABLES if n.star
 
 #: First keywords the emulator always looks at (others: see ``Session._worth_parsing``).
 INSPECTED = frozenset(
-    {"SHOW", "SET", "CREATE", "ALTER", "DROP", "RENAME", "SAVEPOINT", "RELEASE", "ROLLBACK", "USE"}
-)
+    {
+        "SHOW", "SET", "CREATE", "ALTER", "DROP", "RENAME", "SAVEPOINT", "RELEASE", "ROLLBACK",
+        "USE", "AGGREGATOR",
+    }
+)  # fmt: skip
+#: What ``AGGREGATOR SYNC AUTO_INCREMENT`` becomes: MariaDB's counters already stand past every
+#: explicit id, so only the command's implicit commit is left to do.
+AGGREGATOR_SYNC = "COMMIT"
 #: Writes that matter only for error 2549 (child-aggregator mode).
 WRITES = frozenset({"INSERT", "REPLACE", "DELETE", "LOAD"})
 CHILD_AGGREGATOR_RULE = rules.REFERENCE_WRITE_CHILD_AGGREGATOR.id
@@ -405,6 +411,9 @@ class Session:
             return
         rewritten = []
         for tokens in parts:  # several statements: rules and translation, no bookkeeping
+            if statements.is_aggregator_sync(significant(tokens)):
+                rewritten.append(AGGREGATOR_SYNC)
+                continue
             text = join(tokens)
             result = await self._analyze(text)
             if isinstance(result, ddl.Rewrite):
@@ -472,6 +481,9 @@ class Session:
         """One statement: check, translate, and keep the catalog and session state current."""
         words = significant(tokens)
         if keyword == "SET" and await self._set(words):
+            return
+        if keyword == "AGGREGATOR" and statements.is_aggregator_sync(words):
+            await self._run(AGGREGATOR_SYNC)
             return
         if keyword == "USE" and len(words) >= 2:
             name = words[1].name

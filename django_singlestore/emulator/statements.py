@@ -1,5 +1,6 @@
 """Statement shapes the proxy handles itself: SET, SHOW CREATE TABLE, information_schema.TABLES,
-ORDER BY detection and the target of an UPDATE. DDL and the table rules live in :mod:`.ddl`."""
+AGGREGATOR SYNC AUTO_INCREMENT, ORDER BY detection and the target of an UPDATE. DDL and the table
+rules live in :mod:`.ddl`."""
 
 from __future__ import annotations
 
@@ -101,6 +102,28 @@ def created_database(words: list[Token]) -> str | None:
     if len(rest) >= 4 and rest[0].is_word("IF") and rest[1].is_word("NOT"):
         rest = rest[3:]
     return rest[0].name if rest and rest[0].kind in ("word", "qid") else None
+
+
+def is_aggregator_sync(words: list[Token]) -> bool:
+    """Whether ``words`` are ``AGGREGATOR SYNC AUTO_INCREMENT [ON db[.table]] [ALL]``."""
+    if len(words) < 3 or not (
+        words[0].is_word("AGGREGATOR")
+        and words[1].is_word("SYNC")
+        and words[2].is_word("AUTO_INCREMENT")
+    ):
+        return False
+    rest = words[3:]
+    if rest and rest[-1].is_word("ALL"):
+        rest = rest[:-1]
+    if not rest:
+        return True
+    names = rest[1:]
+    return (
+        rest[0].is_word("ON")
+        and len(names) in (1, 3)
+        and all(t.kind in ("word", "qid") for t in names[::2])
+        and (len(names) == 1 or names[1].is_op("."))
+    )
 
 
 def show_create_table(words: list[Token], database: str | None) -> tuple[str | None, str] | None:

@@ -166,6 +166,15 @@ CASES = [
         rules.RENAME_REFERENCE_AUTOINC,
         setup=(REFERENCE,),
     ),
+    Case(
+        "rename-only-change-reference-auto-increment",
+        "ALTER TABLE r CHANGE id id2",
+        rules.RENAME_REFERENCE_AUTOINC,
+        setup=(REFERENCE,),
+    ),
+    Case("rename-only-change", "ALTER TABLE t CHANGE c c2", setup=(SHARDED,)),
+    Case("rename-only-change-reference", "ALTER TABLE r CHANGE a `a 2`", setup=(REFERENCE,)),
+    Case("aggregator-sync-auto-increment", "AGGREGATOR SYNC AUTO_INCREMENT"),
     # --- transactions and DML ------------------------------------------------------------
     Case("savepoint", "SAVEPOINT s1", rules.SAVEPOINT, setup=("BEGIN",)),
     Case("rollback-to-savepoint", "ROLLBACK TO SAVEPOINT s1", rules.SAVEPOINT, setup=("BEGIN",)),

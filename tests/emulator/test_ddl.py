@@ -306,6 +306,8 @@ ALTER_REJECTS = [
         "ALTER TABLE ref CHANGE id ident BIGINT NOT NULL AUTO_INCREMENT",
         "S2-RENAME-REFERENCE-AUTOINC",
     ),
+    ("ALTER TABLE ref CHANGE id ident", "S2-RENAME-REFERENCE-AUTOINC"),
+    ("ALTER TABLE ref CHANGE note remark", None),
     ("ALTER TABLE ref ADD KEY (note) USING HASH, ADD KEY k (note) USING HASH", "S2-HASH-DUPLICATE"),
     ("UPDATE orders SET id = 5 WHERE note = 'x'", "S2-UPDATE-SHARD-KEY"),
     ("UPDATE `db`.`orders` SET `orders`.`note` = 'a' LIMIT 1", "S2-UPDATE-LIMIT"),
@@ -350,6 +352,29 @@ def test_alter_reports_the_new_spec_and_renames():
     assert isinstance(altered, TableAltered) and altered.table == "orders"
     assert altered.spec.column("extra") == Column("extra", "int", nullable=False, default="0")
     assert renamed == TableRenamed("db", "orders", "other", "orders2")
+
+
+def test_rename_only_change_becomes_rename_column_and_renames_keys():
+    sorted_clicks = CLICKS.with_changes(sort_key=(("user_id", True),))
+    result = analyze(
+        "ALTER TABLE `clicks` CHANGE COLUMN `user_id` `uid`, ADD COLUMN x INT",
+        "db",
+        lambda db, table: sorted_clicks,
+    )
+    assert isinstance(result, Rewrite)
+    assert result.statements == (
+        "ALTER TABLE `clicks` RENAME COLUMN `user_id` TO `uid`, ADD COLUMN x INT",
+    )
+    (altered,) = result.changes
+    assert [c.name for c in altered.spec.columns] == ["id", "uid", "x"]
+    assert altered.spec.shard_key == ("uid",)
+    assert altered.spec.sort_key == (("uid", True),)
+    assert rewritten("ALTER TABLE nowhere CHANGE a b") == (
+        "ALTER TABLE nowhere RENAME COLUMN a TO b",
+    )
+    assert rewritten("ALTER TABLE nowhere CHANGE a b INT") == (
+        "ALTER TABLE nowhere CHANGE a b INT",
+    )
 
 
 def test_unknown_tables_are_rewritten_but_not_judged():

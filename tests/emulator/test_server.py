@@ -90,6 +90,17 @@ def test_mysqlclient_connects_too(server: dict[str, Any], scratch) -> None:
         connection.close()
 
 
+def test_table_name_case_sensitivity(scratch) -> None:
+    _, connect = scratch
+    connection = connect()
+    assert fetch(connection, "SELECT @@table_name_case_sensitivity") == [(1,)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@memsql_version_hash, @@GLOBAL.table_name_case_sensitivity AS t")
+        ((version_hash, value),) = cursor.fetchall()
+        assert [d[0] for d in cursor.description] == ["@@memsql_version_hash", "t"]
+    assert isinstance(version_hash, str) and value == 1
+
+
 def test_read_only_singlestore_variable(scratch) -> None:
     _, connect = scratch
     with pytest.raises(singlestoredb.Error) as caught:
@@ -179,6 +190,11 @@ def test_multi_statement_queries_are_checked_and_translated(scratch) -> None:
         cursor.execute('INSERT INTO m VALUES (1, \'{"a": "b;c"}\'); SELECT doc::$a FROM m')
         assert cursor.nextset()
         assert list(cursor.fetchall()) == [("b;c",)]
+        cursor.execute("SELECT 1; AGGREGATOR SYNC AUTO_INCREMENT; ALTER TABLE m CHANGE doc d")
+        while cursor.nextset():
+            pass
+        cursor.execute("SELECT d::$a FROM m")
+        assert list(cursor.fetchall()) == [("b;c",)]
         with pytest.raises(singlestoredb.Error) as caught:
             cursor.execute("SELECT 1; SAVEPOINT s1")
     if not REAL_SERVER or rules.SAVEPOINT.errno_public:
@@ -235,6 +251,45 @@ def test_catalog_follows_rename_and_drop(scratch) -> None:
     fetch(connection, "DROP TABLE r3")
     fetch(connection, "CREATE ROWSTORE TABLE r3 (a INT PRIMARY KEY)")
     assert storage(connection, db) == {"r3": ("INMEMORY_ROWSTORE", 1)}
+
+
+def test_rename_only_change_renames_the_column(scratch) -> None:
+    _, connect = scratch
+    connection = connect()
+    fetch(connection, "CREATE REFERENCE TABLE r (id BIGINT PRIMARY KEY, old_name VARCHAR(10))")
+    fetch(connection, "INSERT INTO r VALUES (1, 'x')")
+    fetch(connection, "ALTER TABLE r CHANGE old_name `new name`")
+    assert fetch(connection, "SELECT id, `new name` FROM r") == [(1, "x")]
+    fetch(connection, "ALTER TABLE r CHANGE COLUMN `new name` third, ADD COLUMN n INT")
+    assert fetch(connection, "SELECT third, n FROM r") == [("x", None)]
+
+
+def test_catalog_follows_column_rename(s2emu, scratch) -> None:
+    _, connect = scratch
+    connection = connect()
+    fetch(connection, "CREATE TABLE f (a BIGINT NOT NULL, b INT, SHARD KEY (a), SORT KEY (b))")
+    fetch(connection, "ALTER TABLE f CHANGE a a2, CHANGE b b2")
+    ((_, text),) = fetch(connection, "SHOW CREATE TABLE f")
+    assert "SHARD KEY `__SHARDKEY` (`a2`)" in text
+    assert "SORT KEY `b2` (`b2`)" in text
+    with pytest.raises(singlestoredb.Error) as caught:  # judged against the renamed shard key
+        fetch(connection, "UPDATE f SET a2 = 1")
+    assert caught.value.args[0] == rules.UPDATE_SHARD_KEY.errno
+
+
+def test_aggregator_sync_auto_increment(scratch) -> None:
+    db, connect = scratch
+    connection = connect()
+    fetch(connection, "CREATE TABLE a (id BIGINT AUTO_INCREMENT PRIMARY KEY, v INT)")
+    fetch(connection, "BEGIN")
+    fetch(connection, "INSERT INTO a VALUES (10, 1)")
+    fetch(connection, f"AGGREGATOR SYNC AUTO_INCREMENT ON `{db}`.a ALL")
+    fetch(connection, "ROLLBACK")  # the sync committed the insert
+    fetch(connection, "INSERT INTO a (v) VALUES (2)")
+    ids = [row[0] for row in fetch(connection, "SELECT id FROM a ORDER BY id")]
+    assert ids[0] == 10 and ids[1] > 10
+    fetch(connection, f"AGGREGATOR SYNC AUTO_INCREMENT ON {db}")
+    fetch(connection, "AGGREGATOR SYNC AUTO_INCREMENT")
 
 
 def test_current_database_follows_use_and_init_db(server: dict[str, Any], scratch) -> None:
@@ -319,8 +374,8 @@ def test_switch_variables_are_per_session(s2emu, scratch) -> None:
     _, connect = scratch
     first, second = connect(), connect()
     fetch(first, "SET s2emu_shuffle_rows = 1")
-    assert fetch(first, "SELECT @@s2emu_shuffle_rows, @@s2emu_child_aggregator") == [("1", "0")]
-    assert fetch(second, "SELECT @@s2emu_shuffle_rows") == [("0",)]
+    assert fetch(first, "SELECT @@s2emu_shuffle_rows, @@s2emu_child_aggregator") == [(1, 0)]
+    assert fetch(second, "SELECT @@s2emu_shuffle_rows") == [(0,)]
 
 
 def test_shuffle_rows_switch(s2emu, scratch) -> None:
