@@ -19,7 +19,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from migration_kit.backfill.convert import PLAIN_TYPES
 from migration_kit.backfill.keyset import Table
-from migration_kit.fields import TEXT_TYPES, internal_type
+from migration_kit.fields import POSTGRESQL_TEXT, TEXT_TYPES, internal_type
 
 MYSQL_FAMILY = frozenset({"mysql", "singlestore"})
 
@@ -72,8 +72,8 @@ def _postgresql(field: models.Field, c: str, target: BaseDatabaseWrapper) -> str
         return _PG_ESCAPE.format(c=f"{c}::text")
     if kind in PLAIN_TYPES or kind in ("DecimalField", "FloatField"):
         return f"{c}::text"
-    if kind == "BooleanField":
-        return f"CASE WHEN {c} THEN '1' WHEN NOT {c} THEN '0' END"
+    if kind in POSTGRESQL_TEXT:
+        return POSTGRESQL_TEXT[kind].format(c=c)
     if kind == "UUIDField":
         return (
             f"{c}::text"
@@ -85,14 +85,6 @@ def _postgresql(field: models.Field, c: str, target: BaseDatabaseWrapper) -> str
             return None
         zone = target.timezone_name
         return f"to_char({c} AT TIME ZONE '{zone}', 'YYYY-MM-DD HH24:MI:SS.US')"
-    if kind == "DateField":
-        return f"to_char({c}, 'YYYY-MM-DD')"
-    if kind == "TimeField":
-        return f"to_char(DATE '2000-01-01' + {c}, 'HH24:MI:SS.US')"
-    if kind == "DurationField":
-        return f"(EXTRACT(EPOCH FROM {c}) * 1000000)::bigint::text"
-    if kind == "BinaryField":
-        return f"encode({c}, 'hex')"
     return None
 
 

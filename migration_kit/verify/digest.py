@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from migration_kit.fields import INTEGER_TYPES, TEXT_TYPES, internal_type
+from migration_kit.fields import INTEGER_TYPES, POSTGRESQL_TEXT, TEXT_TYPES, internal_type
 
 # Types whose canonical text is made of digits, lowercase hex and "-.: " only.
 FIXED_FORM = INTEGER_TYPES | {
@@ -141,21 +141,13 @@ def _postgresql_text(kind: str, c: str, connection: BaseDatabaseWrapper) -> str 
         return f"{c}::text"  # numeric(m, d) prints exactly d decimals, and has no -0
     if kind in TEXT_TYPES:
         return f"{c}::text"
-    if kind == "BooleanField":
-        return f"CASE WHEN {c} THEN '1' WHEN NOT {c} THEN '0' END"
+    if kind in POSTGRESQL_TEXT:
+        return POSTGRESQL_TEXT[kind].format(c=c)
     if kind == "UUIDField":
         return f"replace({c}::text, '-', '')"
     if kind == "DateTimeField":
         zone = "UTC" if settings.USE_TZ else connection.timezone_name
         return f"to_char({c} AT TIME ZONE '{zone}', 'YYYY-MM-DD HH24:MI:SS.US')"
-    if kind == "DateField":
-        return f"to_char({c}, 'YYYY-MM-DD')"
-    if kind == "TimeField":
-        return f"to_char(DATE '2000-01-01' + {c}, 'HH24:MI:SS.US')"
-    if kind == "DurationField":
-        return f"(EXTRACT(EPOCH FROM {c}) * 1000000)::bigint::text"
-    if kind == "BinaryField":
-        return f"encode({c}, 'hex')"
     return None
 
 
