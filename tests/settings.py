@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "tests.kitapp",
     "tests.syncapp",
     "tests.integrityapp",
+    "tests.designapp",
 ]
 
 SECRET_KEY = "tests-only-not-secret"
