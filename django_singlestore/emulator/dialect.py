@@ -33,6 +33,9 @@ from .sqltext import (
 #: is 1, as on SingleStore); leading zeros (``memsql_version_hash``) keep a value a string.
 _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
 
+#: Functions that may be called without arguments (``JSON_BUILD_OBJECT()`` is ``{}``).
+_NO_ARGUMENTS = frozenset({"JSON_BUILD_OBJECT", "JSON_BUILD_ARRAY"})
+
 #: Spellings of the function names the translator knows, as they appear in raw query bytes.
 _FUNCTION_HINTS = (b"SON_", b"son_", b"ERSION(", b"ersion(")
 
@@ -289,7 +292,7 @@ class Translator:
             return None
         out.pop()
         raw_args = [strip(self._items(arg)) for arg in split_args(group.items)]
-        if not raw_args:
+        if not raw_args and name not in _NO_ARGUMENTS:
             return None
         self.changed = True
         return _raw(builder([render(a) for a in raw_args], raw_args))

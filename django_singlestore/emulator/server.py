@@ -59,7 +59,7 @@ READ_ONLY_VARIABLES = frozenset(n for n in rules.SINGLESTORE_VARIABLES if n.star
 INSPECTED = frozenset(
     {
         "SHOW", "SET", "CREATE", "ALTER", "DROP", "RENAME", "SAVEPOINT", "RELEASE", "ROLLBACK",
-        "USE", "AGGREGATOR",
+        "USE", "AGGREGATOR", "EXPLAIN",
     }
 )  # fmt: skip
 #: What ``AGGREGATOR SYNC AUTO_INCREMENT`` becomes: MariaDB's counters already stand past every
@@ -414,7 +414,7 @@ class Session:
             if statements.is_aggregator_sync(significant(tokens)):
                 rewritten.append(AGGREGATOR_SYNC)
                 continue
-            text = join(tokens)
+            text = statements.explain_json(tokens) or join(tokens)
             result = await self._analyze(text)
             if isinstance(result, ddl.Rewrite):
                 rewritten.extend(result.statements)
@@ -495,6 +495,8 @@ class Session:
                 await self._run(join(tokens), self._show_create(*target))
                 return
         text = join(tokens)
+        if keyword == "EXPLAIN":
+            text = statements.explain_json(tokens) or text
         if keyword in ddl.HANDLED_KEYWORDS:
             result = await self._analyze(text)
             if isinstance(result, ddl.Rewrite):

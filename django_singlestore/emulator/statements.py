@@ -1,6 +1,6 @@
 """Statement shapes the proxy handles itself: SET, SHOW CREATE TABLE, information_schema.TABLES,
-AGGREGATOR SYNC AUTO_INCREMENT, ORDER BY detection and the target of an UPDATE. DDL and the table
-rules live in :mod:`.ddl`."""
+AGGREGATOR SYNC AUTO_INCREMENT, EXPLAIN JSON, ORDER BY detection and the target of an UPDATE. DDL
+and the table rules live in :mod:`.ddl`."""
 
 from __future__ import annotations
 
@@ -124,6 +124,20 @@ def is_aggregator_sync(words: list[Token]) -> bool:
         and all(t.kind in ("word", "qid") for t in names[::2])
         and (len(names) == 1 or names[1].is_op("."))
     )
+
+
+def explain_json(tokens: list[Token]) -> str | None:
+    """SingleStore's ``EXPLAIN JSON stmt`` as MariaDB's ``EXPLAIN FORMAT=JSON stmt``; ``None``
+    for any other EXPLAIN (``JSON INTO OUTFILE`` included)."""
+    words = [i for i, t in enumerate(tokens) if not t.is_blank]
+    if (
+        len(words) < 3
+        or not tokens[words[0]].is_word("EXPLAIN")
+        or not tokens[words[1]].is_word("JSON")
+        or tokens[words[2]].is_word("INTO")
+    ):
+        return None
+    return "".join("FORMAT=JSON" if i == words[1] else t.text for i, t in enumerate(tokens))
 
 
 def show_create_table(words: list[Token], database: str | None) -> tuple[str | None, str] | None:

@@ -109,3 +109,50 @@ def test_order_by_detection_ignores_subqueries() -> None:
 def test_update_target_without_tokenizing() -> None:
     assert statements.update_target(b"UPDATE `my tbl` SET a = 1") == (None, "my tbl")
     assert statements.update_target(b"update ignore db.t set a = 1") == ("db", "t")
+
+
+def test_integer_variables_answer_as_numbers() -> None:
+    variables = {"table_name_case_sensitivity": "1", "memsql_version_hash": "00", "lvl": "8.0"}
+    out = dialect.translate(
+        "SELECT @@table_name_case_sensitivity, @@memsql_version_hash, @@lvl", variables
+    )
+    assert out == (
+        "SELECT 1 AS `@@table_name_case_sensitivity`, '00' AS `@@memsql_version_hash`, "
+        "'8.0' AS `@@lvl`"
+    )
+
+
+def test_argumentless_json_builders() -> None:
+    out = dialect.translate("SELECT JSON_BUILD_OBJECT(), JSON_BUILD_ARRAY() FROM t", {})
+    assert out == "SELECT JSON_OBJECT(), JSON_ARRAY() FROM t"
+    assert dialect.translate("SELECT JSON_EXTRACT_STRING() FROM t", {}) is None
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("EXPLAIN JSON SELECT 1", "EXPLAIN FORMAT=JSON SELECT 1"),
+        ("explain /* c */ json\nSELECT 'JSON'", "explain /* c */ FORMAT=JSON\nSELECT 'JSON'"),
+        ("EXPLAIN JSON INTO OUTFILE '/tmp/x' SELECT 1", None),
+        ("EXPLAIN SELECT json FROM t", None),
+        ("SELECT json FROM t", None),
+    ],
+)
+def test_explain_json(sql: str, expected: str | None) -> None:
+    assert statements.explain_json(tokenize(sql)) == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("AGGREGATOR SYNC AUTO_INCREMENT", True),
+        ("aggregator sync auto_increment ALL", True),
+        ("AGGREGATOR SYNC AUTO_INCREMENT ON `d b`.t ALL", True),
+        ("AGGREGATOR SYNC AUTO_INCREMENT ON d", True),
+        ("AGGREGATOR SYNC AUTO_INCREMENT ON", False),
+        ("AGGREGATOR SYNC AUTO_INCREMENT ON d.t.u", False),
+        ("AGGREGATOR SET VARIABLE x", False),
+    ],
+)
+def test_aggregator_sync(sql: str, expected: bool) -> None:
+    assert statements.is_aggregator_sync(significant(tokenize(sql))) is expected

@@ -8,6 +8,7 @@ binary-protocol client, since our drivers interpolate parameters). Tests marked 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -292,6 +293,14 @@ def test_aggregator_sync_auto_increment(scratch) -> None:
     fetch(connection, "AGGREGATOR SYNC AUTO_INCREMENT")
 
 
+def test_explain_json(scratch) -> None:
+    _, connect = scratch
+    connection = connect()
+    fetch(connection, "CREATE TABLE e (id BIGINT, doc JSON, SHARD KEY (id))")
+    rows = fetch(connection, "EXPLAIN JSON SELECT id, doc::$a FROM e WHERE id = 1")
+    assert isinstance(json.loads("".join(row[0] for row in rows)), dict)
+
+
 def test_current_database_follows_use_and_init_db(server: dict[str, Any], scratch) -> None:
     db, connect = scratch
     connection = connect()
@@ -330,6 +339,7 @@ JSON_CASES = [
     ("JSON_EXTRACT_STRING(JSON_SET_STRING(doc, 'a', 's', 'new'), 'a', 's')", "new"),
     ("JSON_MATCH_ANY_EXISTS(doc, 'a', 'b')", 1),
     ("JSON_MATCH_ANY_EXISTS(doc, 'a', 'zz')", 0),
+    ("JSON_BUILD_OBJECT()", "{}"),
     ("'12' :> INT + 1", 13),
     ("doc::a::%n :> BIGINT", 2),
 ]
