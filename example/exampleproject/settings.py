@@ -81,6 +81,9 @@ if EXAMPLE_TENANTS:
 MIGRATION_KIT = {"RETRY_BASE_SECONDS": 0.5, "RETRY_MAX_SECONDS": 5.0, "MIRROR_DOWN_SECONDS": 2.0}
 
 INSTALLED_APPS = [
+    # First: its makemigrations keeps TableStorage/ShardKey/SortKey inside CreateModel, and its
+    # inspectdb writes them back.
+    "django_singlestore",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
