@@ -324,8 +324,10 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         return None
 
     def is_usable(self) -> bool:
+        """Ping without the driver's default silent reconnect, which would hide a lost session
+        (and its open transaction) from Django."""
         try:
-            self.connection.ping()
+            self.connection.ping(reconnect=False)
         except Database.Error:
             return False
         return True

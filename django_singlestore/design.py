@@ -218,10 +218,13 @@ def _m2m_from_column(model: type[Model]) -> str:
 
 
 def field_db_type(field: Any, connection: Any) -> str | None:
-    """The column type, with foreign keys to auto fields widened to BIGINT like their target."""
+    """The column type, with foreign keys to auto fields widened to BIGINT like their target
+    (also through a chain of keys, e.g. to a multi-table child whose pk is its parent link)."""
     db_type = field.db_parameters(connection=connection)["type"]
     if db_type and field.is_relation and (field.many_to_one or field.one_to_one):
         target = getattr(field, "target_field", None)
+        while target is not None and target.is_relation:
+            target = getattr(target, "target_field", None)
         if target is not None and target.get_internal_type() in ("AutoField", "SmallAutoField"):
             return "bigint"
     return db_type
@@ -236,6 +239,26 @@ def primary_key_columns(model: type[Model]) -> tuple[str, ...]:
     if isinstance(pk, CompositePrimaryKey):
         return tuple(pk.columns)
     return (pk.column,) if pk is not None else ()
+
+
+def is_plain_unique(constraint: UniqueConstraint, connection: Any) -> bool:
+    """Whether ``constraint`` is an ordinary UNIQUE KEY on columns, the only kind created here
+    (the schema editor's own test: no condition, expressions, deferral, INCLUDE or NULLS
+    DISTINCT option this backend lacks)."""
+    return connection.schema_editor()._unique_supported(
+        condition=constraint.condition,
+        deferrable=constraint.deferrable,
+        include=constraint.include,
+        expressions=constraint.expressions,
+        nulls_distinct=constraint.nulls_distinct,
+    )
+
+
+def _is_limited_type(field: Any, connection: Any) -> bool:
+    """TEXT/BLOB/JSON columns get no ``db_index`` key, as on MySQL
+    (``features.supports_index_on_text_field`` is False)."""
+    db_type = field.db_type(connection)
+    return db_type is not None and db_type.lower() in connection._limited_data_types
 
 
 def table_spec(model: type[Model], connection: Any) -> rules.TableSpec:
@@ -284,7 +307,7 @@ def table_spec(model: type[Model], connection: Any) -> rules.TableSpec:
                     rely=unenforce_fields,
                 )
             )
-        elif field.db_index:
+        elif field.db_index and not _is_limited_type(field, connection):
             keys.append(
                 rules.Key(index_name(connection, model, [field.column], ""), (field.column,))
             )
@@ -295,9 +318,9 @@ def table_spec(model: type[Model], connection: Any) -> rules.TableSpec:
         )
     for constraint in meta.constraints:
         if isinstance(constraint, UniqueConstraint):
-            if constraint.condition is not None or constraint.expressions:
-                # Like every backend without partial/functional indexes: Django's checks warn
-                # (models.W036/W044) and the constraint is not created.
+            if not is_plain_unique(constraint, connection):
+                # Like every backend without partial/functional/deferrable/covering unique
+                # keys: Django's checks warn (models.W036/W038/W039/W044) and it is not created.
                 continue
             cols = tuple(_column(model, name) for name in constraint.fields)
             unenforced = isinstance(constraint, UnenforcedUniqueConstraint)

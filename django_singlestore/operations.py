@@ -2,18 +2,51 @@
 
 from __future__ import annotations
 
+import datetime
+import json
+from collections.abc import Callable
 from typing import Any
 
 from django.db import DatabaseError
 from django.db.backends.mysql.operations import DatabaseOperations as MySQLDatabaseOperations
 from django.db.models import Model
 from django.db.models.constants import OnConflict
+from django.db.models.expressions import Col
 
 from django_singlestore.design import table_spec
+
+#: Parsers for date/time values that an expression returns as text (see get_db_converters).
+_TEMPORAL_PARSERS: dict[str, Callable[[str], Any]] = {
+    "DateField": datetime.date.fromisoformat,
+    "DateTimeField": datetime.datetime.fromisoformat,
+    "TimeField": datetime.time.fromisoformat,
+}
 
 
 class DatabaseOperations(MySQLDatabaseOperations):
     compiler_module = "django_singlestore.compiler"
+
+    def get_db_converters(self, expression: Any) -> list:
+        """MySQL's converters, plus text-to-date/time parsing for computed date/time values.
+
+        A computed value's type is the server's: ``COALESCE(MIN(date_col), '1970-01-01')``
+        (``Min(..., default=date)``) is text, not DATE (Django ticket #30224). Plain columns
+        always come back typed, so they skip the check.
+        """
+        converters = super().get_db_converters(expression)
+        parser = _TEMPORAL_PARSERS.get(expression.output_field.get_internal_type())
+        if parser is not None and not isinstance(expression, Col):
+
+            def parse_text(value: Any, expression: Any, connection: Any) -> Any:
+                return parser(value) if isinstance(value, str) else value
+
+            converters.insert(0, parse_text)
+        return converters
+
+    def adapt_json_value(self, value: Any, encoder: type[json.JSONEncoder] | None) -> str:
+        """JSON text with non-ASCII characters as themselves, the form the JSON lookups compare
+        with (``json.py``); ``\\uXXXX`` escapes in stored keys would not match them."""
+        return json.dumps(value, cls=encoder, ensure_ascii=False)
 
     def sql_flush(
         self,

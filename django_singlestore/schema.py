@@ -15,6 +15,7 @@ from django_singlestore.design import (
     TableDesign,
     describe,
     field_db_type,
+    is_plain_unique,
     table_spec,
 )
 from django_singlestore.options import parse_storage
@@ -336,11 +337,10 @@ class DatabaseSchemaEditor(MySQLDatabaseSchemaEditor):
         )
 
     def add_constraint(self, model: type[Model], constraint: Any) -> None:
-        if isinstance(constraint, TableDesign) or (
-            isinstance(constraint, UniqueConstraint)
-            and constraint.condition is None
-            and not constraint.expressions
-        ):
+        plain_unique = isinstance(constraint, UniqueConstraint) and is_plain_unique(
+            constraint, self.connection
+        )
+        if isinstance(constraint, TableDesign) or plain_unique:
             self._redesign(model, constraint, added=True)
             return
         super().add_constraint(model, constraint)
