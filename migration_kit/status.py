@@ -1,11 +1,12 @@
 """Where each migrating model stands, and the guard that keeps ``cutover`` safe.
 
 ``model_status(model)`` gathers, for ``s2_status``: the phase, backfill progress (checkpoint
-rows), outbox lag on every database holding an outbox, the last verify run and this process's
-shadow-read counters. ``cutover_guard`` is registered with ``s2router.phases`` and refuses to
-enter ``cutover`` unless the backfill finished, the outbox holds nothing for the model and the
-last verify was clean; it refuses to leave ``cutover`` (rollback or ``done``) while mirrored
-writes are still pending, since they would otherwise be applied over newer rows or lost.
+rows), outbox lag on every database holding an outbox, the last verify run and the shadow-read
+counters every process has flushed (``s2router.ShadowStat``) plus this process's pending ones.
+``cutover_guard`` is registered with ``s2router.phases`` and refuses to enter ``cutover`` unless
+the backfill finished, the outbox holds nothing for the model and the last verify was clean; it
+refuses to leave ``cutover`` (rollback or ``done``) while mirrored writes are still pending,
+since they would otherwise be applied over newer rows or lost.
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ def model_status(model: type[models.Model]) -> dict[str, Any]:
     primary, mirror = write_aliases(model)
     source = source_alias(model)
     label = model._meta.label
-    counters = shadow.stats().get(model._meta.label_lower, {})
+    counters = shadow.report(label).get(model._meta.label_lower, {})
+    mismatch_at = counters.get("last_mismatch_at")
     return {
         "model": label,
         "phase": str(get_phase(model)),
@@ -107,9 +109,8 @@ def model_status(model: type[models.Model]) -> dict[str, Any]:
         "outbox": outbox_lag(model),
         "verify": last_verify(model),
         "shadow": {
-            "compared": counters.get("compared", 0),
-            "mismatched": counters.get("mismatched", 0),
-            "errors": counters.get("errors", 0),
+            **{key: counters.get(key, 0) for key in shadow.COUNTERS},
+            "last_mismatch_at": mismatch_at.isoformat() if mismatch_at else None,
         },
     }
 

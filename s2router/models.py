@@ -1,4 +1,4 @@
-"""The run-time phase override table (on ``PHASE_DATABASE``, ``default`` unless configured)."""
+"""s2router's own tables on ``PHASE_DATABASE``: run-time phase overrides, shadow-read counters."""
 
 from django.db import models
 
@@ -20,3 +20,22 @@ class ModelPhase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label}: {self.phase}"
+
+
+class ShadowStat(models.Model):
+    """Shadow-read counters of one model, summed over every process (``s2router.shadow``)."""
+
+    model_label = models.CharField(max_length=200, unique=True, help_text="app_label.modelname")
+    compared = models.BigIntegerField(default=0)
+    matched = models.BigIntegerField(default=0)
+    mismatched = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    last_mismatch_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "shadow-read counter"
+        ordering = ["model_label"]
+
+    def __str__(self) -> str:
+        return f"{self.model_label}: {self.mismatched}/{self.compared} mismatched"

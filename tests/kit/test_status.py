@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 from django.core.checks import run_checks
 from django.core.management import CommandError, call_command
+from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
 from migration_kit.models import BackfillCheckpoint, OutboxEntry, VerifyRun
 from migration_kit.sync import drain_all
+from s2router import shadow
+from s2router.models import ShadowStat
 from s2router.phases import IllegalTransition, set_phase
+from tests.routerapp.models import Order
 from tests.syncapp.models import Author, Book
 from tests.syncapp.testing import mirrored
 
@@ -75,7 +85,13 @@ def test_status_reports_each_part() -> None:
         }
         assert status["outbox"]["count"] == 1 and status["outbox"]["failing"] == 0
         assert status["verify"]["clean"] is False and status["verify"]["differences"] == 3
-        assert status["shadow"] == {"compared": 0, "mismatched": 0, "errors": 0}
+        assert status["shadow"] == {
+            "compared": 0,
+            "matched": 0,
+            "mismatched": 0,
+            "errors": 0,
+            "last_mismatch_at": None,
+        }
 
 
 def test_status_text_and_healthy_exit() -> None:
@@ -86,6 +102,80 @@ def test_status_text_and_healthy_exit() -> None:
             "syncapp.Tag [dual_write] default→mysql: backfill not run; outbox 0 pending; "
             "never verified; shadow 0/0 mismatched"
         )
+
+
+SHADOW_ROUTER = {
+    "SINGLESTORE": "mysql",
+    "MIGRATING": {
+        "routerapp.Order": {"source": "default", "phase": "shadow", "shadow_sample_rate": 1}
+    },
+    "PHASE_CACHE_SECONDS": 0,
+}
+
+
+def s2_status_in_a_new_process(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m django s2_status`` with the test databases and ``SHADOW_ROUTER``."""
+    (tmp_path / "status_child_settings.py").write_text(
+        "from tests.kit.subprocess_settings import *  # noqa: F403\n"
+        f"DATABASE_ROUTERS = ['s2router.SingleStoreRouter']\nS2ROUTER = {SHADOW_ROUTER!r}\n"
+    )
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="status_child_settings")
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), os.getcwd()])
+    for alias in ("default", "mysql"):
+        env[f"S2KIT_DB_{alias.upper()}"] = connections[alias].settings_dict["NAME"]
+    command = [sys.executable, "-m", "django", "s2_status", *args, "--skip-checks"]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.django_db(
+    databases=["default", "mysql"],
+    transaction=True,
+    available_apps=["s2router", "migration_kit", "tests.routerapp"],
+)
+def test_shadow_mismatches_of_another_connection_reach_s2_status(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(shadow, "FLUSH_EVERY", 2)
+    monkeypatch.setattr(shadow, "FLUSH_SECONDS", 3600.0)
+    monkeypatch.setattr(shadow, "_attempted_at", time.monotonic())
+    monkeypatch.setattr(shadow, "_since_attempt", 0)
+    for alias, amount in (("default", "1.00"), ("mysql", "9.00")):
+        with connections[alias].cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO routerapp_order (id, number, amount) VALUES (1, '1', {amount})"
+            )
+
+    def serve() -> None:
+        """A request thread: its own connections, two shadowed reads, one mismatching."""
+        try:
+            list(Order.objects.all())
+            Order.objects.count()
+        finally:
+            connections.close_all()
+
+    with override_settings(DATABASE_ROUTERS=["s2router.SingleStoreRouter"], S2ROUTER=SHADOW_ROUTER):
+        shadow.reset_stats()
+        worker = threading.Thread(target=serve)
+        worker.start()
+        worker.join()
+        assert ShadowStat.objects.get().mismatched == 1  # flushed by the thread, committed
+
+        child = s2_status_in_a_new_process(tmp_path, "routerapp.Order", "--format", "json")
+        assert child.returncode == 1, child.stderr  # mismatches need attention
+        [status] = json.loads(child.stdout)["models"]
+        assert status["phase"] == "shadow"
+        assert {k: v for k, v in status["shadow"].items() if k != "last_mismatch_at"} == {
+            "compared": 2,
+            "matched": 1,
+            "mismatched": 1,
+            "errors": 0,
+        }
+        assert status["shadow"]["last_mismatch_at"] is not None
+
+        child = s2_status_in_a_new_process(tmp_path, "routerapp.Order", "--reset-shadow")
+        assert child.returncode == 1 and "shadow 1/2 mismatched (last at " in child.stdout
+        assert not ShadowStat.objects.exists()  # reset after reporting
+        out = io.StringIO()
+        call_command("s2_status", "routerapp.Order", stdout=out)
+        assert "shadow 0/0 mismatched" in out.getvalue()
 
 
 def test_cutover_is_refused_until_backfilled_drained_and_verified() -> None:

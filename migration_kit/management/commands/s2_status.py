@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from migration_kit.management.commands._models import resolve_models
 from migration_kit.status import model_status
+from s2router import shadow
 
 
 class Command(BaseCommand):
@@ -21,9 +22,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("models", nargs="*", metavar="app.Model")
         parser.add_argument("--format", choices=["text", "json"], default="text")
+        parser.add_argument(
+            "--reset-shadow",
+            action="store_true",
+            help="After reporting, zero the shown models' shadow-read counters (every process's).",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        statuses = [model_status(model) for model in resolve_models(opts["models"])]
+        chosen = resolve_models(opts["models"])
+        statuses = [model_status(model) for model in chosen]
+        if opts["reset_shadow"]:
+            shadow.reset_stats(*(model._meta.label for model in chosen))
+            self.stderr.write(f"shadow counters reset for {len(chosen)} model(s)")
         if opts["format"] == "json":
             self.stdout.write(json.dumps({"models": statuses}, indent=2))
         else:
@@ -71,6 +81,8 @@ def _line(s: dict[str, Any]) -> str:
         checked = f"verify NOT clean at {verify['started_at']} ({verify['differences']} diffs)"
     shadow = s["shadow"]
     reads = f"shadow {shadow['mismatched']}/{shadow['compared']} mismatched"
+    if shadow["last_mismatch_at"]:
+        reads += f" (last at {shadow['last_mismatch_at']})"
     if shadow["errors"]:
         reads += f", {shadow['errors']} errors"
     return (
