@@ -194,9 +194,10 @@ def write_docs(results: list[AppResult], target: str) -> None:
     start, end = "<!-- suite-results -->", "<!-- /suite-results -->"
     head, _, rest = text.partition(start)
     _, _, tail = rest.partition(end)
+    command = " ".join([".venv/bin/python scripts/django_suite.py", *sys.argv[1:]])
     block = (
         f"{start}\nDjango {django.get_version()}, against {target}, "
-        f"{time.strftime('%Y-%m-%d')}:\n\n{table(results)}\n{end}"
+        f"{time.strftime('%Y-%m-%d')}, `{command}`:\n\n{table(results)}\n{end}"
     )
     DOCS.write_text(head + block + tail)
 
