@@ -837,8 +837,10 @@ def _alter_table(
         elements.append((start, cur.last_index))
         if drop:
             removed.append(len(elements) - 1)
-        if cur.accept_word("TIMEOUT"):
+        timeout = cur.index()
+        if cur.accept_word("TIMEOUT"):  # SingleStore's ALTER time limit: MariaDB has none
             cur.next()
+            edits.delete(timeout, cur.last_index)
             break
         if not cur.accept_op(","):
             break

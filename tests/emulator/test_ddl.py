@@ -369,7 +369,7 @@ def test_rename_only_change_becomes_rename_column_and_renames_keys():
     assert [c.name for c in altered.spec.columns] == ["id", "uid", "x"]
     assert altered.spec.shard_key == ("uid",)
     assert altered.spec.sort_key == (("uid", True),)
-    assert rewritten("ALTER TABLE nowhere CHANGE a b") == (
+    assert rewritten("ALTER TABLE nowhere CHANGE a b TIMEOUT 30") == (
         "ALTER TABLE nowhere RENAME COLUMN a TO b",
     )
     assert rewritten("ALTER TABLE nowhere CHANGE a b INT") == (
