@@ -2,10 +2,11 @@
 
 Covered: the ``JSON_EXTRACT_<type>`` family and its ``::$`` / ``::%`` / ``::`` operators,
 ``JSON_SET_<type>``, ``JSON_DELETE_KEY``, ``JSON_ARRAY_PUSH_<type>``, ``JSON_MATCH_ANY_EXISTS``,
-``JSON_GET_TYPE``, ``JSON_AGG`` / ``JSON_BUILD_*``, ``:>`` / ``!:>`` casts, ``VERSION()`` and the
-``@@`` variables SingleStore has and MariaDB lacks. SingleStore key paths are comma-separated
-arguments (``JSON_EXTRACT_STRING(j, 'a', 0)``: key ``a`` then array index 0); a string
-argument is an object key, an integer literal an array index.
+``JSON_GET_TYPE``, ``JSON_AGG`` / ``JSON_BUILD_*``, ``:>`` / ``!:>`` casts, ``VERSION()``,
+``LEAD``/``LAG`` with a default value and the ``@@`` variables SingleStore has and MariaDB
+lacks. SingleStore key paths are comma-separated arguments (``JSON_EXTRACT_STRING(j, 'a', 0)``:
+key ``a`` then array index 0); a string argument is an object key, an integer literal an array
+index.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
 _NO_ARGUMENTS = frozenset({"JSON_BUILD_OBJECT", "JSON_BUILD_ARRAY"})
 
 #: Spellings of the function names the translator knows, as they appear in raw query bytes.
-_FUNCTION_HINTS = (b"SON_", b"son_", b"ERSION(", b"ersion(")
+_FUNCTION_HINTS = (b"SON_", b"son_", b"ERSION(", b"ersion(", b"LEAD(", b"LAG(", b"lead(", b"lag(")
 
 
 def needs_translation(query: bytes) -> bool:
@@ -249,6 +250,11 @@ class Translator:
             item = items[pos]
             pos += 1
             if isinstance(item, Group):
+                window = self._lead_lag_default(out, item, items, pos)
+                if window is not None:
+                    out.append(window[0])
+                    pos = window[1]
+                    continue
                 call = self._call(out, item)
                 out.append(call if call is not None else Group(self._items(item.items)))
                 continue
@@ -296,6 +302,37 @@ class Translator:
             return None
         self.changed = True
         return _raw(builder([render(a) for a in raw_args], raw_args))
+
+    def _lead_lag_default(
+        self, out: list[Item], group: Group, items: list[Item], pos: int
+    ) -> tuple[Item, int] | None:
+        """``LEAD|LAG(x, n, default) OVER w`` (MariaDB takes no default) as ``IF(LEAD(1, n)
+        OVER w IS NULL, default, LEAD(x, n) OVER w)``: ``LEAD(1, n)`` is NULL exactly when the
+        row ``n`` away does not exist. Returns the replacement and the position after ``w``."""
+        if not out or not isinstance(out[-1], Token) or not out[-1].is_word("LEAD", "LAG"):
+            return None
+        args = split_args(group.items)
+        if len(args) != 3:
+            return None
+        j = pos
+        while j < len(items) and items[j].is_blank:
+            j += 1
+        if j >= len(items) or not (isinstance(items[j], Token) and items[j].is_word("OVER")):
+            return None
+        j += 1
+        while j < len(items) and items[j].is_blank:
+            j += 1
+        if j >= len(items) or not (isinstance(items[j], Group) or items[j].kind in ("word", "qid")):
+            return None
+        name = out.pop().text
+        window = render(self._items([items[j]]))
+        value, offset, default = (render(strip(self._items(arg))) for arg in args)
+        self.changed = True
+        text = (
+            f"IF({name}(1, {offset}) OVER {window} IS NULL, {default}, "
+            f"{name}({value}, {offset}) OVER {window})"
+        )
+        return _raw(text), j + 1
 
     def _alias_if_item(self, out: list[Item], value: str, alias: str = "VERSION()") -> str:
         return value if not self._alias_position(out) else f"{value} AS {quote_name(alias)}"

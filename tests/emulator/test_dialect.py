@@ -156,3 +156,14 @@ def test_explain_json(sql: str, expected: str | None) -> None:
 )
 def test_aggregator_sync(sql: str, expected: bool) -> None:
     assert statements.is_aggregator_sync(significant(tokenize(sql))) is expected
+
+
+def test_lead_lag_default_keeps_the_window() -> None:
+    sql = "SELECT LEAD(x, 1, 'd') OVER (ORDER BY b) AS n, lag(x, 2, 0) over w FROM t"
+    assert dialect.translate(sql, {}) == (
+        "SELECT IF(LEAD(1, 1) OVER (ORDER BY b) IS NULL, 'd', LEAD(x, 1) OVER (ORDER BY b)) AS n, "
+        "IF(lag(1, 2) OVER w IS NULL, 0, lag(x, 2) OVER w) FROM t"
+    )
+    assert (
+        dialect.translate("SELECT LEAD(x, 1) OVER w, LAG(x) OVER (ORDER BY b) FROM t", {}) is None
+    )

@@ -301,6 +301,19 @@ def test_explain_json(scratch) -> None:
     assert isinstance(json.loads("".join(row[0] for row in rows)), dict)
 
 
+def test_lead_lag_with_a_default(scratch) -> None:
+    _, connect = scratch
+    connection = connect()
+    fetch(connection, "CREATE TABLE w (id BIGINT, v INT, SHARD KEY (id))")
+    fetch(connection, "INSERT INTO w VALUES (1, 10), (2, NULL), (3, 30)")
+    rows = fetch(
+        connection,
+        "SELECT id, LEAD(v, 1, -1) OVER (ORDER BY id) AS n, "
+        "LAG(v, 2, -2) OVER (ORDER BY id) AS p FROM w ORDER BY id",
+    )
+    assert rows == [(1, None, -2), (2, 30, -2), (3, -1, 10)]  # a NULL neighbour stays NULL
+
+
 def test_current_database_follows_use_and_init_db(server: dict[str, Any], scratch) -> None:
     db, connect = scratch
     connection = connect()
