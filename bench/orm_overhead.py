@@ -118,10 +118,7 @@ def django_worker(host: str, port: int, database: str, n: int) -> dict[str, floa
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
     )
     django.setup()
-    from django.db import connection, connections, models
-
-    if not hasattr(type(connections["default"]), "singlestore_version"):
-        _answer_upstream_probe(type(connections["default"]))
+    from django.db import connection, models
 
     class Item(models.Model):
         name = models.CharField(max_length=50)
@@ -166,28 +163,6 @@ def django_worker(host: str, port: int, database: str, n: int) -> dict[str, floa
     with connection.schema_editor() as editor:
         editor.delete_model(Item)
     return result
-
-
-def _answer_upstream_probe(wrapper: type) -> None:
-    """Upstream's first query reads ``@@table_name_case_sensitivity``, which the emulator does
-    not know yet; answer it the way a default cluster would (on) and ask for the rest."""
-
-    def server_data(self) -> dict:
-        with self.temporary_connection() as cursor:
-            cursor.execute(
-                "SELECT @@memsql_version, @@sql_mode, @@default_table_type, "
-                "CONVERT_TZ('2001-01-01 01:00:00', 'UTC', 'UTC') IS NOT NULL"
-            )
-            version, sql_mode, table_type, zoneinfo = cursor.fetchone()
-        return {
-            "version": version,
-            "sql_mode": sql_mode,
-            "default_table_type": table_type,
-            "table_name_case_sensitivity": True,
-            "has_zoneinfo_database": bool(zoneinfo),
-        }
-
-    wrapper.singlestore_server_data = property(server_data)
 
 
 def run_worker(python: str, kind: str, host: str, port: int, database: str, n: int) -> dict:

@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.db import DatabaseError
 from django.db.backends.mysql.operations import DatabaseOperations as MySQLDatabaseOperations
 from django.db.models import Model
 from django.db.models.constants import OnConflict
@@ -75,13 +74,8 @@ class DatabaseOperations(MySQLDatabaseOperations):
             return False
         database = self.quote_name(self.connection.settings_dict["NAME"])
         table = f"{database}.{self.quote_name(spec.name)}"
-        try:
-            with self.connection.cursor() as cursor:
-                cursor.execute(f"AGGREGATOR SYNC AUTO_INCREMENT ON {table}")
-        except DatabaseError as exc:
-            # 1064: a server without the command (the emulator: MariaDB moved the counter itself).
-            if not (exc.args and exc.args[0] == 1064):
-                raise
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"AGGREGATOR SYNC AUTO_INCREMENT ON {table}")
         return True
 
     def sequence_reset_by_name_sql(self, style: Any, sequences: list[dict]) -> list[str]:
