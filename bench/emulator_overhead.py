@@ -36,8 +36,8 @@ import singlestoredb  # noqa: E402
 from django_singlestore.emulator.pytest_plugin import start_emulator, stop_emulator  # noqa: E402
 
 DB = "s2kit_ebench"
-BACKEND = "mysql://root@127.0.0.1:3306"
 USER, PASSWORD = "s2kit", "s2kit"
+BACKEND = f"mysql://{USER}:{PASSWORD}@127.0.0.1:3306"
 BATCH = 100
 
 

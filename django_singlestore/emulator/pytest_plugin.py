@@ -43,6 +43,7 @@ class RunningEmulator:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    backend: str  # the MariaDB URL it proxies to, for tests that start another one
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -86,7 +87,8 @@ def start_emulator(backend: str, extra_args: list[str]) -> RunningEmulator:
     while time.monotonic() < deadline:
         match = _LISTENING.search(log_path.read_text(errors="replace"))
         if match:
-            return RunningEmulator(match.group(1), int(match.group(2)), process, log_path)
+            port = int(match.group(2))
+            return RunningEmulator(match.group(1), port, process, log_path, backend)
         if process.poll() is not None:
             break
         time.sleep(0.05)

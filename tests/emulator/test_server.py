@@ -456,7 +456,7 @@ def test_create_database_forgets_stale_layouts(s2emu, server: dict[str, Any]) ->
 
 def test_catalog_survives_restart_and_cli_switch(s2emu, server: dict[str, Any]) -> None:
     name = f"s2emu_t_{uuid.uuid4().hex[:12]}"
-    backend = "mysql://root@127.0.0.1:3306"
+    backend = s2emu.backend
     first = start_emulator(backend, [])
     try:
         params = {**server, "host": first.host, "port": first.port}
