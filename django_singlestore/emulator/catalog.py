@@ -10,41 +10,11 @@ copy, loaded at start and updated after every DDL statement it forwards successf
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
-from typing import Any
 
 from django_singlestore import rules
 
 from .backend import BackendClient
 from .sqltext import quote_name, quote_string
-
-
-def spec_to_json(spec: rules.TableSpec) -> str:
-    data = asdict(spec)
-    data["storage"] = spec.storage.value
-    return json.dumps(data, separators=(",", ":"))
-
-
-def spec_from_json(text: str) -> rules.TableSpec:
-    data: dict[str, Any] = json.loads(text)
-    return rules.TableSpec(
-        name=data["name"],
-        storage=rules.Storage(data["storage"]),
-        columns=tuple(rules.Column(**c) for c in data["columns"]),
-        keys=tuple(rules.Key(**{**k, "columns": tuple(k["columns"])}) for k in data["keys"]),
-        shard_key=None if data["shard_key"] is None else tuple(data["shard_key"]),
-        sort_key=tuple((c, bool(d)) for c, d in data["sort_key"]),
-        foreign_keys=tuple(
-            rules.ForeignKey(
-                f["name"], tuple(f["columns"]), f["ref_table"], tuple(f["ref_columns"])
-            )
-            for f in data["foreign_keys"]
-        ),
-        comment=data["comment"],
-        auto_increment_start=data["auto_increment_start"],
-        temporary=data["temporary"],
-        options=tuple((k, v) for k, v in data["options"]),
-    )
 
 
 class Catalog:
@@ -81,7 +51,7 @@ class Catalog:
                 await self.client.query(f"ALTER TABLE {self.table} ENGINE=MyISAM")
             rows = await self.client.query(f"SELECT db, name, spec FROM {self.table}")
         self._tables = {
-            (db.decode(), name.decode()): spec_from_json(spec.decode())
+            (db.decode(), name.decode()): rules.TableSpec.from_dict(json.loads(spec))
             for db, name, spec in rows
             if db is not None and name is not None and spec is not None
         }
@@ -102,7 +72,7 @@ class Catalog:
                 "1" if spec.is_sharded else "0",
                 "NULL" if shard is None else quote_string(json.dumps(list(shard))),
                 quote_string(json.dumps([list(item) for item in spec.sort_key])),
-                quote_string(spec_to_json(spec)),
+                quote_string(json.dumps(spec.to_dict(), separators=(",", ":"))),
             )
         )
         async with self.client.lock:
