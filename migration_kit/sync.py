@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from migration_kit import conf
 from migration_kit.apply import ApplyResult, apply_keys
+from migration_kit.db import is_transient
 from migration_kit.keys import decode_pk
 from migration_kit.models import OutboxEntry
 
@@ -84,8 +85,6 @@ class FastPath:
         self._down_until: dict[str, float] = {}
         self._unfinished = 0  # submitted batches not tried yet
         self._settled = threading.Condition(self._lock)
-        self.applied = 0
-        self.failed = 0
 
     def submit(self, label: str, primary: str, mirror: str, batch: str, keys: list[Any]) -> None:
         """Called by ``transaction.on_commit``; never raises into the writer."""
@@ -180,12 +179,11 @@ class FastPath:
             keys, batches = groups[group_key]
             return _apply_batch(*group_key, keys, batches)
 
-        done, failed = apply_in_rounds(todo, apply_group)
-        self.applied += sum(len(groups[g][0]) for g in done)
+        _, failed = apply_in_rounds(todo, apply_group)
         for (label, _primary, mirror), exc in failed.items():
-            self.failed += len(groups[label, _primary, mirror][0])
-            if isinstance(exc, OperationalError | InterfaceError):
-                # The mirror is unreachable: stop trying on every write for a while.
+            if isinstance(exc, OperationalError | InterfaceError) and not is_transient(exc):
+                # The mirror is unreachable: stop trying on every write for a while. A deadlock
+                # or lock timeout (also OperationalError) only leaves these keys to s2_sync.
                 self._down_until[mirror] = time.monotonic() + conf.get("MIRROR_DOWN_SECONDS")
             logger.warning(
                 "fast path: %d key(s) of %s not applied to %r, left in the outbox: %s",

@@ -37,13 +37,11 @@ from django.db.utils import load_backend
 
 from migration_kit.backfill import convert
 from migration_kit.backfill.keyset import Table
+from migration_kit.db import MYSQL_FAMILY, errno, is_transient
 
-MYSQL_PROTOCOL = frozenset({"mysql", "singlestore"})
 DUPLICATE_KEY = 1062
 # Errors meaning "LOCAL INFILE is disabled here": fall back to INSERT for the rest of the run.
 LOCAL_INFILE_OFF = frozenset({1148, 2068, 3948, 4166})
-TRANSIENT_ERRNOS = frozenset({1205, 1213})  # lock wait timeout, deadlock
-TRANSIENT_STATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock (PostgreSQL)
 TRANSIENT_RETRIES = 5
 INSERT_ROWS = 500  # rows per INSERT statement, well under max_allowed_packet for typical rows
 STREAM_CHUNK = 64 * 1024
@@ -80,12 +78,12 @@ class Writer:
 
     def __init__(self, model: type[models.Model], alias: str, method: str = "auto"):
         vendor = connections[alias].vendor
-        if method == "load" and vendor not in MYSQL_PROTOCOL:
+        if method == "load" and vendor not in MYSQL_FAMILY:
             raise ValueError(
                 f"--method load needs a MySQL-protocol target; {alias!r} is {vendor}. "
                 "Use --method insert."
             )
-        self.mysql_protocol = vendor in MYSQL_PROTOCOL
+        self.mysql_protocol = vendor in MYSQL_FAMILY
         self.method = "load" if method in ("auto", "load") and self.mysql_protocol else "insert"
         self.connection = target_connection(alias, local_infile=self.method == "load")
         self.connection.ensure_connection()
@@ -147,7 +145,7 @@ class Writer:
         except DatabaseError as exc:
             self.connection.rollback()
             self.fallbacks += 1
-            if _errno(exc) in LOCAL_INFILE_OFF or "LOCAL" in str(exc):
+            if errno(exc) in LOCAL_INFILE_OFF or "LOCAL" in str(exc):
                 self.method = "insert"
                 self.notes.append(f"LOAD DATA LOCAL INFILE refused ({exc}); using INSERT.")
             return None
@@ -276,15 +274,3 @@ def _driver_cursor(cursor: Any) -> Any:
     while type(raw).__module__.split(".")[0] in WRAPPER_PACKAGES and hasattr(raw, "cursor"):
         raw = raw.cursor
     return raw
-
-
-def is_transient(exc: BaseException) -> bool:
-    """A deadlock or lock-wait timeout: retry the same statement, the rows are not at fault."""
-    cause = exc.__cause__ or exc
-    return _errno(exc) in TRANSIENT_ERRNOS or getattr(cause, "sqlstate", None) in TRANSIENT_STATES
-
-
-def _errno(exc: BaseException) -> int | None:
-    cause = exc.__cause__ or exc
-    args = getattr(cause, "args", ())
-    return args[0] if args and isinstance(args[0], int) else None

@@ -26,7 +26,8 @@ from tqdm import tqdm
 
 from migration_kit.backfill import convert, state, transfer
 from migration_kit.backfill.keyset import Table
-from migration_kit.backfill.load import TRANSIENT_RETRIES, Rejected, Writer, is_transient
+from migration_kit.backfill.load import TRANSIENT_RETRIES, Rejected, Writer
+from migration_kit.db import is_transient
 from migration_kit.models import BackfillCheckpoint
 
 INITIAL_BATCH = 2000

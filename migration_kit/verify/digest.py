@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from migration_kit.db import MYSQL_FAMILY
 from migration_kit.fields import INTEGER_TYPES, POSTGRESQL_TEXT, TEXT_TYPES, internal_type
 
 # Types whose canonical text is made of digits, lowercase hex and "-.: " only.
@@ -42,7 +43,6 @@ FIXED_FORM = INTEGER_TYPES | {
     "DurationField",
     "BinaryField",
 }
-MYSQL_FAMILY = frozenset({"mysql", "singlestore"})
 HASH_BITS_HEX = 15  # 60 bits: sums of a chunk's rows stay exact in numeric/DECIMAL
 
 

@@ -177,3 +177,43 @@ def test_fast_path_failure_leaves_entries_for_the_drainer() -> None:
                 cursor.execute("RENAME TABLE syncapp_tag_away TO syncapp_tag")
         drain("default")
         assert differences("default", "mysql") == {}
+
+
+@committing
+def test_fast_path_lock_timeout_does_not_mark_the_mirror_down() -> None:
+    """A lock wait timeout on the mirror leaves that key to the drainer; the next write still
+    goes through the fast path (only an unreachable mirror pauses it)."""
+    import threading
+
+    from django.test import override_settings
+
+    with (
+        mirrored("default", "mysql", fast="inline"),
+        override_settings(MIGRATION_KIT={"FAST_PATH": "inline", "MIRROR_DOWN_SECONDS": 60}),
+    ):
+        tag = Tag.objects.using("default").create(name="first")
+        assert Tag.objects.using("mysql").get(pk=tag.pk).name == "first"
+        held, release = threading.Event(), threading.Event()
+
+        def hold_mirror_row() -> None:
+            try:
+                with transaction.atomic(using="mysql"):
+                    list(Tag.objects.using("mysql").select_for_update().filter(pk=tag.pk))
+                    held.set()
+                    release.wait(10)
+            finally:
+                connections.close_all()
+
+        holder = threading.Thread(target=hold_mirror_row)
+        holder.start()
+        try:
+            assert held.wait(10)
+            with connections["mysql"].cursor() as cursor:
+                cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
+            Tag.objects.using("default").filter(pk=tag.pk).update(name="while locked")
+            assert pending("default") == 1
+        finally:
+            release.set()
+            holder.join()
+        Tag.objects.using("default").filter(pk=tag.pk).update(name="after")
+        assert Tag.objects.using("mysql").get(pk=tag.pk).name == "after"
