@@ -40,8 +40,6 @@ from django.utils.module_loading import import_string
 from s2router import conf
 from s2router.router import tables_of
 
-LISTS = ("ANALYTICS", "REFERENCE", "MIGRATING")
-
 
 @register(Tags.models, "s2router")
 def check_settings(app_configs: Iterable[AppConfig] | None = None, **kwargs: Any) -> list:

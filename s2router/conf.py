@@ -111,6 +111,14 @@ class Tenancy:
     tenants: Any
 
 
+def owner_label(model: type[Model]) -> str:
+    """``app.model`` of the model whose placement ``model`` follows: an auto-created
+    many-to-many table follows the model that declares the field, a proxy its concrete model."""
+    opts = model._meta
+    owner = opts.auto_created if opts.auto_created else opts.concrete_model
+    return owner._meta.label_lower
+
+
 @dataclass
 class Config:
     """The parsed ``S2ROUTER`` dict plus per-model caches (rebuilt with the config)."""
@@ -137,9 +145,7 @@ class Config:
         try:
             return self._placements[model]
         except KeyError:
-            opts = model._meta
-            owner = opts.auto_created if opts.auto_created else opts.concrete_model
-            found = self.placement_for_label(owner._meta.label_lower)
+            found = self.placement_for_label(owner_label(model))
             self._placements[model] = found
             return found
 
@@ -211,13 +217,6 @@ def normalize(label: str) -> str:
     """``"metrics.PageView"`` -> ``"metrics.pageview"``; app labels are kept as written."""
     app_label, dot, model = label.partition(".")
     return f"{app_label}.{model.lower()}" if dot else app_label
-
-
-def label_of(model: type[Model] | Model | str) -> str:
-    """The normalized label of a model class, instance or ``"app.Model"`` string."""
-    if isinstance(model, str):
-        return normalize(model)
-    return model._meta.label_lower
 
 
 _config: Config | None = None

@@ -90,10 +90,13 @@ class SingleStoreRouter:
         self, db: str, app_label: str, model_name: str | None = None, **hints: Any
     ) -> bool | None:
         cfg = conf.get_config()
+        model = hints.get("model")
         if model_name is None:
             tables = cfg.app_tables(app_label)
         else:
-            placement = cfg.placement_for_label(f"{app_label}.{model_name}")
+            # Keyed by label, not class: migrations make a new historical class every time.
+            label = conf.owner_label(model) if model is not None else f"{app_label}.{model_name}"
+            placement = cfg.placement_for_label(label)
             tables = None if placement is None else placement.tables
         if tables is not None:
             return db in tables

@@ -169,3 +169,13 @@ def test_shared_apps_have_tables_wherever_migrations_happen(s2router_settings):
     assert ours.db_for_write(OutboxEntry) is None  # the kit names its databases itself
     s2router_settings(MIGRATING={}, REFERENCE=[])
     assert [a for a in ALIASES if ours.allow_migrate(a, "migration_kit")] == ["default", "s2"]
+
+
+def test_auto_created_through_tables_migrate_with_their_owner(s2router_settings):
+    """Flushes and table lists ask allow_migrate with the through model itself."""
+    from tests.integrityapp.models import Book
+
+    s2router_settings(ANALYTICS=["integrityapp.Book", "integrityapp.Tag"])
+    through = Book.tags.through
+    assert router.db_for_write(through) == "s2"
+    assert [a for a in ALIASES if router.allow_migrate_model(a, through)] == ["s2"]
