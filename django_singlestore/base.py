@@ -10,7 +10,6 @@ written against MySQLdb; the places that assume it (driver exceptions, ``conv`` 
 from __future__ import annotations
 
 import inspect
-import os
 import re
 from typing import Any
 
@@ -163,9 +162,6 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
     }
     # SingleStore has no CHECK constraints.
     data_type_check_constraints: dict[str, str] = {}
-    # SingleStore runs every transaction at READ COMMITTED.
-    isolation_levels = {"read committed"}
-
     Database = Database
     SchemaEditorClass = DatabaseSchemaEditor
     client_class = DatabaseClient
@@ -214,15 +210,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             kwargs["host"] = settings_dict["HOST"]
         if settings_dict["PORT"]:
             kwargs["port"] = int(settings_dict["PORT"])
-        options = self.s2_options.driver_options
-        isolation_level = options.pop("isolation_level", "read committed")
-        if isolation_level and isolation_level.lower() not in self.isolation_levels:
-            raise ImproperlyConfigured(
-                f"Invalid transaction isolation level {isolation_level!r} for database "
-                f"{self.alias!r}: SingleStore only runs 'read committed' (or set None)."
-            )
-        self.isolation_level = isolation_level and isolation_level.lower()
-        kwargs.update(options)
+        kwargs.update(self.s2_options.driver_options)
         return kwargs
 
     @async_unsafe
@@ -306,9 +294,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
     @property
     def keeps_autocommit(self) -> bool:
         """Child-aggregator mode: autocommit stays on so reference-table writes work (2549)."""
-        return self.s2_options.child_aggregator or bool(
-            os.environ.get("DJANGO_SINGLESTORE_SKIP_AUTOCOMMIT")
-        )
+        return self.s2_options.child_aggregator
 
     def _set_autocommit(self, autocommit: bool) -> None:
         if not autocommit and self.keeps_autocommit:

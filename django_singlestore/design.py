@@ -390,11 +390,6 @@ def django_hint(violation: rules.Violation) -> str:
     return DJANGO_HINTS.get(violation.rule.id, violation.hint)
 
 
-def violations_for(model: type[Model], connection: Any) -> list[rules.Violation]:
-    """CREATE-time rule violations of ``model``'s table on ``connection``."""
-    return rules.check_table(table_spec(model, connection), connection.rules_version)
-
-
 def describe(violations: Iterable[rules.Violation], label: str) -> str:
     return "; ".join(
         f"{label}: {v.message} [{v.rule.id}, error {v.errno}]. Fix: {django_hint(v)}"

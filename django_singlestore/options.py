@@ -17,10 +17,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django_singlestore.rules import Storage
 
 #: OPTIONS keys this backend consumes; everything else goes to ``singlestoredb``.
-BACKEND_KEYS = ("table_storage_type", "not_enforced_unique", "child_aggregator", "alter_strategy")
+BACKEND_KEYS = (
+    "table_storage_type",
+    "not_enforced_unique",
+    "child_aggregator",
+    "alter_strategy",
+    "isolation_level",
+)
 ALTER_STRATEGIES = ("rebuild", "refuse")
 STORAGE_ENV_PREFIX = "DJANGO_SINGLESTORE_TABLE_STORAGE_TYPE_"
 NOT_ENFORCED_UNIQUE_ENV_PREFIX = "DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_"
+SKIP_AUTOCOMMIT_ENV = "DJANGO_SINGLESTORE_SKIP_AUTOCOMMIT"
 
 
 def parse_storage(value: str, where: str) -> Storage:
@@ -45,6 +52,8 @@ class SingleStoreOptions:
     #: app labels whose single-column ``unique=True`` keys are created UNENFORCED.
     not_enforced_unique: frozenset[str] = frozenset()
     #: The alias connects to a child aggregator: keep autocommit on (reference writes, 2549).
+    #: Upstream's ``DJANGO_SINGLESTORE_SKIP_AUTOCOMMIT`` turns it on for every alias; both are
+    #: read once, so transactions and ``features.supports_transactions`` always agree.
     child_aggregator: bool = False
     #: What the schema editor does with an ALTER SingleStore refuses: rebuild the table, or
     #: raise NotSupportedError naming the rule and the workaround.
@@ -77,11 +86,18 @@ class SingleStoreOptions:
                 f"{where}['alter_strategy'] must be one of {ALTER_STRATEGIES}, not "
                 f"{options['alter_strategy']!r}."
             )
+        isolation_level = options.get("isolation_level", "read committed")
+        if isolation_level is not None and str(isolation_level).lower() != "read committed":
+            raise ImproperlyConfigured(
+                f"Invalid transaction isolation level {isolation_level!r} in {where}: "
+                "SingleStore only runs 'read committed' (or set None)."
+            )
         return cls(
             table_storage_type=storage,
             alter_strategy=alter_strategy,
             not_enforced_unique=frozenset(str(label).lower() for label in unenforced),
-            child_aggregator=_as_bool(options.get("child_aggregator", False)),
+            child_aggregator=_as_bool(options.get("child_aggregator", False))
+            or bool(os.environ.get(SKIP_AUTOCOMMIT_ENV)),
             driver_options=driver,
         )
 

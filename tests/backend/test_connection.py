@@ -51,7 +51,9 @@ def test_backend_options_are_validated() -> None:
     with pytest.raises(ImproperlyConfigured, match="alter_strategy"):
         wrapper_for("s2", alter_strategy="maybe")
     with pytest.raises(ImproperlyConfigured, match="isolation level"):
-        wrapper_for("s2", isolation_level="serializable").get_connection_params()
+        wrapper_for("s2", isolation_level="serializable")
+    lenient = wrapper_for("s2", isolation_level="READ COMMITTED")
+    assert "isolation_level" not in lenient.get_connection_params()
 
 
 @pytest.mark.django_db(databases=["default", "s2"])
@@ -139,3 +141,13 @@ def test_child_aggregator_option_keeps_autocommit(s2emu: object) -> None:
     assert wrapper.features.supports_transactions is False
     write_reference_row_in_transaction(wrapper, "accepted")
     assert list(Tag.objects.using("s2").values_list("name", flat=True)) == ["accepted"]
+
+
+def test_upstream_skip_autocommit_variable_means_child_aggregator(monkeypatch) -> None:
+    monkeypatch.setenv("DJANGO_SINGLESTORE_SKIP_AUTOCOMMIT", "1")
+    wrapper = wrapper_for("s2")
+    assert wrapper.keeps_autocommit
+    assert not wrapper.features.supports_transactions
+    monkeypatch.delenv("DJANGO_SINGLESTORE_SKIP_AUTOCOMMIT")
+    assert wrapper.keeps_autocommit  # read once: a wrapper never changes its mind mid-run
+    assert not wrapper_for("s2").keeps_autocommit
