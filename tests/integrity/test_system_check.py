@@ -40,7 +40,12 @@ def test_one_error_per_broken_relation_on_each_database() -> None:
     assert "on 'mysql'" in errors[1].msg
 
 
+@pytest.mark.django_db(databases=["default"])
 def test_can_be_registered_under_the_database_tag() -> None:
     registry = CheckRegistry()
     registry.register(integrity_check, checks.Tags.database)
-    assert registry.run_checks(tags=[checks.Tags.database]) == []
+    Author.objects.create(code="house")  # Book.publisher's default
+    assert registry.run_checks(tags=[checks.Tags.database], databases=["default"]) == []
+    Book.objects.create(author_id=MISSING)
+    found = registry.run_checks(tags=[checks.Tags.database], databases=["default"])
+    assert [e.id for e in found] == ["migration_kit.E701"]

@@ -240,3 +240,10 @@ def test_cutover_syncs_singlestore_auto_increment(django_capture_on_commit_callb
     database = connections["s2"].settings_dict["NAME"]
     synced = [q["sql"] for q in queries if q["sql"].startswith("AGGREGATOR SYNC AUTO_INCREMENT")]
     assert synced == [f"AGGREGATOR SYNC AUTO_INCREMENT ON `{database}`.`syncapp_author`"]
+
+
+def test_status_covers_multi_table_inheritance_models() -> None:
+    """Only backfill and verify refuse multi-table inheritance; status reports such a model."""
+    with mirrored("default", "mysql", apps_=("syncapp",)):
+        report = s2_status("syncapp.Restaurant")
+    assert [m["model"] for m in report["models"]] == ["syncapp.Restaurant"]

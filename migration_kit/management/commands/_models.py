@@ -26,14 +26,19 @@ def resolve_models(labels: list[str]) -> list[type[models.Model]]:
             raise CommandError(
                 f"Unknown model {label!r}: use app_label.ModelName.", returncode=2
             ) from None
+        found.append(model)
+    return found
+
+
+def refuse_multi_table(models_: list[type[models.Model]]) -> None:
+    """Backfill and verify read one table per model; dual write and sync handle the rest."""
+    for model in models_:
         if model._meta.parents:
             raise CommandError(
                 f"{model._meta.label} uses multi-table inheritance, which the backfill and "
                 "verify do not support (its fields span several tables).",
                 returncode=2,
             )
-        found.append(model)
-    return found
 
 
 def resolve_aliases(

@@ -9,7 +9,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from migration_kit.backfill import Options, RowsRejected, WorkerFailed, backfill
-from migration_kit.management.commands._models import resolve_aliases, resolve_models
+from migration_kit.management.commands._models import (
+    refuse_multi_table,
+    resolve_aliases,
+    resolve_models,
+)
 
 
 class Command(BaseCommand):
@@ -67,6 +71,7 @@ class Command(BaseCommand):
         if opts["batch_seconds"] <= 0:
             raise CommandError("--batch-seconds must be positive.", returncode=2)
         models = resolve_models(opts["models"])
+        refuse_multi_table(models)
         plans = [(m, *resolve_aliases(m, opts["source"], opts["target"])) for m in models]
         options = Options(
             workers=opts["workers"],

@@ -7,7 +7,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from migration_kit.management.commands._models import resolve_aliases, resolve_models
+from migration_kit.management.commands._models import (
+    refuse_multi_table,
+    resolve_aliases,
+    resolve_models,
+)
 from migration_kit.verify import verify
 
 
@@ -44,6 +48,7 @@ class Command(BaseCommand):
         if opts["lag_wait"] < 0:
             raise CommandError("--lag-wait must not be negative.", returncode=2)
         models = resolve_models(opts["models"])
+        refuse_multi_table(models)
         plans = [(m, *resolve_aliases(m, opts["source"], opts["target"])) for m in models]
         outcomes = [
             verify(
