@@ -447,8 +447,10 @@ class Session:
             return
         text = sql.decode("utf-8", "surrogateescape")
         result = await self._analyze(text)
-        if isinstance(result, ddl.Rewrite) and len(result.statements) == 1:
-            text = result.statements[0]
+        if isinstance(result, ddl.Rewrite):
+            # No statement for MariaDB (e.g. a FOREIGN KEY SingleStore never enforces): prepare a
+            # no-op, never the original, which MariaDB would carry out.
+            text = result.statements[0] if result.statements else "DO 0"
         else:
             text = self._translate(text)
         self._to_backend(b"\x16" + text.encode("utf-8", "surrogateescape"))
@@ -502,11 +504,14 @@ class Session:
             if isinstance(result, ddl.Rewrite):
                 await self._rewrite(result, statements.created_database(words))
                 return
-        sql = self._translate(text)
+        encoded = text.encode("utf-8", "surrogateescape")
+        sql = self._translate(text) if dialect.needs_translation(encoded) else text
         watch = None
         if keyword in ("SELECT", "WITH"):
-            sql = statements.storage_columns_query(tokenize(sql), self.catalog.tables_join()) or sql
-            if self.switches.shuffle_rows and not statements.has_order_by(tokenize(sql)):
+            # ``tokens`` are ``text``'s: tokenize again only if translation changed it.
+            words_of_sql = tokens if sql == text else tokenize(sql)
+            sql = statements.storage_columns_query(words_of_sql, self.catalog.tables_join()) or sql
+            if self.switches.shuffle_rows and not statements.has_order_by(words_of_sql):
                 watch = self._shuffle
         await self._run(sql, watch)
 

@@ -183,6 +183,27 @@ def test_prepared_statements(server: dict[str, Any], scratch) -> None:
         client.close()
 
 
+def test_prepared_foreign_key_is_accepted_and_not_enforced(server: dict[str, Any], scratch) -> None:
+    """SingleStore keeps foreign keys as metadata at most; a prepared ALTER must not make the
+    emulator's MariaDB enforce one."""
+    db, connect = scratch
+    with connect().cursor() as cursor:
+        cursor.execute("CREATE ROWSTORE TABLE p (id BIGINT PRIMARY KEY)")
+        cursor.execute("CREATE ROWSTORE TABLE c (id BIGINT PRIMARY KEY, pid BIGINT)")
+    client = RawClient(server["host"], server["port"], server["user"], server["password"], db)
+    try:
+        statement, _, _ = client.prepare(
+            "ALTER TABLE c ADD CONSTRAINT c_p FOREIGN KEY (pid) REFERENCES p (id)"
+        )
+        client.execute(statement, [])
+    finally:
+        client.close()
+    with connect().cursor() as cursor:
+        cursor.execute("INSERT INTO c VALUES (1, 42)")  # no parent 42: still accepted
+        cursor.execute("SELECT pid FROM c")
+        assert cursor.fetchall() == [(42,)]
+
+
 def test_multi_statement_queries_are_checked_and_translated(scratch) -> None:
     _, connect = scratch
     connection = connect(multi_statements=True)
