@@ -828,12 +828,15 @@ def _alter_table(
     cur.expect_word("TABLE")
     db, name = cur.qualified_name()
     db = db or database
+    spec = lookup(db, name)
+    # Index names taken so far, for MySQL's default name of an unnamed ADD KEY (``a``, ``a_2``).
+    taken = set() if spec is None else {k.name.lower() for k in spec.keys}
     ops: list[AlterOp] = []
     elements: list[tuple[int, int]] = []
     removed: list[int] = []
     while not cur.at_end():
         start = cur.index()
-        drop = _alter_op(cur, edits, ops)
+        drop = _alter_op(cur, edits, ops, taken)
         elements.append((start, cur.last_index))
         if drop:
             removed.append(len(elements) - 1)
@@ -846,7 +849,6 @@ def _alter_table(
             break
     if not cur.at_end():
         raise _Unhandled("trailing ALTER text")
-    spec = lookup(db, name)
     changes: list[CatalogChange] = []
     if spec is not None:
         violations = rules.check_alter(spec, ops, version)
@@ -888,7 +890,7 @@ def _rename_only(cur: _Cursor) -> bool:
     return names and (cur.peek(2) is None or cur.is_op(",", k=2) or cur.is_word("TIMEOUT", k=2))
 
 
-def _alter_op(cur: _Cursor, edits: _Edits, ops: list[AlterOp]) -> bool:
+def _alter_op(cur: _Cursor, edits: _Edits, ops: list[AlterOp], taken: set[str]) -> bool:
     """Parse one ALTER specification into ``ops``; True when it must vanish from the rewrite."""
     word = cur.next().upper
     if word == "ADD":
@@ -908,7 +910,8 @@ def _alter_op(cur: _Cursor, edits: _Edits, ops: list[AlterOp]) -> bool:
             if key.kind in ("SHARD", "SORT", "CLUSTERED"):
                 raise _Unhandled("ALTER ... ADD SHARD/SORT KEY")
             if key.kind in (rules.PRIMARY, rules.UNIQUE, rules.INDEX):
-                name = key.name or (key.columns[0][0] if key.columns else "key")
+                name = _index_name(key, taken)
+                taken.add(name.lower())
                 columns = tuple(c for c, _ in key.columns)
                 ops.append(
                     AddKey(Key(name, columns, key.kind, key.using, key.unenforced, key.rely))

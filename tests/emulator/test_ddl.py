@@ -561,3 +561,11 @@ def test_primary_key_columns_are_not_null(sql: str) -> None:
     spec = ddl.parse_create_table(sql)
     assert [c.nullable for c in spec.columns] == [False, True]
     assert "`id` bigint(20) NOT NULL" in ddl.render_show_create(spec)
+
+
+def test_unnamed_added_keys_get_mysqls_default_names() -> None:
+    """``ADD INDEX (a)`` next to an existing key ``a`` is ``a_2`` in MariaDB and the catalog."""
+    spec = ddl.parse_create_table("CREATE TABLE t (id BIGINT PRIMARY KEY, a INT, KEY (a))")
+    result = ddl.analyze("ALTER TABLE t ADD INDEX (a), ADD INDEX (a)", "db", lambda d, t: spec)
+    (change,) = result.changes
+    assert [k.name for k in change.spec.keys] == ["PRIMARY", "a", "a_2", "a_3"]
