@@ -6,13 +6,21 @@
 Both phases save the same kind of new ``BenchRow`` on the source (PostgreSQL by default,
 MariaDB with ``--source mysql``); the mirror is the SingleStore emulator by default
 (``--mirror mysql``/``default``: a plain MariaDB/PostgreSQL). Rounds alternate between
-the phases so drift on the machine hits both alike. In ``dual_write`` every save also writes
+the phases so drift on the machine hits both alike. In ``dual_write`` every save also records
 its outbox entry in the same transaction and the fast path applies it to the mirror from a
-background thread (the default ``FAST_PATH``). Cases: a bare ``save()`` in autocommit
-(the kit has to open the transaction: BEGIN and COMMIT are extra round trips), and ``save()``
-inside ``atomic()`` as with ``ATOMIC_REQUESTS`` (only the outbox INSERT is extra); a third
-case repeats the bare save with ``FAST_PATH="off"`` (entries left to ``s2_sync``), the
-writer's own cost without the mirror work competing for the same CPUs. Prints the
+background thread (the default ``FAST_PATH``).
+
+Two ways to record the entry:
+
+- ``triggers`` (``manage.py s2_capture install``, or ``s2_phase … dual_write``): the source's
+  trigger inserts it within the save's own INSERT, still one round trip. The triggers exist
+  only during the dual_write rounds, so the legacy rounds pay nothing for them.
+- ``wrappers`` (no triggers installed): the kit inserts it; a bare ``save()`` in autocommit
+  then also needs BEGIN and COMMIT, a ``save()`` inside ``atomic()`` one INSERT more.
+
+Cases: a bare ``save()``, ``save()`` inside ``atomic()`` as with ``ATOMIC_REQUESTS``, and a bare
+``save()`` with ``FAST_PATH="off"`` (entries left to ``s2_sync``: the writer's own cost without
+the mirror work competing for the same CPUs), each with triggers and with wrappers. Prints the
 median per-save latency of each phase and their ratio (target ≤ 1.3x), then checks that the
 mirror caught up.
 """
@@ -48,6 +56,7 @@ def main() -> None:
     from django.db import transaction
     from django.test.utils import override_settings
 
+    from migration_kit import triggers
     from migration_kit.models import OutboxEntry
     from migration_kit.sync import drain_all, fast_path
     from tests.kitapp.models import BenchRow
@@ -85,29 +94,43 @@ def main() -> None:
     written = 0
     results: list[dict[str, object]] = []
     print(f"source {source} → mirror {mirror}, {per_round * args.rounds} saves per phase and case")
-    cases = (
-        ("save()", False, "thread"),
-        ("save() in atomic()", True, "thread"),
-        ("save(), fast path off", False, "off"),
-    )
-    for case, in_atomic, fast in cases:
-        for phase in ("legacy", "dual_write"):  # warm-up: connections, caches, the thread
+    cases = [
+        (f"{kind}, {capture}", capture, in_atomic, fast)
+        for capture in ("triggers", "wrappers")
+        for kind, in_atomic, fast in (
+            ("save()", False, "thread"),
+            ("save() in atomic()", True, "thread"),
+            ("save(), fast path off", False, "off"),
+        )
+    ]
+
+    def phase_round(phase: str, capture: str, n: int, in_atomic: bool, fast: str) -> list[float]:
+        with_triggers = phase == "dual_write" and capture == "triggers"
+        if with_triggers:
+            triggers.install(BenchRow, source, mirror)
+        try:
             with phase_settings(phase, fast):
-                one_round(50, in_atomic)
+                latencies = one_round(n, in_atomic)
                 fast_path.flush(60)
+        finally:
+            if with_triggers:
+                triggers.remove(BenchRow, source)
+        return latencies
+
+    for case, capture, in_atomic, fast in cases:
+        for phase in ("legacy", "dual_write"):  # warm-up: connections, caches, the thread
+            phase_round(phase, capture, 50, in_atomic, fast)
         written += 50
         samples: dict[str, list[float]] = {"legacy": [], "dual_write": []}
         for _ in range(args.rounds):
             for phase in ("legacy", "dual_write"):
-                with phase_settings(phase, fast):
-                    samples[phase] += one_round(per_round, in_atomic)
-                    fast_path.flush(60)
+                samples[phase] += phase_round(phase, capture, per_round, in_atomic, fast)
         written += len(samples["dual_write"])
         legacy = statistics.median(samples["legacy"]) * 1e6
         dual = statistics.median(samples["dual_write"]) * 1e6
         p95 = {p: statistics.quantiles(s, n=20)[18] * 1e6 for p, s in samples.items()}
         print(
-            f"{case:<22} legacy median {legacy:7.1f} µs (p95 {p95['legacy']:7.1f}), "
+            f"{case:<32} legacy median {legacy:7.1f} µs (p95 {p95['legacy']:7.1f}), "
             f"dual_write median {dual:7.1f} µs (p95 {p95['dual_write']:7.1f}): "
             f"ratio {dual / legacy:.2f}x (target ≤ 1.3x)"
         )

@@ -14,6 +14,7 @@ the target after a newer one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,7 +91,7 @@ def _apply_chunk(
     # failure then aborts the caller's transaction too, which is what it wants.
     with transaction.atomic(using=source_alias, savepoint=False):
         rows_by_table = [(table, _read_locked(table, keys, source)) for table in tables]
-        with transaction.atomic(using=target_alias):
+        with transaction.atomic(using=target_alias), _not_captured(target):
             disabled = target.disable_constraint_checking()
             try:
                 for table, rows in rows_by_table:
@@ -104,6 +105,30 @@ def _apply_chunk(
     for table, rows in rows_by_table:
         _advance_sequence(table, rows, target)
     return result
+
+
+@contextmanager
+def _not_captured(target: BaseDatabaseWrapper) -> Iterator[None]:
+    """Keep capture triggers on the target (a source that is the mirror during ``cutover``)
+    from recording what we apply: echoed back, an older row could overwrite a newer one."""
+    if target.vendor == "postgresql":
+        with target.cursor() as cursor:
+            cursor.execute("SELECT set_config('migration_kit.applying', 'on', true)")
+        yield  # transaction-local: ends with the target's transaction
+    elif target.vendor == "mysql":
+        with target.cursor() as cursor:
+            cursor.execute("SET @migration_kit_applying = 1")
+        try:
+            yield
+        finally:
+            try:
+                with target.cursor() as cursor:
+                    cursor.execute("SET @migration_kit_applying = NULL")
+            except Exception:
+                # A session that may still carry the variable must never be reused.
+                target.close()
+    else:
+        yield
 
 
 def _read_locked(

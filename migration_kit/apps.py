@@ -7,13 +7,15 @@ class MigrationKitConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Check MIGRATION_KIT, capture writes to migrating models, guard and prepare cutover."""
+        """Check MIGRATION_KIT, capture writes to migrating models, guard and prepare cutover,
+        keep the capture triggers in step with the phase."""
         from django.core import checks
 
-        from migration_kit import conf, outbox, status
+        from migration_kit import conf, outbox, status, triggers
         from s2router.phases import phase_changed, register_transition_guard
 
         checks.register(conf.check_settings)
         outbox.install()
         register_transition_guard(status.cutover_guard)
         phase_changed.connect(status.sync_auto_increment_at_cutover)
+        phase_changed.connect(triggers.sync_with_phase)

@@ -19,6 +19,10 @@ committed when ``save()`` runs in autocommit, so ``install()`` (called from the 
 Each wrapper asks the router first and does nothing extra for models that are not mirrored on
 that alias. M2M ``add`` inserts through-table rows with ``bulk_create``, so through rows are
 captured by their own key like any other row. Raw SQL is not seen: call ``enqueue_keys``.
+
+Where ``migration_kit.triggers`` are installed on the primary, the database writes the entries
+itself: the wrappers then run the write untouched (no extra transaction, no key reads) and only
+poke the fast path after commit — and raw SQL is captured too.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from django.db.models.deletion import Collector
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
+from migration_kit import triggers
 from migration_kit.keys import encode_pk
 
 #: Apps whose models are never mirrored: the kit's and the router's own state.
@@ -151,6 +156,18 @@ def _insert_entries(alias: str, label: str, keys: list[Any], mirror: str, batch:
             )
 
 
+def _poke(alias: str) -> None:
+    """After the write commits, let the fast path drain what the triggers recorded on ``alias``."""
+    from migration_kit.sync import fast_path
+
+    transaction.on_commit(functools.partial(fast_path.poke, alias), using=alias, robust=True)
+
+
+def _by_triggers(model: type[models.Model], target: tuple[str, str]) -> bool:
+    """Whether the primary's triggers record ``model``'s writes (the wrapper then stays out)."""
+    return triggers.captures(model, *target)
+
+
 @contextmanager
 def _capturing(alias: str) -> Iterator[None]:
     """The write and its entries in one transaction on ``alias``."""
@@ -196,6 +213,10 @@ def _wrap_save_base(original: Callable[..., Any]) -> Callable[..., Any]:
         target = route(cls, using)
         if target is None:
             return original(self, *args, **kwargs)
+        if _by_triggers(cls, target):
+            result = original(self, *args, **kwargs)
+            _poke(using)
+            return result
         with _capturing(using):
             result = original(self, *args, **kwargs)
             _record(cls, [self.pk], *target)
@@ -217,6 +238,10 @@ def _wrap_update(original: Callable[..., Any]) -> Callable[..., Any]:
         target = route(self.model, alias)
         if target is None:
             return original(self, **kwargs)
+        if _by_triggers(self.model, target):
+            rows = original(self, **kwargs)
+            _poke(alias)
+            return rows
         with _capturing(alias):
             keys = _locked_keys(self.using(alias))
             rows = original(self, **kwargs)
@@ -235,6 +260,10 @@ def _wrap_bulk_update(original: Callable[..., Any]) -> Callable[..., Any]:
         target = route(self.model, alias)
         if target is None:
             return original(self, objs, *args, **kw)
+        if _by_triggers(self.model, target):
+            rows = original(self, objs, *args, **kw)
+            _poke(alias)
+            return rows
         objs = list(objs)
         token = _covered_updates.set(_covered_updates.get() | {self.model})
         try:
@@ -272,6 +301,10 @@ def _wrap_bulk_create(original: Callable[..., Any]) -> Callable[..., Any]:
         target = route(self.model, alias)
         if target is None:
             return original(self, objs, **options)
+        if _by_triggers(self.model, target):
+            created = original(self, objs, **options)
+            _poke(alias)
+            return created
         objs = list(objs)
         with _capturing(alias):
             if not (ignore_conflicts or update_conflicts) and _needs_row_by_row(
@@ -294,14 +327,18 @@ def _wrap_bulk_create(original: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_collector_delete(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def delete(self: Collector) -> Any:
-        touched = _collector_keys(self)
+        touched, by_triggers = _collector_keys(self)
         if not touched:
-            return original(self)
-        with _capturing(self.using):
-            for model, (keys, target) in touched.items():
-                keys.extend(_pending_keys(model, self))
-                _record(model, keys, *target)
-            return original(self)
+            result = original(self)
+        else:
+            with _capturing(self.using):
+                for model, (keys, target) in touched.items():
+                    keys.extend(_pending_keys(model, self))
+                    _record(model, keys, *target)
+                result = original(self)
+        if by_triggers:
+            _poke(self.using)
+        return result
 
     return delete
 
@@ -382,15 +419,24 @@ def _keys_by_identity(
     return keys
 
 
-def _collector_keys(collector: Collector) -> dict[type[models.Model], tuple[list[Any], Any]]:
-    """Keys of mirrored models the collector has already loaded: ``{model: (keys, target)}``."""
+def _collector_keys(
+    collector: Collector,
+) -> tuple[dict[type[models.Model], tuple[list[Any], Any]], bool]:
+    """Keys of mirrored models the collector has already loaded: ``{model: (keys, target)}``,
+    leaving out models the primary's triggers capture; and whether there were any of those."""
     touched: dict[type[models.Model], tuple[list[Any], Any]] = {}
+    triggered: set[type[models.Model]] = set()
 
     def add(model: type[models.Model], keys: Iterable[Any]) -> None:
         model = model._meta.concrete_model
+        if model in triggered:
+            return
         if model not in touched:
             target = route(model, collector.using)
             if target is None:
+                return
+            if _by_triggers(model, target):
+                triggered.add(model)
                 return
             touched[model] = ([], target)
         touched[model][0].extend(keys)
@@ -405,7 +451,7 @@ def _collector_keys(collector: Collector) -> dict[type[models.Model], tuple[list
                 add(instances.model, ())
             elif instances:
                 add(type(next(iter(instances))), (obj.pk for obj in instances))
-    return touched
+    return touched, bool(triggered)
 
 
 def _pending_keys(model: type[models.Model], collector: Collector) -> list[Any]:

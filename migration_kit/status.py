@@ -17,18 +17,39 @@ from django.apps import apps
 from django.db import connections, models
 from django.db.models import Max, Sum
 
+from migration_kit import triggers
 from migration_kit.models import BackfillCheckpoint, VerifyRun
 from migration_kit.sync import lag, outbox_aliases
 
 
 def mirrored_labels(model: type[models.Model]) -> list[str]:
     """``model``'s label plus the labels of its auto-created M2M through tables."""
-    labels = [model._meta.label]
-    for m2m in model._meta.local_many_to_many:
-        through = m2m.remote_field.through
-        if through._meta.auto_created:
-            labels.append(through._meta.label)
-    return labels
+    return [table._meta.label for table in triggers.covered_models(model)]
+
+
+def capture(model: type[models.Model], source: str | None, mirror: str) -> dict[str, Any]:
+    """How writes of ``model`` (and its M2M tables) on ``source`` reach the outbox: per table
+    ``installed``/``missing``/``stale`` triggers, ``not capturable`` or ``error``; ``mode`` is
+    ``triggers`` when all are installed, ``wrappers`` when none is, else ``mixed``."""
+    tables: dict[str, str] = {}
+    for table in triggers.covered_models(model):
+        if source is None:
+            tables[table._meta.label] = "not capturable"
+            continue
+        try:
+            tables[table._meta.label] = triggers.state(table, source, mirror)
+        except triggers.NotCapturable:
+            tables[table._meta.label] = "not capturable"
+        except Exception as exc:
+            tables[table._meta.label] = f"error: {type(exc).__name__}: {exc}"
+    states = set(tables.values())
+    if states == {"installed"}:
+        mode = "triggers"
+    elif "installed" in states:
+        mode = "mixed"
+    else:
+        mode = "wrappers"
+    return {"mode": mode, "tables": tables}
 
 
 def outbox_lag(model: type[models.Model]) -> dict[str, Any]:
@@ -105,6 +126,7 @@ def model_status(model: type[models.Model]) -> dict[str, Any]:
         "source": source,
         "primary": primary,
         "mirror": mirror,
+        "capture": capture(model, source, router_conf.get_config().singlestore),
         "backfill": backfill_progress(model, source, router_conf.get_config().singlestore),
         "outbox": outbox_lag(model),
         "verify": last_verify(model),

@@ -2,7 +2,8 @@
 
 - ``fast_path``: right after a write commits, its keys are applied to the mirror (in a
   background thread by default, see ``MIGRATION_KIT['FAST_PATH']``); on success its entries are
-  deleted, on failure they stay for the drainer. The writer never sees a mirror error.
+  deleted, on failure they stay for the drainer. The writer never sees a mirror error. Writes
+  whose entries capture triggers wrote only ``poke`` their alias: the fast path then drains it.
 - ``drain(alias)``: one pass of ``s2_sync`` over the outbox table on ``alias``. Entries are
   claimed in a short transaction (``FOR UPDATE SKIP LOCKED`` where the database has it) by
   pushing their ``next_attempt_at`` one lease ahead, then applied outside it, then deleted — or
@@ -45,19 +46,22 @@ from migration_kit.models import OutboxEntry
 
 logger = logging.getLogger("migration_kit.sync")
 
-#: How long the fast-path thread waits for more commits before applying what it has.
-COALESCE_SECONDS = 0.02
+#: How long the fast-path thread gathers a burst of commits at most before applying it...
+COALESCE_SECONDS = 0.1
+#: ...and how long a quiet gap ends the burst early, so a lone write is applied at once.
+QUIET_SECONDS = 0.005
 
 
 @contextmanager
 def _settling(primary: str) -> Iterator[None]:
-    """One transaction on the primary for applying keys and deleting their entries.
+    """One transaction on the primary for claiming entries, or applying keys and deleting
+    their entries.
 
-    The source rows stay locked until the entries are gone, and the deletion needs no durable
-    commit of its own: if a crash loses it, the entries come back and are applied again, which
-    is harmless. On PostgreSQL the commit therefore skips the WAL flush (``synchronous_commit``
-    off for this transaction only), so the fast path does not compete with the application's
-    own commits for fsyncs.
+    The source rows stay locked until the entries are gone, and neither a claim nor a deletion
+    needs a durable commit: if a crash loses it, the entries come back and are applied again,
+    which is harmless. On PostgreSQL the commit therefore skips the WAL flush
+    (``synchronous_commit`` off for this transaction only), so the fast path does not compete
+    with the application's own commits for fsyncs.
     """
     with transaction.atomic(using=primary):
         connection = connections[primary]
@@ -75,11 +79,16 @@ def _apply_batch(label: str, primary: str, mirror: str, keys: list[Any], batches
     return result
 
 
+#: A batch the wrappers wrote: (label, primary, mirror, batch id, keys).
+_Batch = tuple[str, str, str, str, list[Any]]
+
+
 class FastPath:
     """Applies committed outbox batches to the mirror as soon as they commit."""
 
     def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[str, str, str, str, list[Any]] | None] = queue.Queue()
+        # Batches, aliases to drain (triggers wrote the entries), None to stop.
+        self._queue: queue.Queue[_Batch | str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._down_until: dict[str, float] = {}
@@ -94,9 +103,23 @@ class FastPath:
         if mode == "inline":
             self._apply({(label, primary, mirror): (keys, [batch])})
             return
+        self._put((label, primary, mirror, batch, keys))
+
+    def poke(self, alias: str) -> None:
+        """Called by ``transaction.on_commit`` after a write whose entries triggers recorded on
+        ``alias``: drain that outbox now. Never raises into the writer."""
+        mode = conf.get("FAST_PATH")
+        if mode == "off":
+            return
+        if mode == "inline":
+            self._drain(alias)
+            return
+        self._put(alias)
+
+    def _put(self, item: _Batch | str) -> None:
         with self._lock:
             self._unfinished += 1
-        self._queue.put((label, primary, mirror, batch, keys))
+        self._queue.put(item)
         self._ensure_thread()
 
     def flush(self, timeout: float = 10.0) -> bool:
@@ -144,8 +167,9 @@ class FastPath:
                 # writers (for the GIL too) once per committed write.
                 gather_until = time.monotonic() + COALESCE_SECONDS
                 while len(items) < 1000:
+                    left = gather_until - time.monotonic()
                     try:
-                        nxt = self._queue.get(timeout=max(0.0, gather_until - time.monotonic()))
+                        nxt = self._queue.get(timeout=max(0.0, min(QUIET_SECONDS, left)))
                     except queue.Empty:
                         break
                     if nxt is None:
@@ -155,12 +179,19 @@ class FastPath:
                 groups: dict[tuple[str, str, str], tuple[list[Any], list[str]]] = defaultdict(
                     lambda: ([], [])
                 )
-                for label, primary, mirror, batch, keys in items:
+                poked: set[str] = set()
+                for one in items:
+                    if isinstance(one, str):
+                        poked.add(one)
+                        continue
+                    label, primary, mirror, batch, keys = one
                     group = groups[label, primary, mirror]
                     group[0].extend(keys)
                     group[1].append(batch)
                 try:
                     self._apply(groups)
+                    for alias in sorted(poked):
+                        self._drain(alias)
                 finally:
                     self._done(len(items))
         finally:
@@ -170,6 +201,15 @@ class FastPath:
         with self._settled:
             self._unfinished -= count
             self._settled.notify_all()
+
+    def _drain(self, alias: str) -> None:
+        """Drain ``alias``'s outbox until nothing is due; failures stay there for s2_sync (the
+        entries carry their own backoff, so a mirror that is down is not retried per write)."""
+        try:
+            drain_all([alias])
+        except Exception as exc:
+            forget_broken(alias)
+            logger.warning("fast path: cannot drain the outbox on %r: %s", alias, exc)
 
     def _apply(self, groups: dict[tuple[str, str, str], tuple[list[Any], list[str]]]) -> None:
         now = time.monotonic()
@@ -243,7 +283,7 @@ def _claim(alias: str, batch_size: int) -> list[OutboxEntry]:
     """Take up to ``batch_size`` due entries for one lease; other drainers skip them."""
     now = timezone.now()
     features = connections[alias].features
-    with transaction.atomic(using=alias):
+    with _settling(alias):
         qs = (
             OutboxEntry.objects.using(alias)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))

@@ -18,6 +18,7 @@ from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
+from migration_kit import triggers
 from migration_kit.models import BackfillCheckpoint, OutboxEntry, VerifyRun
 from migration_kit.sync import drain_all
 from s2router import shadow
@@ -99,9 +100,34 @@ def test_status_text_and_healthy_exit() -> None:
         out = io.StringIO()
         call_command("s2_status", "syncapp.Tag", stdout=out)
         assert out.getvalue().startswith(
-            "syncapp.Tag [dual_write] default→mysql: backfill not run; outbox 0 pending; "
-            "never verified; shadow 0/0 mismatched"
+            "syncapp.Tag [dual_write] default→mysql: capture by wrappers; backfill not run; "
+            "outbox 0 pending; never verified; shadow 0/0 mismatched"
         )
+
+
+def test_status_shows_capture_triggers_and_flags_stale_ones() -> None:
+    with mirrored("default", "mysql", phase="dual_write"):
+        triggers.install(Book, "default", "mysql")
+        [status] = _json_status("syncapp.Book")
+        assert status["capture"] == {
+            "mode": "mixed",
+            "tables": {"syncapp.Book": "installed", "syncapp.Book_tags": "missing"},
+        }
+        triggers.install(Book.tags.through, "default", "mysql")
+        [status] = _json_status("syncapp.Book")
+        assert status["capture"]["mode"] == "triggers"
+        triggers.install(Book, "default", "s2")  # entries would name another mirror
+        out = io.StringIO()
+        with pytest.raises(CommandError) as raised:
+            call_command("s2_status", "syncapp.Book", stdout=out)
+        assert raised.value.returncode == 1
+        assert "capture by mixed [syncapp.Book stale]" in out.getvalue()
+
+
+def _json_status(*labels: str) -> list[dict]:
+    out = io.StringIO()
+    call_command("s2_status", *labels, "--format", "json", stdout=out)
+    return json.loads(out.getvalue())["models"]
 
 
 SHADOW_ROUTER = {

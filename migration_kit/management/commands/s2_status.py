@@ -16,7 +16,8 @@ class Command(BaseCommand):
     help = (
         "Show per migrating model: phase, backfill progress, outbox lag, last verify and "
         "shadow-read mismatches. Exit 0 all healthy, 1 something needs attention (failing "
-        "outbox entries, an unclean verify, shadow mismatches), 2 usage error."
+        "outbox entries, stale capture triggers, an unclean verify, shadow mismatches), 2 usage "
+        "error."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -46,6 +47,11 @@ class Command(BaseCommand):
 
 def _problems(status: dict[str, Any]) -> list[str]:
     problems = []
+    if any(
+        state == "stale" or state.startswith("error")
+        for state in status["capture"]["tables"].values()
+    ):
+        problems.append("capture")
     if status["outbox"]["failing"] or status["outbox"]["errors"]:
         problems.append("outbox")
     verify = status["verify"]
@@ -85,7 +91,16 @@ def _line(s: dict[str, Any]) -> str:
         reads += f" (last at {shadow['last_mismatch_at']})"
     if shadow["errors"]:
         reads += f", {shadow['errors']} errors"
+    capture = s["capture"]
+    captured = f"capture by {capture['mode']}"
+    odd = [
+        f"{t} {state}"
+        for t, state in capture["tables"].items()
+        if state == "stale" or state.startswith("error")
+    ]
+    if odd:
+        captured += f" [{'; '.join(odd)}]"
     return (
         f"{s['model']} [{s['phase']}] {s['primary']}→{s['mirror'] or '-'}: "
-        f"{copied}; {lag}; {checked}; {reads}"
+        f"{captured}; {copied}; {lag}; {checked}; {reads}"
     )
