@@ -91,7 +91,8 @@ class FastPath:
         self._queue: queue.Queue[_Batch | str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._down_until: dict[str, float] = {}
+        self._down_until: dict[str, float] = {}  # by mirror alias
+        self._drain_paused_until: dict[str, float] = {}  # by outbox alias
         self._unfinished = 0  # submitted batches not tried yet
         self._settled = threading.Condition(self._lock)
 
@@ -109,7 +110,7 @@ class FastPath:
         """Called by ``transaction.on_commit`` after a write whose entries triggers recorded on
         ``alias``: drain that outbox now. Never raises into the writer."""
         mode = conf.get("FAST_PATH")
-        if mode == "off":
+        if mode == "off" or time.monotonic() < self._drain_paused_until.get(alias, 0.0):
             return
         if mode == "inline":
             self._drain(alias)
@@ -140,6 +141,7 @@ class FastPath:
             self._unfinished = 0
             self._settled.notify_all()
         self._down_until.clear()
+        self._drain_paused_until.clear()
 
     def _ensure_thread(self) -> None:
         with self._lock:
@@ -203,13 +205,20 @@ class FastPath:
             self._settled.notify_all()
 
     def _drain(self, alias: str) -> None:
-        """Drain ``alias``'s outbox until nothing is due; failures stay there for s2_sync (the
-        entries carry their own backoff, so a mirror that is down is not retried per write)."""
+        """Drain ``alias``'s outbox until nothing is due. Failed entries keep their backoff for
+        s2_sync; a pass that applied nothing pauses draining ``alias`` from here for
+        ``MIRROR_DOWN_SECONDS``, so a mirror that is down is not retried on every write."""
         try:
-            drain_all([alias])
+            result = drain_all([alias])
         except Exception as exc:
             forget_broken(alias)
             logger.warning("fast path: cannot drain the outbox on %r: %s", alias, exc)
+            failed = True
+        else:
+            failed = bool(result.failed) and not result.applied
+        if failed:
+            pause = conf.get("MIRROR_DOWN_SECONDS")
+            self._drain_paused_until[alias] = time.monotonic() + pause
 
     def _apply(self, groups: dict[tuple[str, str, str], tuple[list[Any], list[str]]]) -> None:
         now = time.monotonic()

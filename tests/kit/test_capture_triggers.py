@@ -8,8 +8,6 @@ commits implicitly on MariaDB, so tests that install there commit for real.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 
 import pytest
 from django.core.management import call_command
@@ -26,34 +24,16 @@ from tests.kitapp.models import Composite, StrKeyed, UuidKeyed
 from tests.syncapp.models import Author, Book, Restaurant
 from tests.syncapp.scenarios import SCENARIOS, Scenario
 from tests.syncapp.testing import (
+    capture_triggers,
     differences,
     drain,
     mirrored,
     pending,
     run_scenario,
-    synced_models,
 )
 
 pytestmark = pytest.mark.django_db(databases=["default", "mysql"])
 committing = pytest.mark.django_db(transaction=True, databases=["default", "mysql"])
-
-
-@contextmanager
-def capture_triggers(source: str, mirror: str) -> Iterator[list[str]]:
-    """Install the triggers for every capturable synced table on ``source``; remove them after.
-    Yields the labels left to the wrappers."""
-    left = []
-    for model in synced_models():
-        try:
-            triggers.install(model, source, mirror)
-        except triggers.NotCapturable:
-            left.append(model._meta.label)
-    try:
-        yield left
-    finally:
-        for model in synced_models():
-            with suppress(triggers.NotCapturable):
-                triggers.remove(model, source)
 
 
 PAIRS = [

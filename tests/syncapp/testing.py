@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from django.apps import apps
 from django.db import models
 from django.test import override_settings
 
+from migration_kit import triggers
 from migration_kit.models import OutboxEntry
 from migration_kit.sync import drain_all, fast_path
 from s2router.phases import write_aliases
@@ -124,3 +125,21 @@ def run_scenario(scenario: Scenario, source: str, target: str, phase: str) -> No
         drain(primary)
         assert pending(primary) == 0
         assert differences(primary, mirror) == {}
+
+
+@contextmanager
+def capture_triggers(source: str, mirror: str) -> Iterator[list[str]]:
+    """Install the triggers for every capturable synced table on ``source``; remove them after.
+    Yields the labels left to the wrappers."""
+    left = []
+    for model in synced_models():
+        try:
+            triggers.install(model, source, mirror)
+        except triggers.NotCapturable:
+            left.append(model._meta.label)
+    try:
+        yield left
+    finally:
+        for model in synced_models():
+            with suppress(triggers.NotCapturable):
+                triggers.remove(model, source)
