@@ -471,7 +471,13 @@ class Demo:
             [("s2_phase", label, "dual_write") for label in ("shop.Order", "analytics.LegacyEvent")]
         )
         time.sleep(0.6)  # PHASE_CACHE_SECONDS: this process sees the new phase
-        return "shop.Order and analytics.LegacyEvent: writes mirrored through the outbox"
+        # s2_phase installed the capture triggers on both sources; show them.
+        tables = manage("s2_capture", "status").splitlines()
+        installed = sum(line.endswith(": installed") for line in tables)
+        return (
+            "shop.Order and analytics.LegacyEvent: writes mirrored through the outbox, "
+            f"capture triggers on {installed} of {len(tables)} source tables"
+        )
 
     def backfill(self) -> str:
         # Live writes start first: the backfill must never lose or overwrite them.
