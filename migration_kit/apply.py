@@ -114,7 +114,11 @@ def _not_captured(target: BaseDatabaseWrapper) -> Iterator[None]:
     if target.vendor == "postgresql":
         with target.cursor() as cursor:
             cursor.execute("SELECT set_config('migration_kit.applying', 'on', true)")
-        yield  # transaction-local: ends with the target's transaction
+        yield  # transaction-local: a failure rolls it back with the rest
+        if len(target.atomic_blocks) > 1:
+            # Inside someone else's transaction it would outlive this apply.
+            with target.cursor() as cursor:
+                cursor.execute("SELECT set_config('migration_kit.applying', '', true)")
     elif target.vendor == "mysql":
         with target.cursor() as cursor:
             cursor.execute("SET @migration_kit_applying = 1")

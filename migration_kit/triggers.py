@@ -294,7 +294,7 @@ def captures(model: type[models.Model], alias: str, mirror: str) -> bool:
     """Whether writes of ``model`` on ``alias`` are captured by our installed triggers.
 
     Read from the catalog at most every ``CACHE_SECONDS`` per process; a lookup that fails
-    answers False, so the wrappers capture the write themselves.
+    answers False for that long, so the wrappers capture the writes themselves.
     """
     key = (alias, model._meta.label)
     now = time.monotonic()
@@ -307,7 +307,7 @@ def captures(model: type[models.Model], alias: str, mirror: str) -> bool:
         try:
             answer = state(model, alias, mirror) == "installed"
         except Exception:
-            return False
+            answer = False
     _known[key] = (now + CACHE_SECONDS, answer)
     return answer
 

@@ -121,6 +121,17 @@ def test_applier_writes_into_a_source_with_triggers_are_not_echoed(source: str, 
         assert pending(source) == 1
 
 
+def test_an_apply_inside_an_enclosing_transaction_does_not_keep_the_triggers_quiet() -> None:
+    """PostgreSQL's transaction-local flag would outlive the apply when the mirror's connection
+    is already in a transaction (here the test's); the apply turns it off again."""
+    with capture_triggers("default", "mysql"), mirrored("default", "mysql", phase="cutover"):
+        Author.objects.using("mysql").create(name="on the primary")
+        drain("mysql")
+        assert pending("default") == 0
+        Author.objects.using("default").create(name="stale writer on the source")
+        assert pending("default") == 1
+
+
 def test_fast_path_drains_what_the_triggers_wrote(django_capture_on_commit_callbacks) -> None:
     with capture_triggers("default", "mysql"), mirrored("default", "mysql", fast="inline"):
         with django_capture_on_commit_callbacks(using="default", execute=True) as callbacks:
