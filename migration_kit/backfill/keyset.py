@@ -7,6 +7,7 @@ Keys are Python tuples (one item per key column) in the source database's own or
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from migration_kit import keys
+from migration_kit.backfill import convert
 
 Key = tuple[Any, ...]
 
@@ -43,6 +45,18 @@ class Table:
     def key_of(self, row: Sequence[Any]) -> Key:
         """The key of a row holding every concrete field in ``self.fields`` order."""
         return tuple(row[i] for i in self.pk_positions)
+
+    @functools.cached_property
+    def key_converters(self) -> list[tuple[int, convert.Converter]]:
+        """The key columns' database converters, built once per table."""
+        return convert.row_converters(self.pk_fields, self.connection)
+
+    def raw_key(self, raw: Sequence[Any]) -> Key:
+        """Key columns as a cursor returned them, as Python values (UUID hex on MySQL → UUID)."""
+        values = list(raw)
+        for i, conv in self.key_converters:
+            values[i] = conv(values[i])
+        return tuple(values)
 
     def to_key(self, pk: Any) -> Key:
         """A pk value (scalar, or tuple for composite keys) as a key tuple."""

@@ -302,7 +302,6 @@ class RangeCopier:
         self.writer, self.options = writer, options
         self.table = table = Table(model, conn)
         self.converters = convert.row_converters(table.fields, conn)
-        self.key_converters = convert.row_converters(table.pk_fields, conn)
         self.lock = should_lock(model, source, options.lock)
         self.end = table.decode(checkpoint.range_end)
         self.size = options.batch_size or INITIAL_BATCH
@@ -329,7 +328,7 @@ class RangeCopier:
         if not raw:
             return None
         newest = raw[-1][: self.nkeys] if self.fast else self.table.key_of(raw[-1])
-        newest = tuple(convert.convert_rows([newest], self.key_converters)[0])
+        newest = self.table.raw_key(newest)
         return Batch(raw, last, inclusive, newest)
 
     def _python_rows(self, batch: Batch) -> list[list[Any]]:

@@ -76,7 +76,7 @@ def split(table: Table, parts: int) -> list[Key]:
                 f"SELECT {cols} FROM {table.name} WHERE {random} < %s ORDER BY {table.order_by}",
                 [wanted / count],
             )
-        sample = [_key(table, r) for r in cursor.fetchall()]
+        sample = [table.raw_key(r) for r in cursor.fetchall()]
     bounds: list[Key] = []
     for i in range(1, parts):
         if not sample:
@@ -97,16 +97,4 @@ def first_key_after(table: Table, key: Key) -> Key | None:
             params,
         )
         row = cursor.fetchone()
-    return None if row is None else _key(table, row)
-
-
-def _key(table: Table, raw: Any) -> Key:
-    """A raw key row as Python values (UUID hex on MySQL → UUID, and so on)."""
-    conn = table.connection
-    out = []
-    for f, v in zip(table.pk_fields, raw, strict=True):
-        col = f.get_col(table.model._meta.db_table)
-        for step in conn.ops.get_db_converters(col) + f.get_db_converters(conn):
-            v = step(v, col, conn)
-        out.append(v)
-    return tuple(out)
+    return None if row is None else table.raw_key(row)

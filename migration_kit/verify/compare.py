@@ -49,7 +49,6 @@ class Side:
         self.table = table = Table(model, self.connection)
         conn, vendor = self.connection, self.connection.vendor
         self.buckets = buckets
-        self.key_converters = convert.row_converters(table.pk_fields, conn)
         self.prefixed = [digest.prefixed(f) for f in table.fields]
         columns = zip(table.fields, table.columns, pushdown, self.prefixed, strict=True)
         parts = [
@@ -152,7 +151,7 @@ class Side:
         return found
 
     def key(self, raw: tuple) -> Key:
-        return tuple(convert.convert_rows([raw], self.key_converters)[0])
+        return self.table.raw_key(raw)
 
     def row_digests(self, where: str, params: list[Any]) -> dict[Key, tuple[str | None, int]]:
         """Per-row digests (SQL MD5, Python hash) of the rows matching ``where``."""
