@@ -138,16 +138,21 @@ def _insert_entries(alias: str, label: str, keys: list[Any], mirror: str, batch:
     fields = [opts.get_field(name) for name in _ENTRY_FIELDS]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    now = timezone.now()
+    # Every column but the key is the same for the whole call: adapt those once.
+    label_field, key_field, *other_fields = fields
+    label_prep = label_field.get_db_prep_save(label, connection=connection)
+    others = (alias, mirror, timezone.now(), 0, "", batch)
+    rest = [
+        f.get_db_prep_save(v, connection=connection)
+        for f, v in zip(other_fields, others, strict=True)
+    ]
     with connection.cursor() as cursor:
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             params = [
-                field.get_db_prep_save(value, connection=connection)
+                param
                 for key in chunk
-                for field, value in zip(
-                    fields, (label, key, alias, mirror, now, 0, "", batch), strict=True
-                )
+                for param in (label_prep, key_field.get_db_prep_save(key, connection), *rest)
             ]
             cursor.execute(
                 f"INSERT INTO {connection.ops.quote_name(opts.db_table)} ({columns}) "
