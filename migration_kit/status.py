@@ -15,7 +15,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import connections, models
-from django.db.models import Max, Sum
+from django.db.models import Count, Max, Q, Sum
 
 from migration_kit import triggers
 from migration_kit.models import BackfillCheckpoint, VerifyRun
@@ -82,9 +82,13 @@ def backfill_progress(model: type[models.Model], source: str | None, target: str
     qs = BackfillCheckpoint.objects.filter(
         model_label=model._meta.label, source_alias=source, target_alias=target
     )
-    agg = qs.aggregate(rows=Sum("rows_copied"), updated=Max("updated_at"))
-    ranges = qs.count()
-    finished = qs.filter(finished=True).count()
+    agg = qs.aggregate(
+        rows=Sum("rows_copied"),
+        updated=Max("updated_at"),
+        ranges=Count("id"),
+        finished=Count("id", filter=Q(finished=True)),
+    )
+    ranges, finished = agg["ranges"], agg["finished"]
     return {
         "ranges": ranges,
         "finished_ranges": finished,
