@@ -10,8 +10,9 @@ from django.db import DatabaseError, connections, models
 from django.utils import timezone
 
 from migration_kit import keys as pk_json
-from migration_kit.backfill.keyset import Key
+from migration_kit.backfill.keyset import Key, Table
 from migration_kit.models import OutboxEntry, VerifyRun
+from migration_kit.sync import outbox_aliases
 from migration_kit.verify.compare import Comparer
 
 SAMPLE_SIZE = 20
@@ -55,20 +56,21 @@ class Outcome:
         }
 
 
-def outbox_keys(model: type[models.Model], source: str, target: str) -> set[Key]:
-    """Keys of ``model`` with outbox entries between ``source`` and ``target`` (either way)."""
-    label = model._meta.label
+def outbox_keys(
+    model: type[models.Model], source: str, target: str, aliases: list[str]
+) -> set[Key]:
+    """Keys of ``model`` with outbox entries between ``source`` and ``target`` (either way), on
+    ``aliases`` (those of the two that hold an outbox)."""
+    to_key = Table(model, connections[source]).to_key
     found: set[Key] = set()
-    for alias in (source, target):
-        conn = connections[alias]
-        if OutboxEntry._meta.db_table not in conn.introspection.table_names():
-            continue
+    for alias in aliases:
         entries = OutboxEntry.objects.using(alias).filter(
-            model_label=label, source_alias__in=(source, target), target_alias__in=(source, target)
+            model_label=model._meta.label,
+            source_alias__in=(source, target),
+            target_alias__in=(source, target),
         )
         for data in entries.values_list("object_pk", flat=True):
-            pk = pk_json.decode_pk(model, data)
-            found.add(tuple(pk) if model._meta.is_composite_pk else (pk,))
+            found.add(to_key(pk_json.decode_pk(model, data)))
     return found
 
 
@@ -100,12 +102,17 @@ def verify(
         # Rows written during the pass are re-read; keys still queued in the outbox get
         # ``lag_wait`` seconds to drain and are then reported as lagging, not as differences.
         differing = comparer.recheck(result.differing)
-        pending = outbox_keys(model, source, target) if differing else set()
+        pending: set[Key] = set()
+        if differing:
+            aliases, errors = outbox_aliases([source, target])
+            if errors:
+                raise DatabaseError("cannot read the outbox: " + "; ".join(errors))
+            pending = outbox_keys(model, source, target, aliases)
         deadline = time.monotonic() + lag_wait
         while set(differing) & pending and time.monotonic() < deadline:
             time.sleep(0.2)
             differing = comparer.recheck(differing)
-            pending = outbox_keys(model, source, target)
+            pending = outbox_keys(model, source, target, aliases)
         table = comparer.source.table
         outcome.lagging = [table.encode(k) for k in differing if k in pending]
         differences = [k for k in differing if k not in pending]
