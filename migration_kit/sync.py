@@ -113,7 +113,7 @@ class FastPath:
         if mode == "off" or time.monotonic() < self._drain_paused_until.get(alias, 0.0):
             return
         if mode == "inline":
-            self._drain(alias)
+            self._drain(alias, passes=1)  # the writer waits: one batch, the rest to s2_sync
             return
         self._put(alias)
 
@@ -204,19 +204,21 @@ class FastPath:
             self._unfinished -= count
             self._settled.notify_all()
 
-    def _drain(self, alias: str) -> None:
-        """Drain ``alias``'s outbox until nothing is due. Failed entries keep their backoff for
-        s2_sync; a pass that applied nothing pauses draining ``alias`` from here for
-        ``MIRROR_DOWN_SECONDS``, so a mirror that is down is not retried on every write."""
+    def _drain(self, alias: str, passes: int | None = None) -> None:
+        """Drain ``alias``'s outbox until nothing is due (or for ``passes`` batches). Failed
+        entries keep their backoff for s2_sync; when the outbox or a mirror could not be
+        reached, draining ``alias`` from here pauses for ``MIRROR_DOWN_SECONDS``, so a mirror
+        that is down is not retried on every write."""
         try:
-            result = drain_all([alias])
+            if passes is None:
+                unreachable = drain_all([alias]).unreachable
+            else:
+                unreachable = any(drain(alias).unreachable for _ in range(passes))
         except Exception as exc:
             forget_broken(alias)
             logger.warning("fast path: cannot drain the outbox on %r: %s", alias, exc)
-            failed = True
-        else:
-            failed = bool(result.failed) and not result.applied
-        if failed:
+            unreachable = True
+        if unreachable:
             pause = conf.get("MIRROR_DOWN_SECONDS")
             self._drain_paused_until[alias] = time.monotonic() + pause
 
@@ -230,7 +232,7 @@ class FastPath:
 
         _, failed = apply_in_rounds(todo, apply_group)
         for (label, _primary, mirror), exc in failed.items():
-            if isinstance(exc, OperationalError | InterfaceError) and not is_transient(exc):
+            if _unreachable(exc):
                 # The mirror is unreachable: stop trying on every write for a while. A deadlock
                 # or lock timeout (also OperationalError) only leaves these keys to s2_sync.
                 self._down_until[mirror] = time.monotonic() + conf.get("MIRROR_DOWN_SECONDS")
@@ -244,6 +246,11 @@ class FastPath:
 
 
 fast_path = FastPath()
+
+
+def _unreachable(exc: Exception) -> bool:
+    """A connection failure, as opposed to a deadlock, a lock timeout or a refused row."""
+    return isinstance(exc, OperationalError | InterfaceError) and not is_transient(exc)
 
 
 def forget_broken(alias: str) -> None:
@@ -272,8 +279,11 @@ class DrainResult:
     upserted: int = 0
     deleted: int = 0
     errors: list[str] = field(default_factory=list)
+    #: Whether a failure was a mirror that could not be reached (not a lock or a bad row).
+    unreachable: bool = False
 
     def merge(self, other: DrainResult) -> None:
+        self.unreachable = self.unreachable or other.unreachable
         self.claimed += other.claimed
         self.applied += other.applied
         self.failed += other.failed
@@ -337,6 +347,7 @@ def drain(alias: str, batch_size: int = 500) -> DrainResult:
         result.deleted += applied.deleted
     for (label, _source, target), exc in failed.items():
         group = groups[label, _source, target]
+        result.unreachable = result.unreachable or _unreachable(exc)
         message = f"{label} → {target}: {type(exc).__name__}: {exc}"
         result.failed += len(group)
         result.errors.append(message)

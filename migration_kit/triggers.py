@@ -31,10 +31,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import connections, models
+from django.db import connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from migration_kit.fields import INTEGER_TYPES, TEXT_TYPES, internal_type
+from migration_kit.fields import INTEGER_TYPES, POSTGRESQL_TEXT, TEXT_TYPES, internal_type
 
 #: Key types whose text form on both database families parses back with ``field.to_python``.
 _TEXT_KEYS = TEXT_TYPES | {"UUIDField", "DecimalField", "DateField"}
@@ -42,6 +42,8 @@ _TEXT_KEYS = TEXT_TYPES | {"UUIDField", "DecimalField", "DateField"}
 VENDORS = ("postgresql", "mysql")
 #: Seconds a process trusts what it last read about a table's triggers.
 CACHE_SECONDS = 10.0
+#: How long installing or removing waits for the table lock on PostgreSQL before giving up.
+LOCK_TIMEOUT = "5s"
 #: What labels and aliases may contain, since they are written into trigger bodies as literals.
 _SAFE = re.compile(r"^[\w.-]+$")
 
@@ -81,6 +83,7 @@ def reason_not_capturable(model: type[models.Model], connection: BaseDatabaseWra
 def plan(model: type[models.Model], alias: str, mirror: str) -> Plan:
     """The capture triggers for ``model``'s table on ``alias``, recording entries for ``mirror``."""
     connection = connections[alias]
+    model = model._meta.concrete_model
     reason = reason_not_capturable(model, connection)
     if reason is not None:
         raise NotCapturable(f"{model._meta.label} on {alias!r}: {reason}.")
@@ -118,8 +121,8 @@ def _postgresql_key(model: type[models.Model], row: str) -> str:
         kind = internal_type(field)
         if kind in INTEGER_TYPES:
             parts.append(column)
-        elif kind == "BinaryField":
-            parts.append(f"encode({column}, 'hex')")
+        elif kind in ("BinaryField", "DateField"):  # hex; ISO dates whatever the DateStyle
+            parts.append(POSTGRESQL_TEXT[kind].format(c=column))
         else:
             parts.append(f"{column}::text")
     if model._meta.is_composite_pk:
@@ -157,6 +160,8 @@ def _postgresql_plan(model: type[models.Model], connection: BaseDatabaseWrapper,
         f"CREATE OR REPLACE FUNCTION {qn(function)}() RETURNS trigger LANGUAGE plpgsql "
         f"AS $mk${body}$mk$"
     ]
+    # OR REPLACE (PostgreSQL 14+) takes the lock CREATE takes; DROP would block reads too.
+    replace = connection.pg_version >= 140000
     drop = []
     for event, referencing in (
         ("INSERT", "NEW TABLE AS mk_new"),
@@ -165,9 +170,11 @@ def _postgresql_plan(model: type[models.Model], connection: BaseDatabaseWrapper,
     ):
         trigger = qn(_name(table, f"_{event[0].lower()}"))
         drop.append(f"DROP TRIGGER IF EXISTS {trigger} ON {qn(table)}")
-        create.append(drop[-1])
+        if not replace:
+            create.append(drop[-1])
         create.append(
-            f"CREATE TRIGGER {trigger} AFTER {event} ON {qn(table)} REFERENCING {referencing} "
+            f"CREATE {'OR REPLACE ' if replace else ''}TRIGGER {trigger} AFTER {event} ON "
+            f"{qn(table)} REFERENCING {referencing} "
             f"FOR EACH STATEMENT EXECUTE FUNCTION {qn(function)}()"
         )
     drop.append(f"DROP FUNCTION IF EXISTS {qn(function)}()")
@@ -212,15 +219,20 @@ def _mysql_plan(model: type[models.Model], connection: BaseDatabaseWrapper, mirr
         "UPDATE": f"{insert('NEW')} IF NOT ({same_key}) THEN {insert('OLD')} END IF;",
         "DELETE": insert("OLD"),
     }
+    # Each statement commits on its own here: MariaDB replaces a trigger in one step, MySQL
+    # has no OR REPLACE, so a reinstall there leaves a moment between DROP and CREATE.
+    replace = connection.mysql_is_mariadb
     create, drop, bodies = [], [], {}
     for event, statement in statements.items():
         trigger = _name(table, f"_{event[0].lower()}")
         body = f"IF @migration_kit_applying IS NULL THEN {statement} END IF"
         drop.append(f"DROP TRIGGER IF EXISTS {qn(trigger)}")
-        create += [
-            drop[-1],
-            f"CREATE TRIGGER {qn(trigger)} AFTER {event} ON {qn(table)} FOR EACH ROW {body}",
-        ]
+        if not replace:
+            create.append(drop[-1])
+        create.append(
+            f"CREATE {'OR REPLACE ' if replace else ''}TRIGGER {qn(trigger)} AFTER {event} "
+            f"ON {qn(table)} FOR EACH ROW {body}"
+        )
         bodies[trigger] = body
     return Plan(table, create, drop, bodies)
 
@@ -261,9 +273,13 @@ def state(model: type[models.Model], alias: str, mirror: str) -> str:
     return "stale"
 
 
-def install(model: type[models.Model], alias: str, mirror: str) -> None:
-    """Create (or replace) ``model``'s capture triggers on ``alias``; raises NotCapturable."""
+def install(model: type[models.Model], alias: str, mirror: str) -> bool:
+    """Create (or replace stale) capture triggers for ``model`` on ``alias``; False when they
+    were installed already (left alone: nothing to redo). Raises NotCapturable."""
+    if state(model, alias, mirror) == "installed":
+        return False
     _run(alias, plan(model, alias, mirror).create)
+    return True
 
 
 def remove(model: type[models.Model], alias: str) -> None:
@@ -276,11 +292,12 @@ def remove(model: type[models.Model], alias: str) -> None:
 
 
 def _run(alias: str, statements: list[str]) -> None:
-    from django.db import transaction
-
     connection = connections[alias]
     # One transaction where DDL is transactional (PostgreSQL): all triggers or none.
     with transaction.atomic(using=alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Fail rather than queue behind a long transaction, with every query behind us.
+            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
         for statement in statements:
             cursor.execute(statement)
     forget()
@@ -296,6 +313,7 @@ def captures(model: type[models.Model], alias: str, mirror: str) -> bool:
     Read from the catalog at most every ``CACHE_SECONDS`` per process; a lookup that fails
     answers False for that long, so the wrappers capture the writes themselves.
     """
+    model = model._meta.concrete_model
     key = (alias, model._meta.label)
     now = time.monotonic()
     known = _known.get(key)
@@ -305,7 +323,10 @@ def captures(model: type[models.Model], alias: str, mirror: str) -> bool:
         answer = False
     else:
         try:
-            answer = state(model, alias, mirror) == "installed"
+            # A savepoint when the caller's transaction is open: a failed lookup must not
+            # abort it (PostgreSQL).
+            with transaction.atomic(using=alias):
+                answer = state(model, alias, mirror) == "installed"
         except Exception:
             answer = False
     _known[key] = (now + CACHE_SECONDS, answer)
@@ -336,27 +357,37 @@ def covered_models(model: type[models.Model]) -> list[type[models.Model]]:
 
 
 def sync_with_phase(sender: object, transition: Any, **kwargs: object) -> None:
-    """``phase_changed`` receiver: install the triggers when a model starts mirroring from its
-    source (``dual_write``), drop them when it stops (``done``, ``legacy``).
+    """``phase_changed`` receiver: the triggers exist while the source is the primary.
+
+    Installed on entering ``dual_write`` or ``shadow`` (a rollback from ``cutover``), removed on
+    ``legacy`` and ``done`` and on entering ``cutover``. There, SingleStore is the primary: a
+    write that still reaches the source would be applied over newer rows. The removal waits
+    out ``PHASE_CACHE_SECONDS`` first, so writes from processes that have not seen the new phase
+    yet are still captured.
 
     Best effort: a database that refuses (no TRIGGER privilege, binary logging without
-    ``log_bin_trust_function_creators``) leaves the wrappers capturing, with a warning.
+    ``log_bin_trust_function_creators``, a lock not granted in ``LOCK_TIMEOUT``) leaves the
+    wrappers capturing, with a warning.
     """
     from django.apps import apps
 
     from s2router import conf as router_conf
     from s2router.phases import source_alias
 
-    if not transition.changed:
+    phase = str(transition.to_phase)
+    if not transition.changed or phase not in ("dual_write", "shadow", "cutover", "done", "legacy"):
         return
-    label, phase = transition.label, str(transition.to_phase)
-    model = apps.get_model(label)
-    source, mirror = source_alias(model), router_conf.get_config().singlestore
-    if source is None or phase not in ("dual_write", "done", "legacy"):
+    model = apps.get_model(transition.label)
+    config = router_conf.get_config()
+    source, mirror = source_alias(model), config.singlestore
+    if source is None:
         return
+    adding = phase in ("dual_write", "shadow")
+    if phase == "cutover":
+        time.sleep(config.phase_cache_seconds + 0.5)
     for table in covered_models(model):
         try:
-            if phase == "dual_write":
+            if adding:
                 install(table, source, mirror)
             else:
                 remove(table, source)
@@ -367,6 +398,6 @@ def sync_with_phase(sender: object, transition: Any, **kwargs: object) -> None:
                 "capture triggers for %s on %r not %s: %s",
                 table._meta.label,
                 source,
-                "installed" if phase == "dual_write" else "removed",
+                "installed" if adding else "removed",
                 exc,
             )

@@ -74,6 +74,14 @@ def outbox_keys(
     return found
 
 
+def _repair_direction(model: type[models.Model], source: str, target: str) -> tuple[str, str]:
+    """(from, to) for a repair: the mirror is made equal to the primary, so during ``cutover``
+    (SingleStore primary) the source is what gets repaired."""
+    from s2router.phases import write_aliases
+
+    return (target, source) if write_aliases(model)[0] == target else (source, target)
+
+
 def verify(
     model: type[models.Model],
     source: str,
@@ -122,7 +130,8 @@ def verify(
         if repair and differences:
             from migration_kit.apply import apply_keys
 
-            apply_keys(model, [table.from_key(k) for k in differences], source, target)
+            keys = [table.from_key(k) for k in differences]
+            apply_keys(model, keys, *_repair_direction(model, source, target))
             outcome.repaired = len(differences) - len(comparer.recheck(differences))
             run.repaired = outcome.repaired
     except DatabaseError as exc:

@@ -7,6 +7,7 @@ commits implicitly on MariaDB, so tests that install there commit for real.
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -15,12 +16,12 @@ from django.core.management.base import CommandError
 from django.db import connections
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from migration_kit import triggers
+from migration_kit import outbox, triggers
 from migration_kit.keys import decode_pk, encode_pk
 from migration_kit.models import OutboxEntry
 from migration_kit.sync import fast_path
 from s2router.phases import set_phase
-from tests.kitapp.models import Composite, StrKeyed, UuidKeyed
+from tests.kitapp.models import Composite, DateKeyed, StrKeyed, UuidKeyed
 from tests.syncapp.models import Author, Book, Restaurant
 from tests.syncapp.scenarios import SCENARIOS, Scenario
 from tests.syncapp.testing import (
@@ -44,10 +45,19 @@ PAIRS = [
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.__name__ for s in SCENARIOS])
 @pytest.mark.parametrize(("source", "target", "phase"), PAIRS)
-def test_write_path_reaches_mirror(scenario: Scenario, source: str, target: str, phase: str):
+def test_write_path_reaches_mirror(
+    scenario: Scenario, source: str, target: str, phase: str, monkeypatch: pytest.MonkeyPatch
+):
     with capture_triggers(source, target) as left:
         # Multi-table inheritance keeps the wrappers.
         assert sorted(left) == ["kitapp.StrKeyedChild", "syncapp.Restaurant"]
+        record = outbox._record
+
+        def only_for_the_uncapturable(model: type, *args: object, **kwargs: object) -> int:
+            assert model._meta.label in left, f"the wrappers recorded {model._meta.label}"
+            return record(model, *args, **kwargs)
+
+        monkeypatch.setattr(outbox, "_record", only_for_the_uncapturable)
         run_scenario(scenario, source, target, phase)
 
 
@@ -91,9 +101,20 @@ def test_raw_sql_is_captured(source: str, target: str) -> None:
     ("source", "target"), [("default", "mysql"), pytest.param("mysql", "default", marks=committing)]
 )
 def test_keys_encode_like_the_wrappers(source: str, target: str) -> None:
-    """The trigger's JSON key decodes to the same Python key the wrappers record."""
+    """The trigger's JSON key decodes to the same Python key the wrappers record (dates in ISO
+    form even when PostgreSQL's DateStyle would print them otherwise)."""
     with capture_triggers(source, target), mirrored(source, target):
+        day = DateKeyed(day=datetime.date(2026, 11, 21), note="another program")
+        if connections[source].vendor == "postgresql":
+            # Another program's session, writing with its own DateStyle.
+            with connections[source].cursor() as cursor:
+                cursor.execute("SET DateStyle = 'SQL, DMY'")
+                cursor.execute("INSERT INTO kitapp_datekeyed VALUES ('2026-11-21', %s)", [day.note])
+                cursor.execute("RESET DateStyle")
+        else:
+            day.save(using=source)
         rows = [
+            day,
             StrKeyed.objects.using(source).create(code="k'ey ü"),
             UuidKeyed.objects.using(source).create(label="u"),
             Composite.objects.using(source).create(tenant=7, seq=3, value="c"),
@@ -116,7 +137,8 @@ def test_applier_writes_into_a_source_with_triggers_are_not_echoed(source: str, 
         drain(target)
         assert differences(target, source) == {}
         assert pending(source) == 0
-        # The applier's session still captures the application's own writes afterwards.
+        # The session the applier used is not left quiet. (The triggers stay here as they would
+        # with phases declared in settings; s2_phase removes them on entering cutover.)
         Author.objects.using(source).create(name="stale writer on the source")
         assert pending(source) == 1
 
@@ -165,9 +187,13 @@ def test_state_on_mariadb() -> None:
     try:
         triggers.install(Author, "mysql", "default")
         assert triggers.state(Author, "mysql", "default") == "installed"
+        assert triggers.install(Author, "mysql", "default") is False  # already there: no DDL
         with connections["mysql"].cursor() as cursor:
             cursor.execute(f"DROP TRIGGER {triggers._name(Author._meta.db_table, '_d')}")
         assert triggers.state(Author, "mysql", "default") == "stale"
+        # Replaced in place (CREATE OR REPLACE): the two left never stop capturing.
+        assert triggers.install(Author, "mysql", "default") is True
+        assert triggers.state(Author, "mysql", "default") == "installed"
     finally:
         triggers.remove(Author, "mysql")
     assert triggers.state(Author, "mysql", "default") == "missing"
@@ -211,15 +237,25 @@ ROUTER = {
 
 
 @committing
-def test_phase_changes_install_and_remove_the_triggers() -> None:
+def test_the_triggers_exist_while_the_source_is_the_primary() -> None:
     through = Book.tags.through
+
+    def states() -> set[str]:
+        return {triggers.state(m, "default", "mysql") for m in (Book, through)}
+
     with override_settings(S2ROUTER=ROUTER, MIGRATION_KIT={"FAST_PATH": "off"}):
         set_phase("syncapp.Book", "dual_write")
-        assert triggers.state(Book, "default", "mysql") == "installed"
-        assert triggers.state(through, "default", "mysql") == "installed"
-        set_phase("syncapp.Book", "legacy")
-        assert triggers.state(Book, "default", "mysql") == "missing"
-        assert triggers.state(through, "default", "mysql") == "missing"
+        assert states() == {"installed"}
+        set_phase("syncapp.Book", "shadow")
+        assert states() == {"installed"}
+        # SingleStore becomes the primary: a write reaching the source now must not be applied
+        # over it, so the triggers go (after PHASE_CACHE_SECONDS).
+        set_phase("syncapp.Book", "cutover", force=True)
+        assert states() == {"missing"}
+        set_phase("syncapp.Book", "shadow")  # rollback: the source is the primary again
+        assert states() == {"installed"}
+        set_phase("syncapp.Book", "legacy", force=True)
+        assert states() == {"missing"}
 
 
 def _command(*args: str) -> tuple[int, dict]:
@@ -242,7 +278,7 @@ def test_s2_capture_command() -> None:
         states = {row["model"]: row["state"] for row in report["tables"]}
         assert states == {"syncapp.Book": "installed", "syncapp.Book_tags": "installed"}
         assert _command("status", "--target", "s2")[0] == 1  # baked for mysql: stale
-        assert _command("remove")[0] == 2  # still mirrored: refused without --force
+        assert _command("remove")[0] == 2  # the source is the primary: refused without --force
         code, report = _command("remove", "--force")
         assert code == 0
         assert {row["state"] for row in report["tables"]} == {"missing"}

@@ -24,6 +24,7 @@ from django_singlestore.emulator.pytest_plugin import (
     start_emulator,
     stop_emulator,
 )
+from migration_kit.models import OutboxEntry
 from migration_kit.sync import drain_all, fast_path
 from tests.syncapp.models import Author, Book, Tag
 from tests.syncapp.testing import capture_triggers, differences, mirrored, pending
@@ -137,6 +138,9 @@ def outage(private_mirror: dict, capture: str) -> None:
     assert not during.applied
     assert during.failed or capture == "triggers"
     assert pending("default") == left
+    # Every failed attempt was recorded on its entries (with triggers, by the fast path's drains).
+    tried = OutboxEntry.objects.using("default").exclude(last_error="")
+    assert tried.exists() and not tried.filter(attempts=0).exists()
 
     restart(private_mirror)
     deadline = time.monotonic() + 60

@@ -16,6 +16,7 @@ from migration_kit.verify import digest
 from migration_kit.verify.compare import Comparer
 from tests.kit.conftest import everything_rows, keyed_rows
 from tests.kitapp.models import Composite, Everything, StrKeyed, UuidKeyed
+from tests.syncapp.testing import mirrored
 
 pytestmark = pytest.mark.django_db(
     transaction=True, reset_sequences=True, databases=["default", "mysql"]
@@ -120,6 +121,21 @@ def test_every_kind_of_difference_is_found_and_repaired() -> None:
     assert repaired["repaired"] == len(expected) and repaired["exit"] == 0
     assert verify("kitapp.Everything")["differences"] == 0
     assert not Everything.objects.using("mysql").filter(pk=5000).exists()
+
+
+def test_during_cutover_repair_makes_the_source_equal_to_singlestore() -> None:
+    """SingleStore is the primary in cutover: a stray write on the source is the difference,
+    and repairing must not copy it over the primary."""
+    Everything.objects.using("default").bulk_create(everything_rows(20))
+    copy("kitapp.Everything")
+    Everything.objects.using("default").filter(pk=5).update(name="stray on the source")
+    Everything.objects.using("mysql").filter(pk=6).update(name="written on the primary")
+    with mirrored("default", "mysql", phase="cutover"):
+        repaired = verify("kitapp.Everything", repair=True)
+    assert repaired["repaired"] == 2
+    names = dict(Everything.objects.using("default").values_list("pk", "name"))
+    assert names[6] == "written on the primary"
+    assert names[5] == Everything.objects.using("mysql").get(pk=5).name != "stray on the source"
 
 
 @pytest.mark.parametrize("model", [UuidKeyed, StrKeyed, Composite])

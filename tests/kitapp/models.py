@@ -84,3 +84,13 @@ class StrKeyedChild(StrKeyed):
     """Multi-table inheritance, which the backfill and verify refuse."""
 
     extra = models.CharField(max_length=20, blank=True)
+
+
+class DateKeyed(models.Model):
+    """A date primary key (capture triggers write it as an ISO date whatever the DateStyle)."""
+
+    day = models.DateField(primary_key=True)
+    note = models.CharField(max_length=50, blank=True)
+
+    def __str__(self) -> str:
+        return self.day.isoformat()

@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from migration_kit import triggers
 from migration_kit.management.commands._models import resolve_aliases, resolve_models
 
-#: Phases in which removing the triggers would leave the source's writes to the wrappers alone.
-_MIRRORING = ("dual_write", "shadow", "cutover")
+#: Phases in which the source is the primary, so its triggers are doing the capturing.
+_SOURCE_PRIMARY = ("dual_write", "shadow")
 
 
 class Command(BaseCommand):
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force",
             action="store_true",
-            help="remove even while the model is mirrored from its source.",
+            help="remove even while the source is the primary (dual_write, shadow).",
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -45,10 +45,11 @@ class Command(BaseCommand):
         for model in resolve_models(opts["models"]):
             source, mirror = resolve_aliases(model, opts["database"], opts["target"])
             phase = get_phase(model)
-            if action == "remove" and phase in _MIRRORING and not opts["force"]:
+            if action == "remove" and phase in _SOURCE_PRIMARY and not opts["force"]:
                 raise CommandError(
-                    f"{model._meta.label} is in {phase}: without its triggers, writes that "
-                    "bypass Django (raw SQL) would no longer reach the mirror. Pass --force.",
+                    f"{model._meta.label} is in {phase}: without its triggers, raw SQL would "
+                    "no longer reach the mirror, and other processes' writes would not either "
+                    f"until they notice (up to {triggers.CACHE_SECONDS:g} s). Pass --force.",
                     returncode=2,
                 )
             for table in triggers.covered_models(model):
