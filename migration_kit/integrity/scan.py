@@ -61,10 +61,7 @@ class ChildTable:
 
     @property
     def pk_columns(self) -> list[str]:
-        pk = self.model._meta.pk
-        if isinstance(pk, models.CompositePrimaryKey):
-            return [f.column for f in pk.fields]
-        return [pk.column]
+        return [f.column for f in self.model._meta.pk_fields]
 
     @property
     def single_pk(self) -> bool:
@@ -80,10 +77,10 @@ class ChildTable:
 
     def python_pk(self, value: Any) -> Any:
         """A primary key as read from a raw cursor, converted the way the ORM would."""
-        pk = self.model._meta.pk
+        fields = self.model._meta.pk_fields
         if self.single_pk:
-            return pk.to_python(value)
-        return tuple(f.to_python(v) for f, v in zip(pk.fields, value, strict=True))
+            return fields[0].to_python(value)
+        return tuple(f.to_python(v) for f, v in zip(fields, value, strict=True))
 
     def chunks(self, width: int) -> Iterator[Chunk]:
         """Cover the table in slices of about ``width`` rows (one slice for composite keys)."""
