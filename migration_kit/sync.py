@@ -71,11 +71,14 @@ def _settling(primary: str) -> Iterator[None]:
         yield
 
 
-def _apply_batch(label: str, primary: str, mirror: str, keys: list[Any], batches: list[str]):
-    """Apply ``keys`` of ``label`` and delete the entries of ``batches`` on ``primary``."""
-    with _settling(primary):
-        result = apply_keys(apps.get_model(label), keys, primary, mirror)
-        OutboxEntry.objects.using(primary).filter(batch__in=batches).delete()
+def _settle(
+    alias: str, label: str, keys: list[Any], source: str, target: str, entries: Q
+) -> ApplyResult:
+    """Apply ``keys`` of ``label`` from ``source`` to ``target``, then delete the ``entries``
+    they came from in the outbox on ``alias``: both in one transaction there."""
+    with _settling(alias):
+        result = apply_keys(apps.get_model(label), keys, source, target)
+        OutboxEntry.objects.using(alias).filter(entries).delete()
     return result
 
 
@@ -227,8 +230,9 @@ class FastPath:
         todo = [g for g in groups if now >= self._down_until.get(g[2], 0.0)]
 
         def apply_group(group_key: tuple[str, str, str]) -> ApplyResult:
+            label, primary, mirror = group_key
             keys, batches = groups[group_key]
-            return _apply_batch(*group_key, keys, batches)
+            return _settle(primary, label, keys, primary, mirror, Q(batch__in=batches))
 
         _, failed = apply_in_rounds(todo, apply_group)
         for (label, _primary, mirror), exc in failed.items():
@@ -333,12 +337,9 @@ def drain(alias: str, batch_size: int = 500) -> DrainResult:
     def apply_group(group_key: tuple[str, str, str]) -> ApplyResult:
         label, source, target = group_key
         model = apps.get_model(label)
-        keys = [decode_pk(model, e.object_pk) for e in groups[group_key]]
-        with _settling(alias):
-            applied = apply_keys(model, keys, source, target)
-            ids = [e.id for e in groups[group_key]]
-            OutboxEntry.objects.using(alias).filter(id__in=ids).delete()
-        return applied
+        entries = groups[group_key]
+        keys = [decode_pk(model, e.object_pk) for e in entries]
+        return _settle(alias, label, keys, source, target, Q(id__in=[e.id for e in entries]))
 
     done, failed = apply_in_rounds(list(groups), apply_group)
     for group_key, applied in done.items():
