@@ -201,10 +201,6 @@ class Rejected(Exception):
         super().__init__(message)
         self.errno, self.sqlstate, self.message = errno, sqlstate, message
 
-    @classmethod
-    def of(cls, violation: rules.Violation) -> Rejected:
-        return cls(violation.errno or 1706, violation.sqlstate, violation.message)
-
 
 class Session:
     """One client connection and its own backend connection."""
