@@ -83,13 +83,13 @@ class BackendClient:
             + scramble
             + b"mysql_native_password\x00"
         )
-        writer.write(p.frame(response, 1)[0])
+        writer.write(p.frame(response, 1))
         seq, reply = await read_packet(reader)
         if reply[:1] == b"\xfe":  # auth switch: plugin name, then a fresh scramble
             plugin, _, salt = reply[1:].partition(b"\x00")
             if plugin != b"mysql_native_password":
                 raise ConnectionError(f"backend asks for unsupported auth plugin {plugin!r}")
-            writer.write(p.frame(p.native_password(self.url.password.encode(), salt), seq + 1)[0])
+            writer.write(p.frame(p.native_password(self.url.password.encode(), salt), seq + 1))
             seq, reply = await read_packet(reader)
         if reply[:1] == b"\xff":
             writer.close()
@@ -116,7 +116,7 @@ class BackendClient:
         if self._writer is None or self._writer.is_closing():
             await self.connect()
         assert self._reader is not None and self._writer is not None
-        self._writer.write(p.frame(b"\x03" + sql.encode("utf-8"), 0)[0])
+        self._writer.write(p.frame(b"\x03" + sql.encode("utf-8"), 0))
         await self._writer.drain()
         _, first = await read_packet(self._reader)
         if first[0] == 0xFF:

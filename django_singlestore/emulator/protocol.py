@@ -43,20 +43,20 @@ def header(length: int, seq: int) -> bytes:
     return struct.pack("<I", length)[:3] + bytes((seq & 0xFF,))
 
 
-def frame(payload: bytes, seq: int) -> tuple[bytes, int]:
-    """``payload`` as one or more wire packets starting at ``seq``; returns (bytes, next seq)."""
+def frame(payload: bytes, seq: int) -> bytes:
+    """``payload`` as one or more wire packets, sequence ids counting up from ``seq``."""
     if len(payload) < MAX_PAYLOAD:
-        return header(len(payload), seq) + payload, (seq + 1) & 0xFF
+        return header(len(payload), seq) + payload
     out = bytearray()
     pos = 0
     while True:
         chunk = payload[pos : pos + MAX_PAYLOAD]
         out += header(len(chunk), seq)
         out += chunk
-        seq = (seq + 1) & 0xFF
+        seq += 1
         pos += len(chunk)
         if len(chunk) < MAX_PAYLOAD:
-            return bytes(out), seq
+            return bytes(out)
 
 
 def lenenc_int(value: int) -> bytes:

@@ -251,7 +251,7 @@ class Session:
             handshake = p.Handshake.parse(payload)
             payload = handshake.as_singlestore(rules.PROTOCOL_SERVER_VERSION)
             server_caps = handshake.capabilities
-        self.client_writer.write(p.frame(payload, seq)[0])
+        self.client_writer.write(p.frame(payload, seq))
         if payload[:1] == b"\xff":
             return
         seq, payload = await read_packet(self.client_reader)
@@ -261,7 +261,7 @@ class Session:
             return
         self.capabilities = response.capabilities & server_caps
         self.database = response.database
-        self.backend_writer.write(p.frame(payload, seq)[0])
+        self.backend_writer.write(p.frame(payload, seq))
         if not await self._authenticate():
             return
         pump = asyncio.ensure_future(self._server_pump())
@@ -378,10 +378,10 @@ class Session:
 
     def _to_backend(self, payload: bytes) -> None:
         assert self.backend_writer is not None
-        self.backend_writer.write(p.frame(payload, 0)[0])
+        self.backend_writer.write(p.frame(payload, 0))
 
     def _to_client(self, payload: bytes, seq: int = 1) -> None:
-        self.client_writer.write(p.frame(payload, seq)[0])
+        self.client_writer.write(p.frame(payload, seq))
 
     async def _send(
         self, payload: bytes, watch: Callable[[Response], Awaitable[bytes | None]] | None = None

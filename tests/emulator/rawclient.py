@@ -46,7 +46,7 @@ class RawClient:
         self.sock.close()
 
     def send(self, payload: bytes, seq: int) -> None:
-        self.sock.sendall(p.frame(payload, seq)[0])
+        self.sock.sendall(p.frame(payload, seq))
 
     def read(self) -> tuple[int, bytes]:
         while True:
