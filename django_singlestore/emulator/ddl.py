@@ -11,8 +11,8 @@ The answer is one of:
 
 - :class:`Reject` — answer the client with an ERR packet (``errno``, ``sqlstate``, ``message``);
   nothing reaches MariaDB.
-- :class:`Rewrite` — run ``statements`` on MariaDB in order (an empty tuple means: answer OK
-  without touching MariaDB, e.g. an ALTER that only adds an unenforced foreign key); when
+- :class:`Rewrite` — run ``statement`` on MariaDB instead (``None`` means: answer OK without
+  touching MariaDB, e.g. an ALTER that only adds an unenforced foreign key); when
   MariaDB answers OK, apply ``changes`` (:class:`TableCreated`, :class:`TableAltered`,
   :class:`TableRenamed`, :class:`TableDropped`, :class:`DatabaseDropped`) to the catalog.
   ``TableCreated(if_not_exists=True)`` must not overwrite an existing entry.
@@ -162,7 +162,7 @@ CatalogChange = TableCreated | TableAltered | TableRenamed | TableDropped | Data
 
 @dataclass(frozen=True)
 class Rewrite:
-    statements: tuple[str, ...]
+    statement: str | None  # ``None``: nothing for MariaDB to run
     changes: tuple[CatalogChange, ...] = ()
 
 
@@ -671,14 +671,14 @@ def _create_table(
         changes = ()
         if found is not None:
             changes = (TableCreated(db, replace(found, name=name), if_not_exists),)
-        return Rewrite((edits.apply(),), changes)
+        return Rewrite(edits.apply(), changes)
 
     spec = TableSpec(name, storage, temporary=temporary)
     if not cur.is_op("("):
         # CREATE TABLE ... AS SELECT without a column list: the columns come from the query,
         # so there is no layout to record or judge.
         _table_options(cur, edits)
-        return Rewrite((edits.apply(),))
+        return Rewrite(edits.apply())
     spec = _create_body(cur, edits, spec)
     options = _table_options(cur, edits)
     comment = _option_value(options, "COMMENT")
@@ -696,7 +696,7 @@ def _create_table(
     violations = rules.check_table(spec, version) if judge else []
     if violations:
         return Reject.from_violation(violations[0])
-    return Rewrite((edits.apply(),), (TableCreated(db, spec, if_not_exists),))
+    return Rewrite(edits.apply(), (TableCreated(db, spec, if_not_exists),))
 
 
 def _like_in_parens(cur: _Cursor) -> tuple[str | None, str]:
@@ -860,10 +860,10 @@ def _alter_table(
     if rename is not None:
         changes.append(TableRenamed(db, name, rename.new_db or db, rename.new_name))
     if len(removed) == len(elements):
-        return Rewrite((), tuple(changes))
+        return Rewrite(None, tuple(changes))
     for i in removed:
         _remove_element(edits, elements, i)
-    return Rewrite((edits.apply(),), tuple(changes))
+    return Rewrite(edits.apply(), tuple(changes))
 
 
 def _column_def(cur: _Cursor, edits: _Edits) -> _ColumnDef:
@@ -1051,7 +1051,7 @@ def _create_index(
         if violations:
             return Reject.from_violation(violations[0])
         changes = (TableAltered(db, table, rules.apply_alter(spec, ops)),)
-    return Rewrite((edits.apply(),), changes)
+    return Rewrite(edits.apply(), changes)
 
 
 def _drop(
@@ -1072,18 +1072,18 @@ def _drop(
             if violations:
                 return Reject.from_violation(violations[0])
             changes = (TableAltered(db, table, rules.apply_alter(spec, ops)),)
-        return Rewrite((edits.apply(),), changes)
+        return Rewrite(edits.apply(), changes)
     if cur.accept_word("IF"):
         cur.expect_word("EXISTS")
     if word in ("DATABASE", "SCHEMA"):
-        return Rewrite((edits.apply(),), (DatabaseDropped(cur.name()),))
+        return Rewrite(edits.apply(), (DatabaseDropped(cur.name()),))
     dropped = []
     while True:
         db, table = cur.qualified_name()
         dropped.append(TableDropped(db or database, table))
         if not cur.accept_op(","):
             break
-    return Rewrite((edits.apply(),), tuple(dropped))
+    return Rewrite(edits.apply(), tuple(dropped))
 
 
 def _rename(cur: _Cursor, edits: _Edits, database: str | None) -> Result:
@@ -1096,7 +1096,7 @@ def _rename(cur: _Cursor, edits: _Edits, database: str | None) -> Result:
         renames.append(TableRenamed(db or database, table, new_db or db or database, new_table))
         if not cur.accept_op(","):
             break
-    return Rewrite((edits.apply(),), tuple(renames))
+    return Rewrite(edits.apply(), tuple(renames))
 
 
 def _create_database(cur: _Cursor, edits: _Edits) -> Result:
@@ -1113,7 +1113,7 @@ def _create_database(cur: _Cursor, edits: _Edits) -> Result:
             edits.delete(start, cur.last_index)
         else:
             cur.next()
-    return Rewrite((edits.apply(),))
+    return Rewrite(edits.apply())
 
 
 def _update(

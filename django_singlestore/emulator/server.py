@@ -413,7 +413,8 @@ class Session:
             text = statements.explain_json(tokens) or join(tokens)
             result = await self._analyze(text)
             if isinstance(result, ddl.Rewrite):
-                rewritten.extend(result.statements)
+                if result.statement is not None:
+                    rewritten.append(result.statement)
             else:
                 rewritten.append(self._translate(text))
         self._to_backend(b"\x03" + ";".join(rewritten).encode("utf-8", "surrogateescape"))
@@ -446,7 +447,7 @@ class Session:
         if isinstance(result, ddl.Rewrite):
             # No statement for MariaDB (e.g. a FOREIGN KEY SingleStore never enforces): prepare a
             # no-op, never the original, which MariaDB would carry out.
-            text = result.statements[0] if result.statements else "DO 0"
+            text = "DO 0" if result.statement is None else result.statement
         else:
             text = self._translate(text)
         self._to_backend(b"\x16" + text.encode("utf-8", "surrogateescape"))
@@ -583,7 +584,7 @@ class Session:
     # --- DDL and the catalog --------------------------------------------------------------
 
     async def _rewrite(self, result: ddl.Rewrite, new_database: str | None = None) -> None:
-        """Run a rewritten statement list; the catalog changes once MariaDB has said OK.
+        """Run a rewritten statement; the catalog changes once MariaDB has said OK.
 
         A database MariaDB has just created (no "already exists" warning) holds no tables, so
         catalog rows left under its name by an earlier life are removed.
@@ -594,27 +595,24 @@ class Session:
             for change in changes:
                 await self._apply(change)
 
-        if new_database is not None and len(result.statements) == 1:
+        if result.statement is None:
+            await apply()
+            self._to_client(p.ok_payload(await self._status()))
+            return
+        if new_database is not None:
 
             async def created(response: Response) -> bytes:
                 if response.error is None and not response.warnings:
                     await self.catalog.drop_database(new_database)
                 return response.encode()
 
-            await self._run(result.statements[-1], created)
-            return
-
-        if not result.statements:
-            await apply()
-            self._to_client(p.ok_payload(await self._status()))
+            await self._run(result.statement, created)
             return
         # Expressions in DDL (computed columns, CREATE TABLE ... AS SELECT) may use JSON syntax.
-        *leading, last = (self._translate(sql) for sql in result.statements)
-        for sql in leading:
-            await self._probe(sql)
+        sql = self._translate(result.statement)
         if self.switches.scatter_auto_increment:
-            last = self._scatter(last, changes)
-        await self._run(last, self._on_ok(apply))
+            sql = self._scatter(sql, changes)
+        await self._run(sql, self._on_ok(apply))
 
     @staticmethod
     def _scatter(sql: str, changes: tuple[ddl.CatalogChange, ...]) -> str:
