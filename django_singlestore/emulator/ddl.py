@@ -2,7 +2,8 @@
 
 The proxy calls one function per statement::
 
-    result = analyze(sql, database, lookup, version=..., in_transaction=..., child_aggregator=...)
+    result = analyze(sql, database, lookup, tokens=..., version=..., in_transaction=...,
+                     child_aggregator=...)
 
 ``lookup(db, table)`` returns the table's current :class:`~django_singlestore.rules.TableSpec`
 (from the emulator's catalog) or ``None`` when the table is unknown; ``db`` is the qualifier
@@ -19,8 +20,11 @@ The answer is one of:
 - :data:`PASS` (a :class:`PassThrough`) — not a statement this module handles; forward as is.
 
 ``analyze`` takes one statement (a trailing ``;`` is ignored); anything it cannot parse passes
-through untouched rather than raising. :data:`HANDLED_KEYWORDS` lets the proxy skip
-``analyze`` cheaply for every other statement (SELECT, SET, SHOW ...).
+through untouched rather than raising. A caller that has already tokenized the statement passes
+its ``tokens`` (``join(tokens) == sql``) so that it is not tokenized twice; INSERT, REPLACE,
+DELETE and LOAD DATA are judged from their first 512 characters only, tokenized afresh.
+:data:`HANDLED_KEYWORDS` lets the proxy skip ``analyze`` cheaply for every other statement
+(SELECT, SET, SHOW ...).
 
 What the rewrite does to CREATE/ALTER: drops the storage words (``ROWSTORE``, ``REFERENCE``),
 ``SHARD KEY``, ``SORT KEY``, ``KEY ... USING CLUSTERED COLUMNSTORE``, ``COLUMN GROUP``,
@@ -1199,6 +1203,7 @@ def analyze(
     database: str | None = None,
     lookup: Lookup = lambda db, table: None,
     *,
+    tokens: list[Token] | None = None,
     version: Version | None = None,
     in_transaction: bool = False,
     child_aggregator: bool = False,
@@ -1211,8 +1216,10 @@ def analyze(
     if first in _WRITES:
         if not (in_transaction and child_aggregator):
             return PASS
-        sql = sql[:_WRITE_PREFIX]  # the target table comes first; never tokenize bulk VALUES
-    tokens = tokenize(sql)
+        # The target table comes first; never walk bulk VALUES.
+        tokens = tokenize(sql[:_WRITE_PREFIX])
+    elif tokens is None:
+        tokens = tokenize(sql)
     cur = _Cursor(tokens)
     edits = _Edits(tokens)
     try:

@@ -410,8 +410,9 @@ class Session:
             if statements.is_aggregator_sync(significant(tokens)):
                 rewritten.append(AGGREGATOR_SYNC)
                 continue
-            text = statements.explain_json(tokens) or join(tokens)
-            result = await self._analyze(text)
+            explained = statements.explain_json(tokens)
+            text = explained or join(tokens)
+            result = await self._analyze(text, None if explained else tokens)
             if isinstance(result, ddl.Rewrite):
                 if result.statement is not None:
                     rewritten.append(result.statement)
@@ -452,21 +453,32 @@ class Session:
             text = self._translate(text)
         self._to_backend(b"\x16" + text.encode("utf-8", "surrogateescape"))
 
-    async def _analyze(self, sql: str) -> ddl.Result:
+    async def _analyze(self, sql: str, tokens: list[Token] | None = None) -> ddl.Result:
         """:func:`ddl.analyze` with this session's state; raises :class:`Rejected`.
 
-        Whether the session is inside a transaction is only asked of MariaDB when the answer
-        matters: a reference-table write in child-aggregator mode.
+        ``tokens``, when given, are ``sql``'s (see :func:`ddl.analyze`). Whether the session is
+        inside a transaction is only asked of MariaDB when the answer matters: a reference-table
+        write in child-aggregator mode.
         """
         child = self.switches.child_aggregator
         result = ddl.analyze(
-            sql, self.database, self._lookup, in_transaction=child, child_aggregator=child
+            sql,
+            self.database,
+            self._lookup,
+            tokens=tokens,
+            in_transaction=child,
+            child_aggregator=child,
         )
         if isinstance(result, ddl.Reject) and result.rule_id == CHILD_AGGREGATOR_RULE:
             rows = await self._probe("SELECT @@in_transaction, @@autocommit")
             if not (rows[0][0] == b"1" or rows[0][1] == b"0"):
                 result = ddl.analyze(
-                    sql, self.database, self._lookup, in_transaction=False, child_aggregator=True
+                    sql,
+                    self.database,
+                    self._lookup,
+                    tokens=tokens,
+                    in_transaction=False,
+                    child_aggregator=True,
                 )
         if isinstance(result, ddl.Reject):
             raise Rejected(result.errno, result.sqlstate, result.message)
@@ -496,8 +508,8 @@ class Session:
         text = join(tokens)
         if keyword == "EXPLAIN":
             text = statements.explain_json(tokens) or text
-        if keyword in ddl.HANDLED_KEYWORDS:
-            result = await self._analyze(text)
+        if keyword in ddl.HANDLED_KEYWORDS:  # EXPLAIN is not: ``text`` is still ``tokens``'
+            result = await self._analyze(text, tokens)
             if isinstance(result, ddl.Rewrite):
                 await self._rewrite(result, statements.created_database(words))
                 return
