@@ -383,6 +383,9 @@ DJANGO_HINTS = {
         "Use a DecimalField or integer primary key, or TableStorage('ROWSTORE')."
     ),
     rules.REFERENCE_WITHOUT_PK.id: "Give the model a primary key.",
+    rules.SORT_KEY_ROWSTORE.id: (
+        "Remove SortKey, or use TableStorage('COLUMNSTORE') or 'REFERENCE'."
+    ),
 }
 
 

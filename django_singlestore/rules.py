@@ -2,7 +2,8 @@
 
 One catalogue serves two callers: the backend judges a Django model (system checks, schema
 editor) and the emulator judges parsed DDL, both by building a :class:`TableSpec` and calling
-:func:`check_table` / :func:`check_alter`. No I/O, no Django imports.
+:func:`check_table` / :func:`check_alter`. The backend alone also calls :func:`check_sort_key`
+(a design it refuses before sending DDL). No I/O, no Django imports.
 
 Every :class:`Rule` names its source. Error numbers and texts come from SingleStore's
 documentation or from server messages quoted verbatim in public code (chiefly the upstream
@@ -220,6 +221,21 @@ FOREIGN_KEY_SYNTAX = _rule(
     # CREATE TABLE syntax lists FOREIGN KEY from v8.1 on (never enforced); v7.x lists none.
     source=f"{DOCS}/db/v8.1/reference/sql-reference/data-definition-language-ddl/create-table/",
     hint="Omit database-level foreign keys (db_constraint=False); SingleStore never enforces them.",
+)
+
+#: A backend-only rule: the backend refuses this table design before it sends any DDL, and what
+#: SingleStore itself answers is not confirmed from a public source. So it is judged by
+#: :func:`check_sort_key`, not :func:`check_table`, and is not in :data:`RULES` (the rules the
+#: emulator enforces, each with a refusing statement in its conformance tests).
+SORT_KEY_ROWSTORE = Rule(
+    id="S2-SORT-KEY-ROWSTORE",
+    title="SORT KEY on a rowstore table",
+    message="SORT KEY applies to columnstore tables only",
+    errno=None,
+    message_public=False,
+    source=f"{DOCS}/cloud/create-a-database/creating-a-columnstore-table/ (the sort key orders "
+    "a columnstore's segments)",
+    hint="Remove SortKey or use COLUMNSTORE/REFERENCE storage.",
 )
 
 # --- ALTER TABLE --------------------------------------------------------------------------
@@ -608,6 +624,16 @@ def check_table(spec: TableSpec, version: Version | None = None) -> list[Violati
                 break
             seen_hash.add(signature)
     return found
+
+
+def check_sort_key(spec: TableSpec, version: Version | None = None) -> list[Violation]:
+    """:data:`SORT_KEY_ROWSTORE` if ``spec`` has a SORT KEY but rowstore storage.
+
+    The message does not name the storage; callers add ``spec.storage`` in their own wording.
+    """
+    if spec.sort_key and not spec.storage.is_columnstore and SORT_KEY_ROWSTORE.applies_to(version):
+        return [Violation(SORT_KEY_ROWSTORE, SORT_KEY_ROWSTORE.format())]
+    return []
 
 
 # --- ALTER TABLE --------------------------------------------------------------------------

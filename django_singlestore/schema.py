@@ -66,10 +66,10 @@ class DatabaseSchemaEditor(MySQLDatabaseSchemaEditor):
         violations = rules.check_table(spec, self._rules_version())
         if violations:
             raise NotSupportedError(describe(violations, model._meta.label))
-        if spec.sort_key and not spec.storage.is_columnstore:
+        for violation in rules.check_sort_key(spec, self._rules_version()):
             raise NotSupportedError(
-                f"{model._meta.label}: SORT KEY applies to columnstore tables only; the table is "
-                f"{spec.storage.value}. Remove SortKey or use COLUMNSTORE/REFERENCE storage."
+                f"{model._meta.label}: {violation.message}; the table is "
+                f"{spec.storage.value}. {violation.hint}"
             )
         params: list[Any] = []
         definitions = []

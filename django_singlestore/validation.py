@@ -28,7 +28,7 @@ CHECK_IDS = {
 }
 #: Two TableStorage/ShardKey/SortKey entries of one kind on a model.
 DESIGN_CONFLICT_ID = "django_singlestore.E010"
-#: SORT KEY on a rowstore table.
+#: SORT KEY on a rowstore table (rules.SORT_KEY_ROWSTORE, judged by rules.check_sort_key).
 SORT_KEY_ROWSTORE_ID = "django_singlestore.E011"
 
 
@@ -79,14 +79,14 @@ class DatabaseValidation(MySQLDatabaseValidation):
             )
             for violation in rules.check_table(spec, self.connection.rules_version)
         ]
-        if spec.sort_key and not spec.storage.is_columnstore:
-            issues.append(
-                checks.Error(
-                    f"{model._meta.db_table}: SORT KEY applies to columnstore tables only, but "
-                    f"the table is {spec.storage.value}.",
-                    hint="Remove SortKey, or use TableStorage('COLUMNSTORE') or 'REFERENCE'.",
-                    obj=model,
-                    id=SORT_KEY_ROWSTORE_ID,
-                )
+        issues.extend(
+            checks.Error(
+                f"{model._meta.db_table}: {violation.message}, but the table is "
+                f"{spec.storage.value}.",
+                hint=design.django_hint(violation),
+                obj=model,
+                id=SORT_KEY_ROWSTORE_ID,
             )
+            for violation in rules.check_sort_key(spec, self.connection.rules_version)
+        )
         return issues
