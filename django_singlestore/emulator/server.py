@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields, replace
@@ -54,12 +55,20 @@ SESSION_VARIABLES: dict[str, str] = {
     "vector_type_project_format": "JSON",
 }
 READ_ONLY_VARIABLES = frozenset(n for n in rules.SINGLESTORE_VARIABLES if n.startswith("memsql_"))
+#: A SET that names none of these (in any case) has no assignment of ours: it is forwarded
+#: without being tokenized.
+OWN_VARIABLE = re.compile(
+    "|".join(re.escape(name) for name in (*SWITCH_VARIABLES, *SESSION_VARIABLES)).encode(), re.I
+)
+#: Only ``ROLLBACK [WORK] TO ...`` (a savepoint: refused) matters; without a "to" anywhere in it,
+#: a ROLLBACK is forwarded without being tokenized.
+ROLLBACK_TO = re.compile(rb"to", re.I)
 
 #: First keywords the emulator always looks at (others: see ``Session._worth_parsing``).
 INSPECTED = frozenset(
     {
-        "SHOW", "SET", "CREATE", "ALTER", "DROP", "RENAME", "SAVEPOINT", "RELEASE", "ROLLBACK",
-        "USE", "AGGREGATOR", "EXPLAIN",
+        "SHOW", "CREATE", "ALTER", "DROP", "RENAME", "SAVEPOINT", "RELEASE", "USE", "AGGREGATOR",
+        "EXPLAIN",
     }
 )  # fmt: skip
 #: What ``AGGREGATOR SYNC AUTO_INCREMENT`` becomes: MariaDB's counters already stand past every
@@ -435,6 +444,10 @@ class Session:
             return target is None or self._lookup(*target) is not None
         if keyword in ("SELECT", "WITH"):
             return self.switches.shuffle_rows or any(name in sql for name in STORAGE_COLUMNS)
+        if keyword == "SET":
+            return OWN_VARIABLE.search(sql) is not None
+        if keyword == "ROLLBACK":
+            return ROLLBACK_TO.search(sql) is not None
         return keyword in INSPECTED
 
     async def _prepare(self, payload: bytes) -> None:
