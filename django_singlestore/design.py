@@ -234,6 +234,20 @@ def _is_auto(field: Any) -> bool:
     return field.get_internal_type() in ("AutoField", "BigAutoField", "SmallAutoField")
 
 
+def column_spec(field: Any, connection: Any) -> rules.Column | None:
+    """The rules catalogue's column for ``field``; ``None`` for a field without a column."""
+    db_type = field_db_type(field, connection)
+    if db_type is None:
+        return None
+    return rules.Column(
+        name=field.column,
+        type=" ".join(db_type.lower().split()),
+        nullable=field.null,
+        auto_increment=_is_auto(field),
+        comment=field.db_comment,
+    )
+
+
 def primary_key_columns(model: type[Model]) -> tuple[str, ...]:
     pk = model._meta.pk
     if isinstance(pk, CompositePrimaryKey):
@@ -274,18 +288,9 @@ def table_spec(model: type[Model], connection: Any) -> rules.TableSpec:
     pk_columns = primary_key_columns(model)
 
     for field in meta.local_concrete_fields:
-        db_type = field_db_type(field, connection)
-        if db_type is None:
-            continue
-        columns.append(
-            rules.Column(
-                name=field.column,
-                type=" ".join(db_type.lower().split()),
-                nullable=field.null,
-                auto_increment=_is_auto(field),
-                comment=field.db_comment,
-            )
-        )
+        column = column_spec(field, connection)
+        if column is not None:
+            columns.append(column)
     shard = _declared(model, ShardKey)
     keyless = shard is not None and not shard.fields and not storage.is_reference
     if auto_m2m or keyless:

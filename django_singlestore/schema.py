@@ -13,6 +13,7 @@ from django.db.models.sql import Query
 from django_singlestore import rules
 from django_singlestore.design import (
     TableDesign,
+    column_spec,
     describe,
     field_db_type,
     is_plain_unique,
@@ -267,24 +268,14 @@ class DatabaseSchemaEditor(MySQLDatabaseSchemaEditor):
         except Exception:
             return None
 
-    def _column_spec(self, field: Any) -> rules.Column:
-        return rules.Column(
-            name=field.column,
-            type=" ".join((field_db_type(field, self.connection) or "").lower().split()),
-            nullable=field.null,
-            auto_increment=field.get_internal_type()
-            in ("AutoField", "BigAutoField", "SmallAutoField"),
-            comment=field.db_comment,
-        )
-
     def add_field(self, model: type[Model], field: Any) -> None:
-        if field.many_to_many or field.generated or field_db_type(field, self.connection) is None:
+        if (
+            field.many_to_many
+            or field.generated
+            or (column := column_spec(field, self.connection)) is None
+        ):
             return super().add_field(model, field)
-        ops = [
-            rules.AddColumn(
-                self._column_spec(field), primary_key=field.primary_key, unique=field.unique
-            )
-        ]
+        ops = [rules.AddColumn(column, primary_key=field.primary_key, unique=field.unique)]
         violations = self._refused(model, ops)
         if violations:
             default = self.effective_default(field)
@@ -311,8 +302,10 @@ class DatabaseSchemaEditor(MySQLDatabaseSchemaEditor):
         ops: list = []
         if old_field.column != new_field.column:
             ops.append(rules.RenameColumn(old_field.column, new_field.column))
-        new_column = self._column_spec(new_field)
-        old_column = self._column_spec(old_field)
+        # Both have a column: Django's alter_field() only calls this when both types are set.
+        new_column = column_spec(new_field, self.connection)
+        old_column = column_spec(old_field, self.connection)
+        assert new_column is not None and old_column is not None
         if (old_column.type, old_column.nullable, old_column.auto_increment) != (
             new_column.type,
             new_column.nullable,
