@@ -24,7 +24,7 @@ schema editor renders CREATE TABLE from it and the system checks judge it with
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.core import checks
@@ -255,11 +255,11 @@ def primary_key_columns(model: type[Model]) -> tuple[str, ...]:
     return (pk.column,) if pk is not None else ()
 
 
-def is_plain_unique(constraint: UniqueConstraint, connection: Any) -> bool:
+def is_plain_unique(constraint: UniqueConstraint, schema_editor: Any) -> bool:
     """Whether ``constraint`` is an ordinary UNIQUE KEY on columns, the only kind created here
     (the schema editor's own test: no condition, expressions, deferral, INCLUDE or NULLS
     DISTINCT option this backend lacks)."""
-    return connection.schema_editor()._unique_supported(
+    return schema_editor._unique_supported(
         condition=constraint.condition,
         deferrable=constraint.deferrable,
         include=constraint.include,
@@ -277,9 +277,14 @@ def _is_limited_type(field: Any, connection: Any) -> bool:
 
 def table_spec(model: type[Model], connection: Any) -> rules.TableSpec:
     """The table SingleStore would hold for ``model`` on ``connection``."""
-    from django_singlestore.schema import index_name
-
     meta = model._meta
+    # One schema editor names the keys and judges the unique constraints.
+    editor = connection.schema_editor()
+
+    def index_name(columns: Sequence[str], suffix: str) -> str:
+        """The key name Django's schema editor would give ``columns`` of the table."""
+        return editor._create_index_name(meta.db_table, list(columns), suffix=suffix)
+
     storage = model_storage(model, connection)
     unenforce_fields = connection.s2_options.unique_unenforced_for_app(meta.app_label)
     columns: list[rules.Column] = []
@@ -296,7 +301,7 @@ def table_spec(model: type[Model], connection: Any) -> rules.TableSpec:
     if auto_m2m or keyless:
         # A sharded through table cannot be unique on (from, to) and on id at once, and a
         # keyless table has no unique keys at all: the pk keeps AUTO_INCREMENT under a plain key.
-        keys.append(rules.Key(index_name(connection, model, list(pk_columns), ""), pk_columns))
+        keys.append(rules.Key(index_name(pk_columns, ""), pk_columns))
     elif pk_columns:
         keys.append(rules.Key(rules.PRIMARY, pk_columns, rules.PRIMARY))
     for field in meta.local_concrete_fields:
@@ -313,17 +318,13 @@ def table_spec(model: type[Model], connection: Any) -> rules.TableSpec:
                 )
             )
         elif field.db_index and not _is_limited_type(field, connection):
-            keys.append(
-                rules.Key(index_name(connection, model, [field.column], ""), (field.column,))
-            )
+            keys.append(rules.Key(index_name((field.column,), ""), (field.column,)))
     for field_names in meta.unique_together:
         cols = tuple(_column(model, name) for name in field_names)
-        keys.append(
-            rules.Key(index_name(connection, model, list(cols), "_uniq"), cols, rules.UNIQUE)
-        )
+        keys.append(rules.Key(index_name(cols, "_uniq"), cols, rules.UNIQUE))
     for constraint in meta.constraints:
         if isinstance(constraint, UniqueConstraint):
-            if not is_plain_unique(constraint, connection):
+            if not is_plain_unique(constraint, editor):
                 # Like every backend without partial/functional/deferrable/covering unique
                 # keys: Django's checks warn (models.W036/W038/W039/W044) and it is not created.
                 continue

@@ -38,13 +38,6 @@ class ModelStorageManager(Manager):
         self.table_storage_type = table_storage_type
 
 
-def index_name(connection: Any, model: type[Model], columns: list[str], suffix: str) -> str:
-    """The key name Django's schema editor would give ``columns`` of ``model``'s table."""
-    return connection.schema_editor()._create_index_name(
-        model._meta.db_table, columns, suffix=suffix
-    )
-
-
 class DatabaseSchemaEditor(MySQLDatabaseSchemaEditor):
     sql_create_table = "CREATE TABLE %(table)s (%(definition)s)"
     # No foreign keys, no CHECK constraints.
@@ -331,7 +324,7 @@ class DatabaseSchemaEditor(MySQLDatabaseSchemaEditor):
 
     def add_constraint(self, model: type[Model], constraint: Any) -> None:
         plain_unique = isinstance(constraint, UniqueConstraint) and is_plain_unique(
-            constraint, self.connection
+            constraint, self
         )
         if isinstance(constraint, TableDesign) or plain_unique:
             self._redesign(model, constraint, added=True)
