@@ -77,8 +77,9 @@ AGGREGATOR_SYNC = "COMMIT"
 #: Writes that matter only for error 2549 (child-aggregator mode).
 WRITES = frozenset({"INSERT", "REPLACE", "DELETE", "LOAD"})
 CHILD_AGGREGATOR_RULE = rules.REFERENCE_WRITE_CHILD_AGGREGATOR.id
-#: Bulk INSERT/REPLACE statements longer than this are scanned for SingleStore syntax only up to
-#: their VALUES keyword: the rows are data, and searching megabytes per statement costs.
+#: The hot-path filter searches INSERT/REPLACE statements longer than this for SingleStore syntax
+#: only before the first upper-case ``VALUES`` within this many bytes, if there is one: the rows
+#: are data, and searching megabytes per statement costs.
 BIG_INSERT = 1 << 16
 #: information_schema.TABLES columns SingleStore adds, as spelled in queries (bytes search).
 STORAGE_COLUMNS = (b"STORAGE_TYPE", b"storage_type", b"DISTRIBUTED", b"distributed")
