@@ -33,6 +33,9 @@ class Catalog:
         """Create the side schema if needed and load every known layout."""
         async with self.client.lock:
             await self.client.query(f"CREATE DATABASE IF NOT EXISTS {quote_name(self.schema)}")
+            # Only ``spec`` is loaded (and storage_type/distributed are joined into
+            # information_schema); shard_key and sort_key are there for people reading the table.
+            # They stay: emulators of every version share this table and write whole rows.
             await self.client.query(
                 f"CREATE TABLE IF NOT EXISTS {self.table} ("
                 " db VARCHAR(64) CHARACTER SET utf8mb3 COLLATE utf8mb3_bin NOT NULL,"
