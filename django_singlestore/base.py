@@ -224,27 +224,17 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         BaseDatabaseWrapper.init_connection_state(self)
 
     def _read_server_data(self) -> dict[str, Any]:
+        """Everything Django asks about the server, in one round trip on SingleStore."""
         with self.connection.cursor() as cursor:
             try:
-                cursor.execute("SELECT @@memsql_version")
-                (version,) = cursor.fetchone()
-            except Database.DatabaseError as exc:
-                cursor.execute("SELECT VERSION()")
-                (other,) = cursor.fetchone()
-                host, port = self.settings_dict["HOST"], self.settings_dict["PORT"]
-                where = f"{host or 'localhost'}:{port or 3306}"
-                raise ImproperlyConfigured(
-                    f"Database {self.alias!r} at {where} is not SingleStore: it reports "
-                    f"version {other!r} and has no @@memsql_version ({exc.args[1]}). "
-                    "Point HOST/PORT at a SingleStore server (or the emulator: python -m "
-                    "django_singlestore.emulator), or use ENGINE "
-                    "'django.db.backends.mysql' for MySQL/MariaDB."
-                ) from exc
-            cursor.execute(
-                "SELECT VERSION(), @@sql_mode, "
-                "CONVERT_TZ('2001-01-01 01:00:00', 'UTC', 'UTC') IS NOT NULL"
-            )
-            mysql_version, sql_mode, has_zoneinfo = cursor.fetchone()
+                cursor.execute(
+                    "SELECT @@memsql_version, VERSION(), @@sql_mode, "
+                    "CONVERT_TZ('2001-01-01 01:00:00', 'UTC', 'UTC') IS NOT NULL"
+                )
+                version, mysql_version, sql_mode, has_zoneinfo = cursor.fetchone()
+            except Database.DatabaseError:
+                self._refuse_if_not_singlestore(cursor)
+                raise
         if isinstance(version, bytes):
             version = version.decode()
         return {
@@ -253,6 +243,25 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             "sql_mode": sql_mode or "",
             "has_zoneinfo_database": bool(has_zoneinfo),
         }
+
+    def _refuse_if_not_singlestore(self, cursor: Any) -> None:
+        """After the server-data query failed: raise ImproperlyConfigured if the server has no
+        ``@@memsql_version`` (MySQL, MariaDB); return if it has, so the caller re-raises."""
+        try:
+            cursor.execute("SELECT @@memsql_version")
+            cursor.fetchone()
+        except Database.DatabaseError as exc:
+            cursor.execute("SELECT VERSION()")
+            (other,) = cursor.fetchone()
+            host, port = self.settings_dict["HOST"], self.settings_dict["PORT"]
+            where = f"{host or 'localhost'}:{port or 3306}"
+            raise ImproperlyConfigured(
+                f"Database {self.alias!r} at {where} is not SingleStore: it reports "
+                f"version {other!r} and has no @@memsql_version ({exc.args[1]}). "
+                "Point HOST/PORT at a SingleStore server (or the emulator: python -m "
+                "django_singlestore.emulator), or use ENGINE "
+                "'django.db.backends.mysql' for MySQL/MariaDB."
+            ) from exc
 
     @cached_property
     def singlestore_server_data(self) -> dict[str, Any]:
