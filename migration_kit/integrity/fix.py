@@ -11,7 +11,7 @@ meanwhile is seen before its children are touched.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,13 +133,20 @@ def _batches(
     placement: Placement,
     batch_size: int,
 ) -> Iterator[tuple[ChildTable, Part, Any, int]]:
-    """The chunks that hold broken rows, with the strategy to list them."""
-    child, parts, _ = parts_for(result.relation, placement, batch_size)
-    for part in parts:
-        for chunk in child.chunks(part.width):
-            counted = part.strategy.count(chunk)
-            if counted.violations:
-                yield child, part, counted, min(batch_size, FIX_BATCH)
+    """The chunks that hold broken rows, counted again now, with the strategy to list them.
+
+    Only the chunks the check found broken are looked at again (every chunk when the result
+    does not say which): a fix repairs what the check reported.
+    """
+    if result.broken_chunks is not None:
+        todo: Iterable[tuple[Part, Any]] = result.broken_chunks
+    else:
+        child, parts, _ = parts_for(result.relation, placement, batch_size)
+        todo = ((part, chunk) for part in parts for chunk in child.chunks(part.width))
+    for part, chunk in todo:
+        counted = part.strategy.count(chunk)
+        if counted.violations:
+            yield part.strategy.child, part, counted, min(batch_size, FIX_BATCH)
 
 
 def _orphan_querysets(

@@ -45,6 +45,9 @@ class RelationResult:
     by_target: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     relation: Any = field(default=None, repr=False, compare=False)
+    #: ``(part, chunk)`` pairs that held broken rows, so ``--fix`` counts only those again;
+    #: None when the result did not come from a check in this process.
+    broken_chunks: list[Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def label(self) -> str:

@@ -201,6 +201,7 @@ def check_relation(
         on_delete=relation.on_delete,
         tenant=None if tenant is None else str(tenant),
         relation=relation,
+        broken_chunks=[],
     )
     last_report = started
     for part in parts:
@@ -210,6 +211,7 @@ def check_relation(
                 result.rows_checked += counted.rows
             if counted.violations:
                 result.violations += counted.violations
+                result.broken_chunks.append((part, chunk))
                 if relation.kind == GENERIC:
                     result.by_target[part.target] = (
                         result.by_target.get(part.target, 0) + counted.violations

@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from migration_kit.integrity.scan import AntiJoin
 from tests.integrity.conftest import MISSING, plant
 from tests.integrityapp.models import Author, Book, Comment, Review
 
@@ -194,6 +195,32 @@ def test_fix_yes_exits_zero_when_everything_was_repaired() -> None:
     assert code == 0
     assert "changed 5 integrityapp.Book" in out
     assert all(b.editor_id is None for b in Book.objects.filter(pk__in=[b.pk for b in broken]))
+
+
+@pytest.mark.django_db(databases=["default"])
+def test_fix_counts_again_only_the_chunks_the_check_found_broken(monkeypatch) -> None:
+    good = Author.objects.create(code="good")
+    Author.objects.create(code="house")
+    Book.objects.bulk_create([Book(author=good) for _ in range(40)])
+    broken = Book.objects.create(author=good, editor_id=MISSING)
+    counted: list[str] = []
+    count = AntiJoin.count
+
+    def counting(self: AntiJoin, chunk: Any) -> Any:
+        counted.append(chunk.sql)
+        return count(self, chunk)
+
+    monkeypatch.setattr(AntiJoin, "count", counting)
+    args = ("integrityapp.Book", "--batch-size", "5")
+    assert run(*args, database="default")[0] == 1
+    checked = len(counted)
+    assert checked > 9  # every relation, 9 chunks of Book's 41 rows for each FK
+    counted.clear()
+    code, out, _ = run(*args, "--fix", database="default")
+    assert code == 1 and "would change 1 integrityapp.Book" in out
+    # The plan counts again only the one chunk of Book.editor the check found broken.
+    assert len(counted) == checked + 1
+    assert Book.objects.get(pk=broken.pk).editor_id == MISSING
 
 
 @pytest.mark.django_db(databases=["default"])
