@@ -269,14 +269,7 @@ def _parse(raw: Any) -> Config:
             )
         )
         raw = {}
-    for key in sorted(set(raw) - set(DEFAULTS)):
-        problems.append(
-            Problem(
-                "s2router.E007",
-                f"S2ROUTER has an unknown key {key!r}.",
-                f"Known keys: {', '.join(DEFAULTS)}.",
-            )
-        )
+    _unknown_keys(raw, list(DEFAULTS), "S2ROUTER", problems)
     values = {**DEFAULTS, **{k: v for k, v in raw.items() if k in DEFAULTS}}
 
     def alias(key: str) -> str:
@@ -333,14 +326,7 @@ def _parse(raw: Any) -> Config:
                 )
             )
             continue
-        for key in sorted(set(options) - REFERENCE_KEYS):
-            problems.append(
-                Problem(
-                    "s2router.E007",
-                    f"REFERENCE[{written!r}] has an unknown key {key!r}.",
-                    f"Known keys: {', '.join(sorted(REFERENCE_KEYS))}.",
-                )
-            )
+        _unknown_keys(options, sorted(REFERENCE_KEYS), f"REFERENCE[{written!r}]", problems)
         source = options.get("source", "default")
         if source is not None and not isinstance(source, str):
             problems.append(
@@ -376,14 +362,7 @@ def _parse(raw: Any) -> Config:
                 )
             )
             continue
-        for key in sorted(set(options) - MIGRATING_KEYS):
-            problems.append(
-                Problem(
-                    "s2router.E007",
-                    f"MIGRATING[{written!r}] has an unknown key {key!r}.",
-                    f"Known keys: {', '.join(sorted(MIGRATING_KEYS))}.",
-                )
-            )
+        _unknown_keys(options, sorted(MIGRATING_KEYS), f"MIGRATING[{written!r}]", problems)
         source = options.get("source", "default")
         if not isinstance(source, str):
             problems.append(
@@ -422,14 +401,7 @@ def _parse(raw: Any) -> Config:
                 )
             )
             raw_tenancy = {}
-        for key in sorted(set(raw_tenancy) - set(TENANCY_DEFAULTS)):
-            problems.append(
-                Problem(
-                    "s2router.E007",
-                    f"S2ROUTER['TENANCY'] has an unknown key {key!r}.",
-                    f"Known keys: {', '.join(TENANCY_DEFAULTS)}.",
-                )
-            )
+        _unknown_keys(raw_tenancy, list(TENANCY_DEFAULTS), "S2ROUTER['TENANCY']", problems)
         tvalues = {**TENANCY_DEFAULTS, **raw_tenancy}
         databases = tvalues["DATABASES"]
         if databases is None:
@@ -454,6 +426,20 @@ def _parse(raw: Any) -> Config:
         strict_aliases=tenancy.databases if tenancy and tenancy.strict else frozenset(),
         spelled=spelled,
     )
+
+
+def _unknown_keys(
+    given: Iterable[Any], known: list[str], where: str, problems: list[Problem]
+) -> None:
+    """One E007 per key of ``given`` that is not in ``known`` (listed in the hint, in order)."""
+    for key in sorted(set(given) - set(known), key=str):
+        problems.append(
+            Problem(
+                "s2router.E007",
+                f"{where} has an unknown key {key!r}.",
+                f"Known keys: {', '.join(known)}.",
+            )
+        )
 
 
 def _labels(value: Any, key: str, problems: list[Problem]) -> list[str]:
