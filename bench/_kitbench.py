@@ -4,22 +4,32 @@ The source is ``s2kit_bench`` on PostgreSQL. The target is the SingleStore emula
 here, in front of the local MariaDB, database ``s2kit_bench_s2``) — or MariaDB itself through
 the ``mysql`` alias with ``--target mysql``. Databases are created and migrated on first use;
 ``ensure_rows(n)`` fills the source with ``n`` deterministic rows in SQL.
+
+``bench/backfill.py`` and ``bench/verify.py`` copy between databases of their own
+(``setup_copy``) and hand their results to ``emit``: the results for people on stdout, the
+measurement rows to bench/runner.py's ``BENCH_JSON`` file.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "s2kit_bench"
 S2_BENCH_DB = "s2kit_bench_s2"
 TABLE = "kitapp_benchrow"
+#: Every column of ``TABLE``, in table order.
+COLUMNS = "id, account, kind, amount, at, done, note"
+# Not the shared s2kit_bench: bench/dual_write.py empties BenchRow there.
+COPY_DB = "s2kit_bench_copy"
 TARGETS = {
     "s2": "the SingleStore emulator in front of MariaDB (s2 alias)",
     "mysql": "MariaDB directly (mysql alias), not the emulator",
@@ -75,6 +85,12 @@ def setup_django(target: str, database: str = BENCH_DB) -> None:
         call_command("migrate", database=alias, verbosity=0)
 
 
+def setup_copy(target: str, rows: int) -> None:
+    """Databases of the backfill and verify benches (``COPY_DB``), source holding rows 1..rows."""
+    setup_django(target, COPY_DB)
+    ensure_rows(rows)
+
+
 def _stop_emulator() -> None:
     from django_singlestore.emulator.pytest_plugin import stop_emulator
 
@@ -127,3 +143,17 @@ def timed(fn: Callable[[], object]) -> float:
     began = time.perf_counter()
     fn()
     return time.perf_counter() - began
+
+
+def ratio(ours: float, baseline: float) -> float:
+    """``ours / baseline`` to two decimals (0.0 without a baseline)."""
+    return round(ours / baseline, 2) if baseline else 0.0
+
+
+def emit(results: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """Print ``results`` as JSON; write ``rows`` where ``BENCH_JSON`` says (bench/runner.py)."""
+    print(json.dumps(results, indent=2))
+    if os.environ.get("BENCH_JSON"):
+        Path(os.environ["BENCH_JSON"]).write_text(
+            json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+        )

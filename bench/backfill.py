@@ -1,7 +1,6 @@
 """Backfill speed: ``s2_backfill`` vs the raw pipe and vs ``dumpdata | loaddata``, in one run.
 
     .venv/bin/python bench/backfill.py [--rows 1000000] [--sample 20000] [--target s2|mysql]
-                                  [--json FILE]
 
 Source: PostgreSQL; target: the SingleStore emulator in front of MariaDB (``--target s2``, the
 default) or MariaDB directly (``--target mysql``). Baselines, on the same tables in the same run:
@@ -11,7 +10,9 @@ default) or MariaDB directly (``--target mysql``). Baselines, on the same tables
 - ``dumpdata | loaddata``: Django's serializers on ``--sample`` rows, extrapolated as rows/s.
 
 Also reports rows/s by batch size (one worker) and by worker count (adaptive batches).
-Targets: s2_backfill ≥ 0.6x the raw pipe, ≥ 30x dumpdata/loaddata.
+Targets: s2_backfill ≥ 0.6x the raw pipe, ≥ 30x dumpdata/loaddata. Prints the results as JSON;
+with ``BENCH_JSON`` set, writes bench/runner.py's rows there, the by-batch-size and by-worker
+figures under the ``chart`` key of the best-figure row (the runner draws docs/img/backfill.png).
 """
 
 from __future__ import annotations
@@ -24,13 +25,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _kitbench as kb
-
-COLUMNS = "id, account, kind, amount, at, done, note"
-# Not the shared s2kit_bench: bench/dual_write.py empties BenchRow there.
-COPY_DB = "s2kit_bench_copy"
 
 
 def raw_pipe() -> None:
@@ -41,7 +39,7 @@ def raw_pipe() -> None:
     )
     load = (
         f"LOAD DATA LOCAL INFILE '/dev/stdin' INTO TABLE {kb.TABLE} CHARACTER SET utf8mb4 "
-        f"FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' ({COLUMNS})"
+        f"FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' ({kb.COLUMNS})"
     )
     env = {**os.environ, "PGPASSWORD": "s2kit"}
     producer = subprocess.Popen(
@@ -92,10 +90,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=20_000, help="rows for dumpdata/loaddata")
     parser.add_argument("--target", choices=sorted(kb.TARGETS), default="s2")
-    parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
-    kb.setup_django(args.target, COPY_DB)
-    kb.ensure_rows(args.rows)
+    kb.setup_copy(args.target, args.rows)
     n = args.rows
     results: dict = {"rows": n, "target": kb.TARGETS[args.target]}
 
@@ -132,10 +128,32 @@ def main() -> None:
     results["ratio_default_vs_dumpdata_loaddata"] = round(
         default / results["dumpdata_loaddata_rows_per_s"], 1
     )
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    kb.emit(results, rows(results))
+
+
+def rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """bench/runner.py's rows: s2_backfill rows/s vs the raw pipe and vs dumpdata/loaddata."""
+    ours = data["s2_backfill_rows_per_s_default"]
+    best = data["s2_backfill_rows_per_s_best"]
+    raw = data["raw_pipe_rows_per_s"]
+    dump = data["dumpdata_loaddata_rows_per_s"]
+    where = f"{data['rows']:,} rows → {data['target']}"
+    chart = {
+        "rows": data["rows"],
+        "target": data["target"],
+        "raw_pipe_rows_per_s": raw,
+        "by_batch_size": data["s2_backfill_rows_per_s_by_batch_size"],
+        "by_workers": data["s2_backfill_rows_per_s_by_workers"],
+    }
+    return [
+        {"name": f"s2_backfill vs raw COPY | LOAD DATA pipe ({where})", "ours": ours,
+         "baseline": raw, "unit": "rows/s", "ratio": kb.ratio(ours, raw), "target": "≥ 0.6x"},
+        {"name": "s2_backfill, best batch size / workers, vs raw pipe", "ours": best,
+         "baseline": raw, "unit": "rows/s", "ratio": kb.ratio(best, raw), "target": "≥ 0.6x",
+         "chart": chart},
+        {"name": "s2_backfill vs dumpdata | loaddata", "ours": ours, "baseline": dump,
+         "unit": "rows/s", "ratio": kb.ratio(ours, dump), "target": "≥ 30x"},
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -8,10 +8,12 @@ variable ``BENCH_JSON`` names a file, also writes there a JSON list of measureme
     [{"name": "save() latency, dual_write vs legacy", "ours": 412.0, "baseline": 350.5,
       "unit": "µs", "ratio": 1.18, "target": "≤ 1.3x"}]
 
-A script that does not write the file yet is still run; the last lines of its output go to the
-details section of the summary, and the runner says so. ``bench/backfill.py`` and
-``bench/verify.py`` already write their own JSON (``--json FILE``); the runner reads those
-directly, and draws ``docs/img/backfill.png`` (rows/s by batch size and by worker count).
+Rows may carry more keys; all are kept in docs/benchmarks.json, and the runner understands two:
+``met`` (true/false, the row's own verdict, for targets that are not ratio bounds) and
+``chart``, which ``bench/backfill.py`` puts on one row — ``rows``, ``target``,
+``raw_pipe_rows_per_s`` and rows/s ``by_batch_size`` and ``by_workers`` — to draw
+``docs/img/backfill.png``. A script that does not write the file yet is still run; the last
+lines of its output go to the details section of the summary, and the runner says so.
 
 Results of every run are kept in ``docs/benchmarks.json``, so running one bench updates its rows
 and keeps the others. The generated part of docs/benchmarks.md sits between two marker comments;
@@ -30,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,48 +53,6 @@ QUICK_ARGS: dict[str, list[str]] = {
     "emulator_overhead": ["--queries", "500", "--rows", "50000", "--rounds", "1"],
     "orm_overhead": ["--n", "100", "--rounds", "1"],
     "router_overhead": ["--decisions", "20000", "--requests", "300"],
-}
-
-
-def ratio(ours: float, baseline: float) -> float:
-    return round(ours / baseline, 2) if baseline else 0.0
-
-
-def backfill_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """``bench/backfill.py --json``: s2_backfill rows/s vs the raw pipe and dumpdata/loaddata."""
-    ours = data["s2_backfill_rows_per_s_default"]
-    best = data["s2_backfill_rows_per_s_best"]
-    raw = data["raw_pipe_rows_per_s"]
-    dump = data["dumpdata_loaddata_rows_per_s"]
-    where = f"{data['rows']:,} rows → {data['target']}"
-    return [
-        {"name": f"s2_backfill vs raw COPY | LOAD DATA pipe ({where})", "ours": ours,
-         "baseline": raw, "unit": "rows/s", "ratio": ratio(ours, raw), "target": "≥ 0.6x"},
-        {"name": "s2_backfill, best batch size / workers, vs raw pipe", "ours": best,
-         "baseline": raw, "unit": "rows/s", "ratio": ratio(best, raw), "target": "≥ 0.6x"},
-        {"name": "s2_backfill vs dumpdata | loaddata", "ours": ours, "baseline": dump,
-         "unit": "rows/s", "ratio": ratio(ours, dump), "target": "≥ 30x"},
-    ]  # fmt: skip
-
-
-def verify_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """``bench/verify.py --json``: verify time vs one raw checksum pass over both sides."""
-    raw = data["raw_checksum_pass_both_sides_s"]
-    where = f"{data['rows']:,} rows → {data['target']}"
-    return [
-        {"name": f"s2_verify, clean, vs raw checksum pass ({where})",
-         "ours": data["s2_verify_clean_s"], "baseline": raw, "unit": "s",
-         "ratio": data["ratio_clean"], "target": "≤ 1.5x"},
-        {"name": f"s2_verify with {data['differences']} differences vs raw checksum pass",
-         "ours": data["s2_verify_with_differences_s"], "baseline": raw, "unit": "s",
-         "ratio": data["ratio_with_differences"], "target": "≤ 2x"},
-    ]  # fmt: skip
-
-
-#: Scripts with their own ``--json FILE`` output: extra arguments and a converter to rows.
-OWN_JSON: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
-    "backfill": backfill_rows,
-    "verify": verify_rows,
 }
 
 
@@ -124,9 +83,6 @@ def run_one(name: str, quick: bool, timeout: float) -> dict[str, Any]:
     args = [sys.executable, str(BENCH / f"{name}.py"), *(QUICK_ARGS.get(name, []) if quick else [])]
     with tempfile.TemporaryDirectory() as tmp:
         contract = Path(tmp) / "bench.json"
-        own = Path(tmp) / "own.json"
-        if name in OWN_JSON:
-            args += ["--json", str(own)]
         print(f"bench: {' '.join(args[1:])}", file=sys.stderr, flush=True)
         started = time.monotonic()
         try:
@@ -139,7 +95,7 @@ def run_one(name: str, quick: bool, timeout: float) -> dict[str, Any]:
             code, out, err = None, _text(exc.stdout), _text(exc.stderr)
         seconds = time.monotonic() - started
         record: dict[str, Any] = {
-            "command": " ".join(["bench/" + Path(args[1]).name, *args[2:]]).replace(str(own), "F"),
+            "command": " ".join(["bench/" + Path(args[1]).name, *args[2:]]),
             "when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "seconds": round(seconds, 1),
             "exit": code,
@@ -153,9 +109,6 @@ def run_one(name: str, quick: bool, timeout: float) -> dict[str, Any]:
         if contract.exists():
             record["rows"] = json.loads(contract.read_text())
             record["contract"] = True
-        elif name in OWN_JSON and own.exists():
-            record["raw"] = json.loads(own.read_text())
-            record["rows"] = OWN_JSON[name](record["raw"])
         return record
 
 
@@ -165,8 +118,16 @@ def _text(value: bytes | str | None) -> str:
     return value or ""
 
 
-def draw_chart(raw: dict[str, Any]) -> bool:
-    """Backfill rows/s by batch size and by worker count, from ``bench/backfill.py --json``."""
+def backfill_chart(store: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``chart`` data of the stored backfill run's rows, if it has any."""
+    for row in store["benches"].get("backfill", {}).get("rows", []):
+        if isinstance(row.get("chart"), dict):
+            return row["chart"]
+    return None
+
+
+def draw_chart(chart: dict[str, Any]) -> bool:
+    """Backfill rows/s by batch size and by worker count, from ``bench/backfill.py``'s chart."""
     try:
         import matplotlib
 
@@ -175,8 +136,8 @@ def draw_chart(raw: dict[str, Any]) -> bool:
     except ImportError:
         print("bench: matplotlib missing (pip install -e '.[bench]'); no chart", file=sys.stderr)
         return False
-    by_batch = raw["s2_backfill_rows_per_s_by_batch_size"]
-    by_workers = raw["s2_backfill_rows_per_s_by_workers"]
+    by_batch = chart["by_batch_size"]
+    by_workers = chart["by_workers"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     left.bar([str(k) for k in by_batch], list(by_batch.values()), color="#4c72b0")
     left.set_title("by batch size (1 worker)")
@@ -185,10 +146,11 @@ def draw_chart(raw: dict[str, Any]) -> bool:
     right.bar([str(k) for k in by_workers], list(by_workers.values()), color="#55a868")
     right.set_title("by worker count (adaptive batches)")
     right.set_xlabel("worker processes")
+    raw_pipe = chart["raw_pipe_rows_per_s"]
     for axis in (left, right):
-        axis.axhline(raw["raw_pipe_rows_per_s"], color="#c44e52", linestyle="--", label="raw pipe")
+        axis.axhline(raw_pipe, color="#c44e52", linestyle="--", label="raw pipe")
         axis.legend(loc="lower right")
-    fig.suptitle(f"s2_backfill, {raw['rows']:,} rows PostgreSQL → {raw['target']}")
+    fig.suptitle(f"s2_backfill, {chart['rows']:,} rows PostgreSQL → {chart['target']}")
     fig.tight_layout()
     CHART.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(CHART, dpi=100)
@@ -256,7 +218,7 @@ def summary(store: dict[str, Any]) -> str:
         status = "ok" if record["exit"] == 0 else (
             "timed out" if record["exit"] is None else f"exit {record['exit']}"
         )  # fmt: skip
-        how = "BENCH_JSON" if record["contract"] else ("--json" if record.get("raw") else "text")
+        how = "BENCH_JSON" if record["contract"] else "text"
         lines.append(
             f"- `{name}`: `{record['command']}` — {status}, {record['seconds']}s, "
             f"{record['when']}, results via {how}"
@@ -324,14 +286,14 @@ def main(argv: list[str] | None = None) -> int:
             STORE.write_text(json.dumps(store, indent=2, ensure_ascii=False) + "\n")
     if "machine" not in store:
         parser.error("no stored results yet: run without --no-run first")
-    raw = store["benches"].get("backfill", {}).get("raw")
-    if raw:
-        draw_chart(raw)
+    chart = backfill_chart(store)
+    if chart:
+        draw_chart(chart)
     rewrite_doc(summary(store))
     without = [
         name
         for name, record in store["benches"].items()
-        if record["exit"] == 0 and not record["contract"] and not record.get("raw")
+        if record["exit"] == 0 and not record["contract"]
     ]
     if without:
         print(f"bench: no machine-readable output from: {', '.join(sorted(without))}",

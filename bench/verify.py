@@ -1,7 +1,6 @@
 """Verify speed: ``s2_verify`` vs one raw checksum pass over both sides, in one run.
 
     .venv/bin/python bench/verify.py [--rows 1000000] [--differences 100] [--target s2|mysql]
-                                [--json FILE]
 
 Source PostgreSQL; target the SingleStore emulator in front of MariaDB (``--target s2``, the
 default) or MariaDB directly (``--target mysql``). The baseline is one
@@ -10,7 +9,8 @@ PostgreSQL and then on the target — the least any checksum comparison must do.
 timed clean, then with ``--differences`` rows changed on the target at scattered keys (it must
 find exactly those). Runs alternate and each figure is the best of ``--repeat`` (the machine is
 shared). ``s2_verify`` queries both sides at once; the baseline runs them one after the other.
-Targets: clean ≤ 1.5x, with differences ≤ 2x.
+Targets: clean ≤ 1.5x, with differences ≤ 2x. Prints the results as JSON; with ``BENCH_JSON``
+set, writes bench/runner.py's rows there.
 """
 
 from __future__ import annotations
@@ -21,28 +21,26 @@ import json
 import random
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _kitbench as kb
-
-COLUMNS = "id, account, kind, amount, at, done, note"
-# Not the shared s2kit_bench: bench/dual_write.py empties BenchRow there.
-COPY_DB = "s2kit_bench_copy"
 
 
 def raw_checksums() -> tuple[int, int]:
     from django.db import connections
 
+    columns = kb.COLUMNS
     sums = []
     for alias, sql in (
         (
             "default",
-            f"SELECT SUM(('x' || substr(md5(concat_ws('|', {COLUMNS})), 1, 15))::bit(60)::bigint)"
+            f"SELECT SUM(('x' || substr(md5(concat_ws('|', {columns})), 1, 15))::bit(60)::bigint)"
             f" FROM {kb.TABLE}",
         ),
         (
             kb.target_alias,
-            f"SELECT SUM(CAST(CONV(SUBSTRING(MD5(CONCAT_WS('|', {COLUMNS})), 1, 15), 16, 10)"
+            f"SELECT SUM(CAST(CONV(SUBSTRING(MD5(CONCAT_WS('|', {columns})), 1, 15), 16, 10)"
             f" AS UNSIGNED)) FROM {kb.TABLE}",
         ),
     ):
@@ -73,10 +71,8 @@ def main() -> None:
     parser.add_argument("--differences", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the best counts")
     parser.add_argument("--target", choices=sorted(kb.TARGETS), default="s2")
-    parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
-    kb.setup_django(args.target, COPY_DB)
-    kb.ensure_rows(args.rows)
+    kb.setup_copy(args.target, args.rows)
     kb.reset_target()
     from django.core.management import call_command
 
@@ -115,10 +111,21 @@ def main() -> None:
         "ratio_clean": round(clean_seconds / raw_seconds, 2),
         "ratio_with_differences": round(dirty_seconds / raw_seconds, 2),
     }
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    kb.emit(results, rows(results))
+
+
+def rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """bench/runner.py's rows: verify time vs one raw checksum pass over both sides."""
+    raw = data["raw_checksum_pass_both_sides_s"]
+    where = f"{data['rows']:,} rows → {data['target']}"
+    return [
+        {"name": f"s2_verify, clean, vs raw checksum pass ({where})",
+         "ours": data["s2_verify_clean_s"], "baseline": raw, "unit": "s",
+         "ratio": data["ratio_clean"], "target": "≤ 1.5x"},
+        {"name": f"s2_verify with {data['differences']} differences vs raw checksum pass",
+         "ours": data["s2_verify_with_differences_s"], "baseline": raw, "unit": "s",
+         "ratio": data["ratio_with_differences"], "target": "≤ 2x"},
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":

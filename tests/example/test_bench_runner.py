@@ -1,16 +1,19 @@
 """``bench/runner.py``: the BENCH_JSON contract, the text-only fallback, and a docs/benchmarks.md
-rewrite that keeps every bench owner's own section."""
+rewrite that keeps every bench owner's own section; the backfill and verify benches' rows and
+the backfill chart data they hand to the runner through that contract."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-RUNNER = Path(__file__).resolve().parents[2] / "bench" / "runner.py"
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+RUNNER = BENCH / "runner.py"
 
 
 @pytest.fixture
@@ -90,19 +93,98 @@ def test_unknown_bench_is_a_usage_error(runner: ModuleType) -> None:
     assert exc.value.code == 2
 
 
-def test_backfill_json_becomes_rows() -> None:
-    spec = importlib.util.spec_from_file_location("bench_runner_rows", RUNNER)
+BACKFILL_RESULTS = {
+    "rows": 1000, "target": "emulator", "raw_pipe_rows_per_s": 1000,
+    "dumpdata_loaddata_rows_per_s": 10, "s2_backfill_rows_per_s_default": 700,
+    "s2_backfill_rows_per_s_best": 900,
+    "s2_backfill_rows_per_s_by_batch_size": {1000: 500, 5000: 600, 20000: 900, "adaptive": 700},
+    "s2_backfill_rows_per_s_by_workers": {1: 700, 2: 800, 4: 650},
+}  # fmt: skip
+
+
+def bench_module(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """``bench/<name>.py`` imported as a module (its ``sys.path`` entry undone afterwards)."""
+    monkeypatch.setattr(sys, "path", [*sys.path])
+    spec = importlib.util.spec_from_file_location(f"bench_{name}_under_test", BENCH / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    rows = module.backfill_rows(
+    return module
+
+
+def test_backfill_rows_carry_the_chart(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = bench_module("backfill", monkeypatch).rows(BACKFILL_RESULTS)
+    assert [r["ratio"] for r in rows] == [0.7, 0.9, 70.0]
+    assert [r["target"] for r in rows] == ["≥ 0.6x", "≥ 0.6x", "≥ 30x"]
+    assert "1,000 rows → emulator" in rows[0]["name"]
+    charts = [r["chart"] for r in rows if "chart" in r]
+    assert charts == [
+        {"rows": 1000, "target": "emulator", "raw_pipe_rows_per_s": 1000,
+         "by_batch_size": BACKFILL_RESULTS["s2_backfill_rows_per_s_by_batch_size"],
+         "by_workers": BACKFILL_RESULTS["s2_backfill_rows_per_s_by_workers"]}
+    ]  # fmt: skip
+
+
+def test_verify_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = bench_module("verify", monkeypatch).rows(
         {
-            "rows": 1000, "target": "emulator", "raw_pipe_rows_per_s": 1000,
-            "dumpdata_loaddata_rows_per_s": 10, "s2_backfill_rows_per_s_default": 700,
-            "s2_backfill_rows_per_s_best": 900,
+            "rows": 1000, "target": "emulator", "raw_checksum_pass_both_sides_s": 0.5,
+            "s2_verify_clean_s": 0.6, "s2_verify_with_differences_s": 0.8, "differences": 7,
+            "ratio_clean": 1.2, "ratio_with_differences": 1.6,
         }
     )  # fmt: skip
-    assert [r["ratio"] for r in rows] == [0.7, 0.9, 70.0]
+    assert [(r["ours"], r["baseline"], r["ratio"], r["target"]) for r in rows] == [
+        (0.6, 0.5, 1.2, "≤ 1.5x"),
+        (0.8, 0.5, 1.6, "≤ 2x"),
+    ]
+    assert "7 differences" in rows[1]["name"]
+
+
+def test_kitbench_emit_follows_the_contract(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The results for people on stdout, the rows (and nothing else) in ``BENCH_JSON``."""
+    kb = bench_module("_kitbench", monkeypatch)
+    rows = [{"name": "x → y", "ours": 1, "baseline": 2, "unit": "s", "ratio": 0.5}]
+    monkeypatch.delenv("BENCH_JSON", raising=False)
+    kb.emit({"rows": 3}, rows)
+    assert json.loads(capsys.readouterr().out) == {"rows": 3}
+    assert not list(tmp_path.iterdir())
+    monkeypatch.setenv("BENCH_JSON", str(tmp_path / "bench.json"))
+    kb.emit({"rows": 3}, rows)
+    assert json.loads(capsys.readouterr().out) == {"rows": 3}
+    assert json.loads((tmp_path / "bench.json").read_text()) == rows
+
+
+def backfill_rows_as_stored(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """bench/backfill.py's rows for ``BACKFILL_RESULTS``, through JSON (so keys are strings)."""
+    rows = bench_module("backfill", monkeypatch).rows(BACKFILL_RESULTS)
+    return json.loads(json.dumps(rows))
+
+
+def test_backfill_chart_comes_through_the_contract(
+    runner: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner finds the chart data among the backfill rows it stored, also on ``--no-run``."""
+    rows = backfill_rows_as_stored(monkeypatch)
+    text = json.dumps(rows)
+    write_bench(
+        runner, "backfill", f"import os\nopen(os.environ['BENCH_JSON'], 'w').write({text!r})\n"
+    )
+    drawn: list[dict] = []
+    monkeypatch.setattr(runner, "draw_chart", drawn.append)
+    assert runner.main([]) == 0
+    assert runner.main(["--no-run"]) == 0
+    assert drawn == [rows[1]["chart"]] * 2
+    doc = runner.DOC.read_text()
+    assert "| backfill | s2_backfill vs dumpdata \\| loaddata | 700 | 10 | rows/s | 70.00x |" in doc
+    assert "results via BENCH_JSON" in doc and "by_workers" not in doc
+
+
+def test_draw_chart(runner: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("matplotlib")
+    assert runner.draw_chart(backfill_rows_as_stored(monkeypatch)[1]["chart"])
+    assert runner.CHART.read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.parametrize(
