@@ -93,7 +93,7 @@ install_venv() {
     [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return
     log "installing the project into $VENV"
     [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-    if ! { "$VENV/bin/pip" install --upgrade pip && "$VENV/bin/pip" install -e "$ROOT[test]"; } \
+    if ! { "$VENV/bin/pip" install --upgrade pip && "$VENV/bin/pip" install -e "$ROOT[test,bench]"; } \
         > "$VENV/pip.log" 2>&1; then
         cat "$VENV/pip.log" >&2; log "pip install failed"; exit 1
     fi
