@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from migration_kit.models import BackfillCheckpoint
+from tests.kit.commands import json_output
 from tests.kit.conftest import everything_rows, keyed_rows, snapshot
 from tests.kitapp.models import Everything
 
@@ -18,11 +19,7 @@ pytestmark = pytest.mark.django_db(
 
 
 def run(*args: str, **opts) -> dict:
-    import io
-
-    out = io.StringIO()
-    call_command("s2_backfill", *args, format="json", stdout=out, stderr=io.StringIO(), **opts)
-    return json.loads(out.getvalue())
+    return json_output("s2_backfill", *args, **opts)
 
 
 def same(a: dict, b: dict) -> bool:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
-import json
-
 import pytest
-from django.core.management import CommandError, call_command
 
+from tests.kit.commands import json_result
 from tests.kit.conftest import everything_rows, keyed_rows, snapshot
 from tests.kitapp.models import Composite, Everything, StrKeyed, UuidKeyed
 
@@ -20,18 +17,8 @@ pytestmark = [
 
 
 def command(name: str, label: str, source: str, **opts) -> dict:
-    out = io.StringIO()
-    try:
-        call_command(
-            name, label, source=source, target="s2", format="json", stdout=out,
-            stderr=io.StringIO(), **opts,
-        )  # fmt: skip
-        code = 0
-    except CommandError as exc:
-        code = exc.returncode
-    data = json.loads(out.getvalue())["models"][0]
-    data["exit"] = code
-    return data
+    code, output = json_result(name, label, source=source, target="s2", **opts)
+    return {**output["models"][0], "exit": code}
 
 
 @pytest.mark.parametrize("source", ["default", "mysql"])

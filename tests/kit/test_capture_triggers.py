@@ -8,11 +8,8 @@ commits implicitly on MariaDB, so tests that install there commit for real.
 from __future__ import annotations
 
 import datetime
-import json
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.db import connections
 from django.test.utils import CaptureQueriesContext, override_settings
 
@@ -21,6 +18,7 @@ from migration_kit.keys import decode_pk, encode_pk
 from migration_kit.models import OutboxEntry
 from migration_kit.sync import fast_path
 from s2router.phases import set_phase
+from tests.kit.commands import json_result
 from tests.kitapp.models import Composite, DateKeyed, StrKeyed, UuidKeyed
 from tests.syncapp.models import Author, Book, Restaurant
 from tests.syncapp.scenarios import SCENARIOS, Scenario
@@ -259,15 +257,7 @@ def test_the_triggers_exist_while_the_source_is_the_primary() -> None:
 
 
 def _command(*args: str) -> tuple[int, dict]:
-    from io import StringIO
-
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("s2_capture", *args, "--format", "json", stdout=out, stderr=err)
-        code = 0
-    except CommandError as exc:
-        code = exc.returncode
-    return code, json.loads(out.getvalue()) if out.getvalue() else {}
+    return json_result("s2_capture", *args)
 
 
 def test_s2_capture_command() -> None:

@@ -24,6 +24,7 @@ from migration_kit.sync import drain_all
 from s2router import shadow
 from s2router.models import ShadowStat
 from s2router.phases import IllegalTransition, set_phase
+from tests.kit.commands import json_output
 from tests.routerapp.models import Order
 from tests.syncapp.models import Author, Book
 from tests.syncapp.testing import mirrored
@@ -32,9 +33,7 @@ pytestmark = pytest.mark.django_db(databases=["default", "mysql"])
 
 
 def s2_status(*labels: str) -> dict:
-    out = io.StringIO()
-    call_command("s2_status", *labels, format="json", stdout=out, stderr=io.StringIO())
-    return json.loads(out.getvalue())
+    return json_output("s2_status", *labels)
 
 
 def backfilled(model: type, finished: bool = True) -> None:
@@ -108,13 +107,13 @@ def test_status_text_and_healthy_exit() -> None:
 def test_status_shows_capture_triggers_and_flags_stale_ones() -> None:
     with mirrored("default", "mysql", phase="dual_write"):
         triggers.install(Book, "default", "mysql")
-        [status] = _json_status("syncapp.Book")
+        [status] = s2_status("syncapp.Book")["models"]
         assert status["capture"] == {
             "mode": "mixed",
             "tables": {"syncapp.Book": "installed", "syncapp.Book_tags": "missing"},
         }
         triggers.install(Book.tags.through, "default", "mysql")
-        [status] = _json_status("syncapp.Book")
+        [status] = s2_status("syncapp.Book")["models"]
         assert status["capture"]["mode"] == "triggers"
         triggers.install(Book, "default", "s2")  # entries would name another mirror
         out = io.StringIO()
@@ -122,12 +121,6 @@ def test_status_shows_capture_triggers_and_flags_stale_ones() -> None:
             call_command("s2_status", "syncapp.Book", stdout=out)
         assert raised.value.returncode == 1
         assert "capture by mixed [syncapp.Book stale]" in out.getvalue()
-
-
-def _json_status(*labels: str) -> list[dict]:
-    out = io.StringIO()
-    call_command("s2_status", *labels, "--format", "json", stdout=out)
-    return json.loads(out.getvalue())["models"]
 
 
 SHADOW_ROUTER = {

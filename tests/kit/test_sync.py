@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime
-import io
-import json
 import threading
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
@@ -16,6 +14,7 @@ from django.utils import timezone
 from migration_kit.apply import apply_keys
 from migration_kit.models import OutboxEntry
 from migration_kit.sync import DrainResult, _claim, drain, drain_all
+from tests.kit.commands import json_output
 from tests.syncapp.models import Author, Book, Tag
 from tests.syncapp.testing import differences, mirrored, pending
 
@@ -26,9 +25,7 @@ committing = pytest.mark.django_db(transaction=True, databases=["default", "mysq
 
 
 def s2_sync(*args: str, **opts: object) -> dict:
-    out = io.StringIO()
-    call_command("s2_sync", *args, format="json", stdout=out, stderr=io.StringIO(), **opts)
-    return json.loads(out.getvalue())
+    return json_output("s2_sync", *args, **opts)
 
 
 def rename(alias: str, old: str, new: str) -> None:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 from django.db import connections
 
 from migration_kit.backfill.keyset import Table
 from migration_kit.models import OutboxEntry, VerifyRun
 from migration_kit.verify import digest
 from migration_kit.verify.compare import Comparer
+from tests.kit.commands import json_result
 from tests.kit.conftest import everything_rows, keyed_rows
 from tests.kitapp.models import Composite, Everything, StrKeyed, UuidKeyed
 from tests.syncapp.testing import mirrored
@@ -35,18 +35,9 @@ def copy(label: str, source: str = "default", target: str = "mysql") -> None:
 
 
 def verify(label: str, *, source: str = "default", target: str = "mysql", **opts) -> dict:
-    out = io.StringIO()
     opts.setdefault("lag_wait", 0)
-    try:
-        call_command(
-            "s2_verify", label, source=source, target=target, format="json", stdout=out, **opts
-        )
-        code = 0
-    except CommandError as exc:
-        code = exc.returncode
-    data = json.loads(out.getvalue())["models"][0] if out.getvalue() else {}
-    data["exit"] = code
-    return data
+    code, output = json_result("s2_verify", label, source=source, target=target, **opts)
+    return {**(output["models"][0] if output else {}), "exit": code}
 
 
 @pytest.mark.parametrize("alias", ["default", "mysql"])
