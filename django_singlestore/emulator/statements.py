@@ -54,7 +54,11 @@ def update_target(sql: bytes) -> tuple[str | None, str] | None:
 
 
 def set_assignments(words: list[Token]) -> list[Assignment] | None:
-    """``SET [SESSION] a = 1, @@b = 'x'`` as assignments; ``None`` for other SET forms."""
+    """``SET [SESSION] a = 1, @@b = 'x'`` as assignments; ``None`` for other SET forms.
+
+    ``NAMES …`` and ``CHARACTER SET …``/``CHARSET …`` parts are kept as assignments named
+    ``names``/``character set`` (never ours), so a switch set beside them is still seen.
+    """
     assignments: list[Assignment] = []
     parts: list[list[Token]] = [[]]
     depth = 0
@@ -70,6 +74,11 @@ def set_assignments(words: list[Token]) -> list[Assignment] | None:
     for part in parts:
         if part and part[0].is_word("SESSION", "LOCAL", "GLOBAL"):
             part = part[1:]
+        charset = len(part) > 2 and part[0].is_word("CHARACTER") and part[1].is_word("SET")
+        if charset or (len(part) > 1 and part[0].is_word("NAMES", "CHARSET")):
+            name = "character set" if charset else part[0].text.lower()
+            assignments.append(Assignment(name, "", " ".join(t.text for t in part)))
+            continue
         if len(part) < 3 or not (part[1].is_op("=") or part[1].is_op(":=")):
             return None
         target = part[0]

@@ -78,7 +78,10 @@ def test_split_statements_ignores_semicolons_in_literals() -> None:
     [
         ("SET s2emu_shuffle_rows = 1", [("s2emu_shuffle_rows", "1")]),
         ("SET SESSION a = 'x', @@session.b := ON", [("a", "x"), ("b", "ON")]),
-        ("SET NAMES utf8mb4", None),
+        ("SET NAMES utf8mb4 COLLATE utf8mb4_bin", [("names", "")]),
+        ("SET NAMES utf8mb4, s2emu_shuffle_rows = 0", [("names", ""), ("s2emu_shuffle_rows", "0")]),
+        ("SET CHARACTER SET utf8mb4", [("character set", "")]),
+        ("SET NAMES", None),
         ("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", None),
     ],
 )

@@ -420,6 +420,11 @@ def test_switch_variables_are_per_session(s2emu, scratch) -> None:
     fetch(first, "SET s2emu_shuffle_rows = 1")
     assert fetch(first, "SELECT @@s2emu_shuffle_rows, @@s2emu_child_aggregator") == [(1, 0)]
     assert fetch(second, "SELECT @@s2emu_shuffle_rows") == [(0,)]
+    # Beside a part MariaDB must see: the switch is taken, the rest forwarded.
+    fetch(second, "SET NAMES utf8mb4 COLLATE utf8mb4_bin, s2emu_shuffle_rows = 1")
+    assert fetch(second, "SELECT @@s2emu_shuffle_rows, @@collation_connection") == [
+        (1, "utf8mb4_bin")
+    ]
 
 
 def test_shuffle_rows_switch(s2emu, scratch) -> None:
