@@ -38,6 +38,20 @@ class BackfillCheckpoint(models.Model):
         return f"{self.model_label}[{self.range_index}] → {self.last_key}"
 
 
+#: The columns an outbox writer fills, in this order: the wrappers (``outbox._insert_entries``)
+#: and the capture triggers (``triggers``). The others keep their defaults.
+ENTRY_FIELDS = (
+    "model_label",
+    "object_pk",
+    "source_alias",
+    "target_alias",
+    "created_at",
+    "attempts",
+    "last_error",
+    "batch",
+)
+
+
 class OutboxEntry(models.Model):
     """A key whose current row must be re-applied from ``source_alias`` to ``target_alias``."""
 

@@ -116,26 +116,14 @@ def _record(model: type[models.Model], keys: Iterable[Any], primary: str, mirror
     return len(distinct)
 
 
-_ENTRY_FIELDS = (
-    "model_label",
-    "object_pk",
-    "source_alias",
-    "target_alias",
-    "created_at",
-    "attempts",
-    "last_error",
-    "batch",
-)
-
-
 def _insert_entries(alias: str, label: str, keys: list[Any], mirror: str, batch: str) -> None:
     """INSERT the entries directly: through ``bulk_create`` they would cost as much CPU as the
     application's own save. Values still go through each field's adapter for this database."""
-    from migration_kit.models import OutboxEntry
+    from migration_kit.models import ENTRY_FIELDS, OutboxEntry
 
     connection = connections[alias]
     opts = OutboxEntry._meta
-    fields = [opts.get_field(name) for name in _ENTRY_FIELDS]
+    fields = [opts.get_field(name) for name in ENTRY_FIELDS]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     # Every column but the key is the same for the whole call: adapt those once.
@@ -166,6 +154,13 @@ def _poke(alias: str) -> None:
     from migration_kit.sync import fast_path
 
     transaction.on_commit(functools.partial(fast_path.poke, alias), using=alias, robust=True)
+
+
+def _untouched(alias: str, write: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run ``write`` as Django would (the primary's triggers record it), then :func:`_poke`."""
+    result = write(*args, **kwargs)
+    _poke(alias)
+    return result
 
 
 def _by_triggers(model: type[models.Model], target: tuple[str, str]) -> bool:
@@ -219,9 +214,7 @@ def _wrap_save_base(original: Callable[..., Any]) -> Callable[..., Any]:
         if target is None:
             return original(self, *args, **kwargs)
         if _by_triggers(cls, target):
-            result = original(self, *args, **kwargs)
-            _poke(using)
-            return result
+            return _untouched(using, original, self, *args, **kwargs)
         with _capturing(using):
             result = original(self, *args, **kwargs)
             _record(cls, [self.pk], *target)
@@ -244,9 +237,7 @@ def _wrap_update(original: Callable[..., Any]) -> Callable[..., Any]:
         if target is None:
             return original(self, **kwargs)
         if _by_triggers(self.model, target):
-            rows = original(self, **kwargs)
-            _poke(alias)
-            return rows
+            return _untouched(alias, original, self, **kwargs)
         with _capturing(alias):
             keys = _locked_keys(self.using(alias))
             rows = original(self, **kwargs)
@@ -266,9 +257,7 @@ def _wrap_bulk_update(original: Callable[..., Any]) -> Callable[..., Any]:
         if target is None:
             return original(self, objs, *args, **kw)
         if _by_triggers(self.model, target):
-            rows = original(self, objs, *args, **kw)
-            _poke(alias)
-            return rows
+            return _untouched(alias, original, self, objs, *args, **kw)
         objs = list(objs)
         token = _covered_updates.set(_covered_updates.get() | {self.model})
         try:
@@ -307,9 +296,7 @@ def _wrap_bulk_create(original: Callable[..., Any]) -> Callable[..., Any]:
         if target is None:
             return original(self, objs, **options)
         if _by_triggers(self.model, target):
-            created = original(self, objs, **options)
-            _poke(alias)
-            return created
+            return _untouched(alias, original, self, objs, **options)
         objs = list(objs)
         with _capturing(alias):
             if not (ignore_conflicts or update_conflicts) and _needs_row_by_row(

@@ -116,7 +116,7 @@ class FastPath:
         if mode == "off" or time.monotonic() < self._drain_paused_until.get(alias, 0.0):
             return
         if mode == "inline":
-            self._drain(alias, passes=1)  # the writer waits: one batch, the rest to s2_sync
+            self._drain(alias, once=True)  # the writer waits: one batch, the rest to s2_sync
             return
         self._put(alias)
 
@@ -207,16 +207,13 @@ class FastPath:
             self._unfinished -= count
             self._settled.notify_all()
 
-    def _drain(self, alias: str, passes: int | None = None) -> None:
-        """Drain ``alias``'s outbox until nothing is due (or for ``passes`` batches). Failed
-        entries keep their backoff for s2_sync; when the outbox or a mirror could not be
-        reached, draining ``alias`` from here pauses for ``MIRROR_DOWN_SECONDS``, so a mirror
-        that is down is not retried on every write."""
+    def _drain(self, alias: str, once: bool = False) -> None:
+        """Drain ``alias``'s outbox until nothing is due (``once``: one batch). Failed entries
+        keep their backoff for s2_sync; when the outbox or a mirror could not be reached,
+        draining ``alias`` from here pauses for ``MIRROR_DOWN_SECONDS``, so a mirror that is
+        down is not retried on every write."""
         try:
-            if passes is None:
-                unreachable = drain_all([alias]).unreachable
-            else:
-                unreachable = any(drain(alias).unreachable for _ in range(passes))
+            unreachable = (drain(alias) if once else drain_all([alias])).unreachable
         except Exception as exc:
             forget_broken(alias)
             logger.warning("fast path: cannot drain the outbox on %r: %s", alias, exc)

@@ -44,6 +44,8 @@ VENDORS = ("postgresql", "mysql")
 CACHE_SECONDS = 10.0
 #: How long installing or removing waits for the table lock on PostgreSQL before giving up.
 LOCK_TIMEOUT = "5s"
+#: The writes each table gets a trigger for.
+_EVENTS = ("INSERT", "UPDATE", "DELETE")
 #: What labels and aliases may contain, since they are written into trigger bodies as literals.
 _SAFE = re.compile(r"^[\w.-]+$")
 
@@ -104,12 +106,11 @@ def _name(table: str, suffix: str = "") -> str:
 
 
 def _outbox_columns(connection: BaseDatabaseWrapper) -> tuple[str, str]:
-    from migration_kit.models import OutboxEntry
+    """The outbox table and its ``ENTRY_FIELDS`` columns, quoted for ``connection``."""
+    from migration_kit.models import ENTRY_FIELDS, OutboxEntry
 
     qn = connection.ops.quote_name
-    names = ["model_label", "object_pk", "source_alias", "target_alias", "created_at",
-             "attempts", "last_error", "batch"]  # fmt: skip
-    columns = ", ".join(qn(OutboxEntry._meta.get_field(n).column) for n in names)
+    columns = ", ".join(qn(OutboxEntry._meta.get_field(n).column) for n in ENTRY_FIELDS)
     return qn(OutboxEntry._meta.db_table), columns
 
 
@@ -130,7 +131,9 @@ def _postgresql_key(model: type[models.Model], row: str) -> str:
     return f"to_jsonb({parts[0]})"
 
 
-def _postgresql_plan(model: type[models.Model], connection: BaseDatabaseWrapper, mirror: str):
+def _postgresql_plan(
+    model: type[models.Model], connection: BaseDatabaseWrapper, mirror: str
+) -> Plan:
     table = model._meta.db_table
     qn = connection.ops.quote_name
     outbox, columns = _outbox_columns(connection)
@@ -163,10 +166,10 @@ def _postgresql_plan(model: type[models.Model], connection: BaseDatabaseWrapper,
     # OR REPLACE (PostgreSQL 14+) takes the lock CREATE takes; DROP would block reads too.
     replace = connection.pg_version >= 140000
     drop = []
-    for event, referencing in (
-        ("INSERT", "NEW TABLE AS mk_new"),
-        ("UPDATE", "OLD TABLE AS mk_old NEW TABLE AS mk_new"),
-        ("DELETE", "OLD TABLE AS mk_old"),
+    for event, referencing in zip(
+        _EVENTS,
+        ("NEW TABLE AS mk_new", "OLD TABLE AS mk_old NEW TABLE AS mk_new", "OLD TABLE AS mk_old"),
+        strict=True,
     ):
         trigger = qn(_name(table, f"_{event[0].lower()}"))
         drop.append(f"DROP TRIGGER IF EXISTS {trigger} ON {qn(table)}")
@@ -256,7 +259,7 @@ def state(model: type[models.Model], alias: str, mirror: str) -> str:
                 [connection.ops.quote_name(expected.table), _name(expected.table) + "%"],
             )
             triggers = {name for (name,) in cursor.fetchall()}
-            wanted = 3
+            wanted = len(_EVENTS)
         else:
             cursor.execute(
                 "SELECT TRIGGER_NAME, ACTION_STATEMENT FROM information_schema.TRIGGERS "
@@ -333,7 +336,7 @@ def captures(model: type[models.Model], alias: str, mirror: str) -> bool:
     return answer
 
 
-def forget(**kwargs: object) -> None:
+def forget() -> None:
     """Drop what this process knows about installed triggers (after DDL or a settings change)."""
     _known.clear()
 
@@ -374,9 +377,9 @@ def sync_with_phase(sender: object, transition: Any, **kwargs: object) -> None:
     from s2router import conf as router_conf
     from s2router.phases import source_alias
 
-    phase = str(transition.to_phase)
-    if not transition.changed or phase not in ("dual_write", "shadow", "cutover", "done", "legacy"):
+    if not transition.changed:
         return
+    phase = str(transition.to_phase)
     model = apps.get_model(transition.label)
     config = router_conf.get_config()
     source, mirror = source_alias(model), config.singlestore

@@ -182,7 +182,7 @@ def test_backfill_chart_comes_through_the_contract(
 
 
 def test_draw_chart(runner: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("matplotlib")
+    # matplotlib comes with the bench extra, which scripts/services.sh installs.
     assert runner.draw_chart(backfill_rows_as_stored(monkeypatch)[1]["chart"])
     assert runner.CHART.read_bytes().startswith(b"\x89PNG")
 

@@ -70,8 +70,11 @@ class Command(BaseCommand):
         row = {"model": model._meta.label, "database": source, "target": mirror, "reason": ""}
         try:
             if action == "install":
-                triggers.install(model, source, mirror)
-                self.stderr.write(f"installed {model._meta.label} on {source}")
+                done = triggers.install(model, source, mirror)
+                self.stderr.write(
+                    f"{'installed' if done else 'already installed'} {model._meta.label} "
+                    f"on {source}"
+                )
             elif action == "remove":
                 triggers.remove(model, source)
                 self.stderr.write(f"removed {model._meta.label} on {source}")

@@ -45,12 +45,18 @@ class Command(BaseCommand):
             raise CommandError(f"needs attention: {', '.join(attention)}", returncode=1)
 
 
+def _odd_capture(capture: dict[str, Any]) -> list[str]:
+    """``"table state"`` for each table whose capture triggers are stale or unreadable."""
+    return [
+        f"{table} {state}"
+        for table, state in capture["tables"].items()
+        if state == "stale" or state.startswith("error")
+    ]
+
+
 def _problems(status: dict[str, Any]) -> list[str]:
     problems = []
-    if any(
-        state == "stale" or state.startswith("error")
-        for state in status["capture"]["tables"].values()
-    ):
+    if _odd_capture(status["capture"]):
         problems.append("capture")
     if status["outbox"]["failing"] or status["outbox"]["errors"]:
         problems.append("outbox")
@@ -93,11 +99,7 @@ def _line(s: dict[str, Any]) -> str:
         reads += f", {shadow['errors']} errors"
     capture = s["capture"]
     captured = f"capture by {capture['mode']}"
-    odd = [
-        f"{t} {state}"
-        for t, state in capture["tables"].items()
-        if state == "stale" or state.startswith("error")
-    ]
+    odd = _odd_capture(capture)
     if odd:
         captured += f" [{'; '.join(odd)}]"
     return (
