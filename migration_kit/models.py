@@ -1,9 +1,12 @@
 """State the migration kit keeps: backfill checkpoints, the dual-write outbox, verify results.
 
-Checkpoints and verify runs live on the database that holds the router's phase table
-(``default``). Outbox entries live on whichever database receives the primary write — the source
-during ``dual_write``/``shadow`` and SingleStore during ``cutover`` — because an entry must commit
-in the same transaction as the write it records.
+Checkpoints and verify runs are read and written on ``default`` (Django's routing: the router
+leaves ``SHARED_APPS`` to it). Outbox entries live on whichever database receives the primary
+write — the source during ``dual_write``/``shadow`` and SingleStore during ``cutover`` — because
+an entry must commit in the same transaction as the write it records. ``S2ROUTER['SHARED_APPS']``
+creates all three tables on ``PHASE_DATABASE``, SingleStore and every source, so each declares
+the SingleStore design that fits how it is written (other databases ignore the entries); no
+storage setting is needed for this app.
 """
 
 from django.db import models
@@ -31,7 +34,13 @@ class BackfillCheckpoint(models.Model):
             models.UniqueConstraint(
                 fields=["model_label", "source_alias", "target_alias", "range_index"],
                 name="migration_kit_checkpoint_range",
-            )
+            ),
+            # The range key must stay enforced (a second run must never plan a model's ranges
+            # twice), and a sharded table cannot hold it beside the id: ROWSTORE REFERENCE. The
+            # table is tiny and point-updated (one save per batch) on ``default`` only, never
+            # inside the application's transactions; a ``default`` on a SingleStore child
+            # aggregator needs OPTIONS["child_aggregator"] for it (2549), like contrib tables.
+            TableStorage("ROWSTORE REFERENCE"),
         ]
 
     def __str__(self) -> str:
@@ -100,6 +109,10 @@ class VerifyRun(models.Model):
         indexes = [
             models.Index(fields=["model_label", "-started_at"], name="migration_kit_verify_m")
         ]
+        # One row per s2_verify pass, inserted then updated by id and read newest-first per
+        # model: no unique key but the id, so a rowstore table sharded on it (point writes;
+        # columnstore is for scans of big tables). Other databases ignore this entry.
+        constraints = [TableStorage("ROWSTORE")]
 
     def __str__(self) -> str:
         return f"{self.model_label} verify {self.started_at:%Y-%m-%d %H:%M}: {self.differences}"

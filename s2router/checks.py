@@ -15,11 +15,12 @@ E009      cross-database ForeignKey with db_constraint=True (CREATE TABLE fails)
 E010      cross-database ManyToManyField (the join table cannot reach the target)
 E011      TENANCY is set but MULTITENANT_MAPPER_CLASS / TENANTS cannot be loaded
 E012      a TENANCY alias is not a MySQL-protocol database (``USE`` does not exist there)
+E013      a contrib app on SingleStore (CONTRIB_DATABASE) without reference storage: only the
+          alias's ``OPTIONS['table_storage_type']`` can give Django's own models that
 W001      GenericForeignKey on a model whose table is where contenttypes is not
 W002      S2ROUTER is set but s2router.SingleStoreRouter is not in DATABASE_ROUTERS
 W003      ForeignKey from a model on SingleStore to a model the router does not place
-W004      a contrib or REFERENCE table on SingleStore that the backend would not make a reference
-          table (storage comes from the backend's ``OPTIONS['table_storage_type']``/TableStorage)
+W004      a REFERENCE model on SingleStore that does not declare reference storage (TableStorage)
 ========= ===========================================================================
 
 A model's databases are its placement's tables (``s2router.router.tables_of``); models the
@@ -94,30 +95,51 @@ def check_storage(app_configs: Iterable[AppConfig] | None = None, **kwargs: Any)
     if connection.vendor != "singlestore":
         return []
     from django_singlestore.design import model_storage
-    from django_singlestore.rules import Storage
 
     messages: list[CheckMessage] = []
-    for model in apps.get_models():
+    contrib: dict[str, list[str]] = {}  # app label -> models stored otherwise
+    for model in apps.get_models(include_auto_created=True):
         placement = cfg.placement(model)
         if placement is None or placement.kind not in (conf.Kind.CONTRIB, conf.Kind.REFERENCE):
             continue
         if cfg.singlestore not in placement.tables:
             continue
         storage = model_storage(model, connection)
-        if storage not in (Storage.REFERENCE, Storage.ROWSTORE_REFERENCE):
-            label = model._meta.app_label
+        if storage.is_reference:
+            continue
+        if placement.kind is conf.Kind.CONTRIB:
+            contrib.setdefault(model._meta.app_label, []).append(
+                f"{model._meta.object_name} ({storage})"
+            )
+        elif not model._meta.auto_created:
             messages.append(
                 Warning(
-                    f"{model._meta.label} is a {placement.kind} table on {cfg.singlestore!r}, "
-                    f"but the backend would create it as {storage}: it is not replicated to "
-                    "every node and its unique keys must contain the shard key.",
-                    hint=f"Add {{{label!r}: 'ROWSTORE REFERENCE'}} to DATABASES"
-                    f"[{cfg.singlestore!r}]['OPTIONS']['table_storage_type'], or declare "
-                    "TableStorage('ROWSTORE REFERENCE') in the model's Meta.constraints.",
+                    f"{model._meta.label} is a reference table on {cfg.singlestore!r}, but the "
+                    f"backend would create it as {storage}: it is not replicated to every node "
+                    "and its unique keys must contain the shard key.",
+                    hint="Declare TableStorage('REFERENCE') (or 'ROWSTORE REFERENCE') in the "
+                    "model's Meta.constraints (django_singlestore.design).",
                     id="s2router.W004",
                     obj=model,
                 )
             )
+    if contrib:
+        # Contrib models are Django's: only the alias's storage setting can make them reference.
+        wanted = ", ".join(f"{label!r}: 'ROWSTORE REFERENCE'" for label in sorted(contrib))
+        messages.extend(
+            Error(
+                f"Contrib app {label!r} is on SingleStore ({cfg.singlestore!r} is "
+                f"CONTRIB_DATABASE), but its tables would not be reference tables: "
+                f"{', '.join(models_)}. Their unique keys and joins need reference storage.",
+                hint=f"Add to DATABASES[{cfg.singlestore!r}]['OPTIONS']: "
+                f"'table_storage_type': {{{wanted}}}. On a child aggregator also set "
+                "'child_aggregator': True (writes to reference tables inside a transaction "
+                "fail there, error 2549).",
+                id="s2router.E013",
+                obj="S2ROUTER",
+            )
+            for label, models_ in sorted(contrib.items())
+        )
     return messages
 
 

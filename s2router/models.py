@@ -1,7 +1,16 @@
-"""s2router's own tables on ``PHASE_DATABASE``: run-time phase overrides, shadow-read counters."""
+"""s2router's own tables on ``PHASE_DATABASE``: run-time phase overrides, shadow-read counters.
+
+Both live only on ``PHASE_DATABASE`` (usually PostgreSQL or MySQL, where the design entries are
+ignored). When ``PHASE_DATABASE`` is the SingleStore alias they are ROWSTORE REFERENCE tables:
+each is unique on its label (enforced, because the writers rely on it), a sharded table cannot
+hold that key beside its id, and both are tiny tables that every process reads whole. On a
+child aggregator, writes to a reference table inside a transaction fail (2549): set the alias's
+``OPTIONS["child_aggregator"]`` there (docs/backend.md).
+"""
 
 from django.db import models
 
+from django_singlestore.design import TableStorage
 from s2router.conf import Phase
 
 
@@ -17,6 +26,10 @@ class ModelPhase(models.Model):
     class Meta:
         verbose_name = "model phase"
         ordering = ["label"]
+        # Unique label (``set_phase`` does get_or_create + select_for_update on it) and read
+        # whole by every process every PHASE_CACHE_SECONDS: a reference table, local on every
+        # aggregator. Other databases ignore this entry.
+        constraints = [TableStorage("ROWSTORE REFERENCE")]
 
     def __str__(self) -> str:
         return f"{self.label}: {self.phase}"
@@ -36,6 +49,10 @@ class ShadowStat(models.Model):
     class Meta:
         verbose_name = "shadow-read counter"
         ordering = ["model_label"]
+        # One row per model: concurrent first flushes race to create it and the loser's
+        # IntegrityError tells it to add instead, so model_label must stay an enforced unique
+        # key, which only a reference table holds beside the id. Other databases ignore this.
+        constraints = [TableStorage("ROWSTORE REFERENCE")]
 
     def __str__(self) -> str:
         return f"{self.model_label}: {self.mismatched}/{self.compared} mismatched"

@@ -27,22 +27,13 @@ for _alias in ("mysql", "s2"):
 # The emulator keeps its tables on the same MariaDB as ``mysql``: give its test database its own
 # name so the two aliases never share (and drop) one database.
 DATABASES["s2"].setdefault("TEST", {}).setdefault("NAME", f"test_s2_{DATABASES['s2']['NAME']}")
-# Contrib and infrastructure apps have unique keys that a sharded columnstore table cannot hold:
-# on SingleStore they become ROWSTORE REFERENCE tables (models that declare TableStorage win).
+# No router here: every app's tables are created on every alias, Django's contrib apps on
+# SingleStore too. Their unique keys need reference tables there, which only a setting can say
+# (their models are Django's): the setting a user writes for contrib on SingleStore
+# (s2router.E013 asks for it). The kit's own models declare their design in Meta.
 DATABASES["s2"]["OPTIONS"].setdefault(
     "table_storage_type",
-    {
-        label: "ROWSTORE REFERENCE"
-        for label in (
-            "auth",
-            "contenttypes",
-            "sessions",
-            "admin",
-            "sites",
-            "s2router",
-            "migration_kit",
-        )
-    },
+    dict.fromkeys(("auth", "contenttypes", "sessions", "admin", "sites"), "ROWSTORE REFERENCE"),
 )
 
 INSTALLED_APPS = [

@@ -2,6 +2,11 @@
 
 from django.db import migrations, models
 
+import django_singlestore.design
+
+# The SingleStore design (TableStorage) sits in CreateModel since 0.1.0: without it the table
+# cannot be created on SingleStore at all. Other databases ignore it.
+
 
 class Migration(migrations.Migration):
     initial = True
@@ -46,7 +51,10 @@ class Migration(migrations.Migration):
                     models.UniqueConstraint(
                         fields=("model_label", "source_alias", "target_alias", "range_index"),
                         name="migration_kit_checkpoint_range",
-                    )
+                    ),
+                    django_singlestore.design.TableStorage(
+                        "ROWSTORE REFERENCE", name="migration_kit_backfillcheckpoint_storage"
+                    ),
                 ],
             },
         ),

@@ -2,6 +2,11 @@
 
 from django.db import migrations, models
 
+import django_singlestore.design
+
+# The SingleStore design (TableStorage) sits in CreateModel since 0.1.0: without it the table
+# cannot be created on SingleStore at all. Other databases ignore it.
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -32,6 +37,11 @@ class Migration(migrations.Migration):
             options={
                 "verbose_name": "shadow-read counter",
                 "ordering": ["model_label"],
+                "constraints": [
+                    django_singlestore.design.TableStorage(
+                        "ROWSTORE REFERENCE", name="s2router_shadowstat_storage"
+                    )
+                ],
             },
         ),
     ]

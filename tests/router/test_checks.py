@@ -261,7 +261,40 @@ def test_storage_of_singlestore_reference_and_contrib_tables(s2router_settings):
     s2router_settings(REFERENCE=["routerapp.Country", "routerapp.Customer"])
     [message] = check_storage()
     assert (message.id, message.obj.__name__) == ("s2router.W004", "Customer")
-    assert "table_storage_type" in message.hint
+    assert "TableStorage('REFERENCE')" in message.hint
+
+
+def test_contrib_on_singlestore_without_reference_storage_is_an_error(
+    s2router_settings, monkeypatch
+):
+    """Django's own models can only get reference storage from the alias's OPTIONS: E013 says
+    so once per contrib app, with the setting to add; with the setting it is clean."""
+    from django.db import connections
+
+    from django_singlestore.options import SingleStoreOptions
+    from s2router.checks import check_storage
+
+    s2router_settings(CONTRIB_DATABASE="s2")
+    plain = SingleStoreOptions.from_settings({}, "s2")
+    monkeypatch.setattr(connections["s2"], "s2_options", plain)
+    messages = check_storage()
+    assert {m.id for m in messages} == {"s2router.E013"}
+    assert sorted(m.msg.split("'")[1] for m in messages) == list(CONTRIB_LABELS)
+    [auth] = [m for m in messages if "'auth'" in m.msg]
+    assert "User (COLUMNSTORE)" in auth.msg
+    assert "'table_storage_type': {'admin': 'ROWSTORE REFERENCE'" in auth.hint
+    assert "'sites': 'ROWSTORE REFERENCE'}" in auth.hint
+    fixed = SingleStoreOptions.from_settings(
+        {"table_storage_type": dict.fromkeys(CONTRIB_LABELS, "ROWSTORE REFERENCE")}, "s2"
+    )
+    monkeypatch.setattr(connections["s2"], "s2_options", fixed)
+    assert check_storage() == []
+    s2router_settings()  # contrib back on default: nothing of contrib is on SingleStore
+    monkeypatch.setattr(connections["s2"], "s2_options", plain)
+    assert check_storage() == []
+
+
+CONTRIB_LABELS = ("admin", "auth", "contenttypes", "sessions", "sites")
 
 
 def test_shared_apps_labels_are_checked():
