@@ -7,13 +7,18 @@
   points at the emulator ``scripts/demo.py`` starts (``S2_EMULATOR_URL``), or one you started
   yourself with ``python -m django_singlestore.emulator`` (port 3307).
 
-``CONTRIB_ON_S2=1`` moves the contrib apps to SingleStore reference tables (one setting:
-``S2ROUTER["CONTRIB_DATABASE"]``). The demo's databases are named ``s2kit_demo*`` so it never
+``CONTRIB_ON_S2=1`` moves the contrib apps to SingleStore reference tables (two settings:
+``S2ROUTER["CONTRIB_DATABASE"]`` and their reference storage in the alias's OPTIONS). The
+migration kit's and the router's own tables need no setting: their models declare their design. The demo's databases are named ``s2kit_demo*`` so it never
 touches the test suite's databases.
 """
 
 import os
-from urllib.parse import unquote, urlsplit
+
+import dj_database_url
+
+# dj-database-url knows postgres:// and mysql://; this backend's scheme is registered here.
+dj_database_url.register("singlestoredb", "django_singlestore")
 
 PG_URL = os.environ.get("PG_URL", "postgresql://s2kit:s2kit@127.0.0.1:5432/s2kit_demo")
 MYSQL_URL = os.environ.get("MYSQL_URL", "mysql://s2kit:s2kit@127.0.0.1:3306/s2kit_demo_legacy")
@@ -22,41 +27,20 @@ S2_URL = os.environ.get("S2_URL") or os.environ.get(
 )
 CONTRIB_ON_S2 = os.environ.get("CONTRIB_ON_S2", "") == "1"
 
-ENGINES = {
-    "postgresql": "django.db.backends.postgresql",
-    "mysql": "django.db.backends.mysql",
-    "singlestoredb": "django_singlestore",
-}
-
-
-def database(url: str, **options: object) -> dict:
-    """A ``DATABASES`` entry from ``scheme://user:password@host:port/name``."""
-    parts = urlsplit(url)
-    return {
-        "ENGINE": ENGINES[parts.scheme],
-        "NAME": unquote(parts.path.lstrip("/")),
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": parts.hostname or "",
-        "PORT": str(parts.port or ""),
-        "OPTIONS": options,
-    }
-
-
-# Apps whose tables exist on SingleStore and hold unique keys a sharded columnstore table cannot:
-# they are stored as ROWSTORE REFERENCE tables there (the backend's per-app storage default).
-REFERENCE_APPS = ["migration_kit", "auth", "contenttypes", "sessions", "admin"]
-
 DATABASES = {
-    "default": database(PG_URL),
-    "mysql": database(MYSQL_URL, charset="utf8mb4"),
-    "s2": database(
-        S2_URL,
-        table_storage_type=dict.fromkeys(REFERENCE_APPS, "ROWSTORE REFERENCE"),
-    ),
+    "default": dj_database_url.parse(PG_URL),
+    "mysql": dj_database_url.parse(MYSQL_URL),
+    "s2": dj_database_url.parse(S2_URL),
 }
+DATABASES["mysql"].setdefault("OPTIONS", {}).setdefault("charset", "utf8mb4")
+if CONTRIB_ON_S2:
+    # Django's contrib models hold unique keys a sharded table cannot: on SingleStore they are
+    # reference tables, which only the alias's storage setting can say (s2router.E013).
+    DATABASES["s2"].setdefault("OPTIONS", {})["table_storage_type"] = dict.fromkeys(
+        ["admin", "auth", "contenttypes", "sessions"], "ROWSTORE REFERENCE"
+    )
 
-DATABASE_ROUTERS = ["exampleproject.routers.KitStateRouter", "s2router.SingleStoreRouter"]
+DATABASE_ROUTERS = ["s2router.SingleStoreRouter"]
 S2ROUTER = {
     "SINGLESTORE": "s2",
     "CONTRIB_DATABASE": "s2" if CONTRIB_ON_S2 else "default",
