@@ -16,7 +16,6 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends import utils as backend_utils
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.mysql import base as mysql_base
 from django.utils.asyncio import async_unsafe
 from django.utils.functional import cached_property
 
@@ -35,6 +34,7 @@ from singlestoredb.mysql.converters import conversions
 from django_singlestore import json  # noqa: F401  (registers the vendor-specific JSON SQL)
 from django_singlestore.client import DatabaseClient
 from django_singlestore.creation import DatabaseCreation
+from django_singlestore.django_mysql import mysql_base
 from django_singlestore.features import DatabaseFeatures
 from django_singlestore.introspection import DatabaseIntrospection
 from django_singlestore.operations import DatabaseOperations

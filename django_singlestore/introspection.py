@@ -11,10 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.backends.mysql.introspection import (
-    DatabaseIntrospection as MySQLDatabaseIntrospection,
-)
-
+from django_singlestore.django_mysql import mysql_introspection
 from django_singlestore.rules import Storage
 
 _HEAD = re.compile(r"CREATE\s+(ROWSTORE\s+)?(REFERENCE\s+)?TABLE", re.IGNORECASE)
@@ -69,7 +66,7 @@ def parse_show_create_table(ddl: str) -> TableDesignInfo:
     return TableDesignInfo(storage=storage, shard_key=shard_key, sort_key=sort_key)
 
 
-class DatabaseIntrospection(MySQLDatabaseIntrospection):
+class DatabaseIntrospection(mysql_introspection.DatabaseIntrospection):
     def get_table_design(self, cursor: Any, table_name: str) -> TableDesignInfo:
         """Storage type, shard key and sort key of ``table_name``."""
         cursor.execute(f"SHOW CREATE TABLE {self.connection.ops.quote_name(table_name)}")

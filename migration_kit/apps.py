@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -5,6 +7,17 @@ class MigrationKitConfig(AppConfig):
     name = "migration_kit"
     verbose_name = "SingleStore migration kit"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def __init__(self, app_name: str, app_module: Any) -> None:
+        """Check every database's driver first: the kit reads and writes each database it
+        migrates between, and Django loads a connection while it imports the first model, with
+        an error that names no extra. App configs are made before any model is imported."""
+        from django.conf import settings
+
+        from django_singlestore.extras import check_database_drivers
+
+        check_database_drivers(settings.DATABASES, "The migration kit")
+        super().__init__(app_name, app_module)
 
     def ready(self) -> None:
         """Check MIGRATION_KIT, capture writes to migrating models, guard and prepare cutover,

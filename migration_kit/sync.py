@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import logging
 import queue
@@ -98,6 +99,7 @@ class FastPath:
         self._drain_paused_until: dict[str, float] = {}  # by outbox alias
         self._unfinished = 0  # submitted batches not tried yet
         self._settled = threading.Condition(self._lock)
+        self._stops_at_exit = False
 
     def submit(self, label: str, primary: str, mirror: str, batch: str, keys: list[Any]) -> None:
         """Called by ``transaction.on_commit``; never raises into the writer."""
@@ -148,6 +150,11 @@ class FastPath:
 
     def _ensure_thread(self) -> None:
         with self._lock:
+            if not self._stops_at_exit:
+                # A short-lived writer (a management command, a script) must not exit while the
+                # daemon thread holds entries it claimed: they would wait out LEASE_SECONDS.
+                atexit.register(self.stop)
+                self._stops_at_exit = True
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._loop, name="migration_kit-fast-path", daemon=True

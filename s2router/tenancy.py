@@ -25,9 +25,8 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from db_multitenant.mapper import TenantMapper
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
@@ -35,7 +34,11 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.utils.module_loading import import_string
 
+from django_singlestore.extras import optional
 from s2router import conf
+
+if TYPE_CHECKING:
+    from db_multitenant.mapper import TenantMapper
 
 # Letters, digits, _ $ - ; SingleStore database names are at most 60 characters long.
 DB_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_$-]{0,59}")
@@ -100,8 +103,11 @@ def get_mapper() -> TenantMapper:
                 "S2ROUTER['TENANCY'] needs MULTITENANT_MAPPER_CLASS: the dotted path of a "
                 "db_multitenant.mapper.TenantMapper subclass."
             )
+        mapper_base = optional(
+            "db_multitenant.mapper", "tenancy", "S2ROUTER['TENANCY']", "django-db-multitenant"
+        ).TenantMapper
         cls = import_string(path)
-        if not (isinstance(cls, type) and issubclass(cls, TenantMapper)):
+        if not (isinstance(cls, type) and issubclass(cls, mapper_base)):
             raise ImproperlyConfigured(
                 f"MULTITENANT_MAPPER_CLASS {path!r} is not a db_multitenant.mapper.TenantMapper "
                 "subclass."

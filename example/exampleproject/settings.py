@@ -9,8 +9,8 @@
 
 ``CONTRIB_ON_S2=1`` moves the contrib apps to SingleStore reference tables (two settings:
 ``S2ROUTER["CONTRIB_DATABASE"]`` and their reference storage in the alias's OPTIONS). The
-migration kit's and the router's own tables need no setting: their models declare their design. The demo's databases are named ``s2kit_demo*`` so it never
-touches the test suite's databases.
+migration kit's and the router's own tables need no setting: their models declare their design.
+The demo's databases are named ``s2kit_demo*`` so it never touches the test suite's databases.
 """
 
 import os

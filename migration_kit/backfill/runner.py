@@ -22,8 +22,8 @@ from typing import IO, Any
 from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import OperationalError, connections, models, transaction
-from tqdm import tqdm
 
+from django_singlestore.extras import optional
 from migration_kit.backfill import convert, state, transfer
 from migration_kit.backfill.keyset import Table
 from migration_kit.backfill.load import TRANSIENT_RETRIES, Rejected, Writer
@@ -34,6 +34,7 @@ INITIAL_BATCH = 2000
 MIN_BATCH = 100
 MAX_BATCH = 100_000
 LIVE_PHASES = frozenset({"dual_write", "shadow"})
+tqdm = optional("tqdm", "progress", "s2_backfill (its progress bars)").tqdm
 
 Report = Callable[[str, Any], None]
 
