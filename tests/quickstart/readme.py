@@ -5,7 +5,9 @@ Blocks are marked in README.md with an HTML comment on the line before the fence
 - ``<!-- quickstart: run -->``: shell commands, one a line, run in the project directory;
 - ``<!-- quickstart: file PATH -->`` / ``<!-- quickstart: append PATH -->``: a file's content,
   or text added to the end of a file that an earlier command created;
-- ``<!-- quickstart: step NAME -->``: one step of the migration runbook (one or more commands).
+- ``<!-- quickstart: step NAME -->``: one step of the migration runbook (one or more commands);
+- ``<!-- quickstart: variant NAME -->``: settings shown for another setup, not part of the path
+  (a test of its own appends them to the settings).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 _BLOCK = re.compile(
-    r"^<!-- quickstart: (?P<kind>run|file|append|step)(?: (?P<arg>\S+))? -->\n"
+    r"^<!-- quickstart: (?P<kind>run|file|append|step|variant)(?: (?P<arg>\S+))? -->\n"
     r"```(?P<lang>\w+)\n(?P<body>.*?)^```$",
     re.MULTILINE | re.DOTALL,
 )

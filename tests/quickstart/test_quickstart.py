@@ -176,7 +176,7 @@ def build(project: Project, readme: list[Block], vendor: str) -> list[Block]:
                     project.ok(command)
         elif block.kind == "file":
             (project.root / block.arg).write_text(block.body)
-        else:
+        elif block.kind == "append":
             path = project.root / block.arg
             assert path.exists(), f"the README appends to {block.arg}, which nothing created"
             path.write_text(path.read_text() + "\n" + block.body)
@@ -302,12 +302,17 @@ def fresh_databases(
         server.admin(f"DROP DATABASE IF EXISTS {name}")
 
 
-def follow(vendor: str, root: Path, urls: dict[str, str]) -> None:
-    """The whole README on one ``default`` vendor: build, migrate, the runbook, live writes."""
+def new_project(root: Path, urls: dict[str, str]) -> Project:
+    """An empty directory whose commands see only the README's two URL variables of ours."""
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env.update(urls)
     root.mkdir()
-    project = Project(root, env)
+    return Project(root, env)
+
+
+def follow(vendor: str, root: Path, urls: dict[str, str]) -> None:
+    """The whole README on one ``default`` vendor: build, migrate, the runbook, live writes."""
+    project = new_project(root, urls)
     steps = build(project, blocks(), vendor)
     assert [step.arg for step in steps] == list(STEPS), "the runbook's steps or their order"
 
@@ -343,3 +348,44 @@ def test_readme_quickstart(
             run.result()
         except AssertionError as exc:
             raise AssertionError(f"default on {vendor}: {exc}") from exc
+
+
+def test_readme_contrib_on_singlestore(
+    tmp_path: Path, fresh_databases: Callable[[Server], dict[str, str]]
+) -> None:
+    """The README's variant: its first line alone (contrib on SingleStore) is s2router.E013 for
+    each contrib app; with the whole block, check passes and migrate makes reference tables."""
+    readme = blocks()
+    [variant] = [b for b in readme if b.kind == "variant" and b.arg == "contrib-on-singlestore"]
+    project = new_project(tmp_path / "project", fresh_databases(_postgresql()))
+    runs = [i for i, b in enumerate(readme) if b.kind == "run"]
+    build(project, readme[: runs[1]], "postgresql")  # install, project, models, settings
+    settings_py = project.root / "mysite" / "settings.py"
+    written = settings_py.read_text()
+    first_line = variant.body.splitlines()[0]
+    assert "CONTRIB_DATABASE" in first_line
+    project.ok([sys.executable, "manage.py", "makemigrations", "shop", "metrics"])
+    settings_py.write_text(f"{written}\n{first_line}\n")
+    result = project.run([sys.executable, "manage.py", "check", "--database", "s2"])
+    assert result.returncode == 1, result.stdout + result.stderr
+    for label in ("admin", "auth", "contenttypes", "sessions"):
+        assert f"s2router.E013) Contrib app {label!r} is on SingleStore" in result.stderr
+
+    settings_py.write_text(f"{written}\n{variant.body}")
+    assert "System check identified no issues" in project.ok(
+        [sys.executable, "manage.py", "check", "--database", "s2"]
+    )
+    project.ok([sys.executable, "manage.py", "migrate", "--database", "s2"])
+    design = project.shell(
+        "import json\n"
+        "from django.db import connections\n"
+        "c = connections['s2']\n"
+        "with c.cursor() as cursor:\n"
+        "    print(json.dumps({t: c.introspection.get_table_design(cursor, t).storage.value"
+        " for t in ('auth_user', 'django_session', 'migration_kit_outboxentry')}))"
+    )
+    assert design == {
+        "auth_user": "ROWSTORE REFERENCE",
+        "django_session": "ROWSTORE REFERENCE",
+        "migration_kit_outboxentry": "ROWSTORE",
+    }
