@@ -15,8 +15,8 @@ E009      cross-database ForeignKey with db_constraint=True (CREATE TABLE fails)
 E010      cross-database ManyToManyField (the join table cannot reach the target)
 E011      TENANCY is set but MULTITENANT_MAPPER_CLASS / TENANTS cannot be loaded
 E012      a TENANCY alias is not a MySQL-protocol database (``USE`` does not exist there)
-E013      a contrib app on SingleStore (CONTRIB_DATABASE) without reference storage: only the
-          alias's ``OPTIONS['table_storage_type']`` can give Django's own models that
+E013      a contrib app on SingleStore (CONTRIB_DATABASE) without reference storage; Django's
+          own models can get it only from the alias's ``OPTIONS['table_storage_type']``
 W001      GenericForeignKey on a model whose table is where contenttypes is not
 W002      S2ROUTER is set but s2router.SingleStoreRouter is not in DATABASE_ROUTERS
 W003      ForeignKey from a model on SingleStore to a model the router does not place
