@@ -106,9 +106,7 @@ def check(sql: str, database: str | None, lookup: Lookup) -> rules.Violation | N
 
 
 def _early_date(node: exp.Expression) -> bool:
-    return (
-        isinstance(node, exp.Literal) and node.is_string and bool(_EARLY_DATE.match(node.this))
-    )
+    return isinstance(node, exp.Literal) and node.is_string and bool(_EARLY_DATE.match(node.this))
 
 
 def _date_column(spec: rules.TableSpec | None, name: str) -> bool:
@@ -333,9 +331,12 @@ class _Planner:
 
     def _group_by_inline(self) -> rules.Violation | None:
         for select, ref in self._group_items():
-            if self._item(select, ref) is ref and self._has_correlated_subselect(ref):
-                if any(self.tables.columnstore(t) for t in select.find_all(exp.Table)):
-                    return _violation(rules.CORRELATED_PROJECT_COLUMNSTORE)
+            if (
+                self._item(select, ref) is ref
+                and self._has_correlated_subselect(ref)
+                and any(self.tables.columnstore(t) for t in select.find_all(exp.Table))
+            ):
+                return _violation(rules.CORRELATED_PROJECT_COLUMNSTORE)
         return None
 
     def _subselects(self) -> Iterator[exp.Select]:
@@ -356,9 +357,12 @@ class _Planner:
             case = select.find_ancestor(exp.Case)
             if case is not None and outer is not None and _inside(case, outer.args.get("where")):
                 return _violation(rule)
-            if _is_scalar(select) and select.args.get("group") is not None:
-                if not any(self._on_shard_key(select, eq) for eq in _equalities(where)):
-                    return _violation(rule)
+            if (
+                _is_scalar(select)
+                and select.args.get("group") is not None
+                and not any(self._on_shard_key(select, eq) for eq in _equalities(where))
+            ):
+                return _violation(rule)
         return None
 
     def _on_shard_key(self, select: exp.Select, equality: exp.EQ) -> bool:
