@@ -29,6 +29,7 @@ from django.db.models import Aggregate, Value
 from django.db.models.functions import SHA224, Chr, Collate
 from django.db.models.sql import compiler as base_compiler
 from django.db.models.sql.constants import GET_ITERATOR_CHUNK_SIZE, MULTI
+from django.db.models.sql.query import Query
 
 from django_singlestore import rules
 from django_singlestore.design import model_storage
@@ -66,11 +67,7 @@ class SingleStoreCompilerMixin:
                     f"Chr({value.value})",
                     "Pass the character itself: Value(chr(n)).",
                 )
-        if (
-            isinstance(node, Aggregate)
-            and node.contains_subquery
-            and self._touches_sharded_table(node)
-        ):
+        if isinstance(node, Aggregate) and self._subquery_models(node) is not None:
             raise _refuse(
                 rules.SUBSELECT_IN_AGGREGATE,
                 f"{type(node).__name__}() over an Exists/Subquery/__in=queryset (also in filter=)",
@@ -78,21 +75,23 @@ class SingleStoreCompilerMixin:
                 "the subquery into .filter() and aggregate without it.",
             )
 
-    def _touches_sharded_table(self, node: Any) -> bool:
-        """Whether the query or a subquery inside ``node`` reads a sharded table (the planner
-        rules apply there; reference-only queries are not refused)."""
-        models = [self.query.model]
-        stack = [node]
-        while stack:
-            expression = stack.pop()
-            query = getattr(expression, "query", None)
-            if query is not None and getattr(query, "model", None) is not None:
-                models.append(query.model)
-            stack.extend(e for e in expression.get_source_expressions() if e is not None)
-        return any(
+    def _subquery_models(self, node: Any) -> list[Any] | None:
+        """The models read by subqueries inside ``node`` when one of them, or the query's own
+        model, is on a sharded table (the planner rules apply there; reference-only queries are
+        not refused); else None."""
+        subqueries = [
+            e.query if isinstance(getattr(e, "query", None), Query) else e
+            for e in _walk(node)
+            if getattr(e, "subquery", False) or isinstance(e, Query)
+        ]
+        if not subqueries:
+            return None
+        models = [self.query.model, *(getattr(q, "model", None) for q in subqueries)]
+        sharded = any(
             model is not None and not model_storage(model, self.connection).is_reference
             for model in models
         )
+        return models if sharded else None
 
 
 class SQLCompiler(SingleStoreCompilerMixin, mysql_compiler.SQLCompiler):
