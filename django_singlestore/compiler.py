@@ -49,9 +49,21 @@ class SingleStoreCompilerMixin:
     def compile(self, node: Any) -> tuple[str, Any]:
         self._check_node(node)
         impl = getattr(node, "as_singlestore", None) or getattr(node, "as_mysql", None)
-        if impl is not None:
-            return impl(self, self.connection)
-        return node.as_sql(self, self.connection)
+        sql, params = impl(self, self.connection) if impl else node.as_sql(self, self.connection)
+        # Judged on the SQL: Django moves a subquery an aggregate refers to into a derived table
+        # when it can, and only a subselect left inside the aggregate's argument is refused.
+        if (
+            isinstance(node, Aggregate)
+            and "(SELECT" in sql
+            and self._subquery_models(node) is not None
+        ):
+            raise _refuse(
+                rules.SUBSELECT_IN_AGGREGATE,
+                f"{type(node).__name__}() over an Exists/Subquery/__in=queryset (also in filter=)",
+                "Annotate the subquery in an inner queryset and aggregate its result, or move "
+                "the subquery into .filter() and aggregate without it.",
+            )
+        return sql, params
 
     def _check_node(self, node: Any) -> None:
         """Refuse expressions SingleStore refuses, before any SQL is sent."""
@@ -67,13 +79,6 @@ class SingleStoreCompilerMixin:
                     f"Chr({value.value})",
                     "Pass the character itself: Value(chr(n)).",
                 )
-        if isinstance(node, Aggregate) and self._subquery_models(node) is not None:
-            raise _refuse(
-                rules.SUBSELECT_IN_AGGREGATE,
-                f"{type(node).__name__}() over an Exists/Subquery/__in=queryset (also in filter=)",
-                "Annotate the subquery in an inner queryset and aggregate its result, or move "
-                "the subquery into .filter() and aggregate without it.",
-            )
 
     def _subquery_models(self, node: Any) -> list[Any] | None:
         """The models read by subqueries inside ``node`` when one of them, or the query's own
