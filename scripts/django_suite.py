@@ -66,6 +66,21 @@ APPS = [
     "generic_relations_regress",
 ]
 LAYOUTS = ("reference", "deployment")
+#: Test apps that stay ROWSTORE REFERENCE in the deployment layout, and why: upstream's CI forced
+#: the first two; the others' models declare unique keys a sharded table cannot hold (multi-column
+#: UniqueConstraint/unique_together, which DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_<APP> does not
+#: cover), so not one of their tables can be created sharded.
+DEPLOYMENT_REFERENCE_APPS = {
+    "many_to_many": "upstream: abstract models",
+    "delete": "upstream: many-to-many",
+    "lookup": "S2-SHARD-UNIQUE: lookup.Season UniqueConstraint(year)",
+    "bulk_create": "S2-SHARD-UNIQUE: bulk_create.Country UniqueConstraint(name, iso_two_letter)",
+    "model_forms": "S2-SHARD-UNIQUE: model_forms.Price unique_together",
+    "inspectdb": "S2-SHARD-UNIQUE: inspectdb.UniqueTogether",
+    "introspection": "S2-SHARD-UNIQUE: introspection.Reporter unique_together",
+    "serializers": "S2-SHARD-UNIQUE: serializers.CategoryMetaData unique_together",
+}
+
 #: The quick subset run by ``make test`` (tests/backend/test_django_suite.py).
 FAST_APPS = ["basic", "lookup", "update"]
 
@@ -154,8 +169,10 @@ def run_app(tests: Path, app: str, url: str, layout: str = "reference") -> AppRe
         "DJANGO_SUITE_LAYOUT": layout,
         "PYTHONPATH": str(ROOT),
     }
-    if layout == "deployment":  # as upstream's CI: the app under test's unique keys unenforced
-        env[f"DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_{app.split('.')[0].upper()}"] = "1"
+    label = app.split(".")[0]
+    if layout == "deployment" and label not in DEPLOYMENT_REFERENCE_APPS:
+        # As upstream's CI: the sharded app under test gets its unique=True keys unenforced.
+        env[f"DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_{label.upper()}"] = "1"
     started = time.monotonic()
     completed = subprocess.run(
         [

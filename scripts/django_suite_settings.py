@@ -12,6 +12,7 @@
 
 import os
 
+from scripts.django_suite import DEPLOYMENT_REFERENCE_APPS
 from tests.dburl import database_from_url
 
 _url = os.environ["DJANGO_SUITE_S2_URL"]
@@ -28,7 +29,7 @@ CONTRIB_APPS = (
 if _layout == "reference":
     _storage = {"*": "ROWSTORE REFERENCE"}
 elif _layout == "deployment":
-    _storage = dict.fromkeys(CONTRIB_APPS, "ROWSTORE REFERENCE")
+    _storage = dict.fromkeys((*CONTRIB_APPS, *DEPLOYMENT_REFERENCE_APPS), "ROWSTORE REFERENCE")
 else:
     raise ValueError(f"DJANGO_SUITE_LAYOUT must be 'reference' or 'deployment', not {_layout!r}")
 
