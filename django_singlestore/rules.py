@@ -558,6 +558,18 @@ INTERVAL_ARITHMETIC = _shape_rule(
     "microseconds).",
 )
 
+INDEX_DESC = _shape_rule(
+    id="S2-INDEX-DESC",
+    title="A descending column in a PRIMARY/UNIQUE/plain KEY (KEY (a DESC)); only SORT KEY "
+    "orders columns",
+    message="Feature 'descending index columns outside a SORT KEY' is not supported by SingleStore",
+    message_public=False,
+    source=_SHAPES_SOURCE + " (schema.tests.SchemaTests.test_order_index; the outcome was not "
+    "recorded)",
+    hint="Drop the DESC (the backend never emits it: supports_index_column_ordering = False), "
+    "or use SortKey('-field').",
+)
+
 UNION_LIMIT = _shape_rule(
     id="S2-UNION-LIMIT",
     title="(SELECT ...) UNION (SELECT ...) LIMIT n: SingleStore applies the LIMIT to the last "

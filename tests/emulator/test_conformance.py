@@ -408,6 +408,10 @@ CASES = [
     ),
     Case("interval-times-number", "SELECT NOW() + INTERVAL 3 DAY * 2", rules.INTERVAL_ARITHMETIC),
     Case("interval-added", "SELECT NOW() + INTERVAL 6 DAY"),
+    Case("index-desc", "CREATE TABLE x (a INT, b INT, KEY kb (b DESC))", rules.INDEX_DESC),
+    Case("create-index-desc", "CREATE INDEX kb ON t (b DESC)", rules.INDEX_DESC, setup=(SHARDED,)),
+    Case("sort-key-desc", "CREATE TABLE x (a INT, b INT, SORT KEY (b DESC))"),
+    Case("index-asc", "CREATE TABLE x (a INT, b INT, KEY kb (b ASC))"),
     Case(
         "union-limit-binds-to-last-part",
         "(SELECT t.id FROM t) UNION (SELECT t.id + 10 FROM t) LIMIT 2",
