@@ -10,7 +10,8 @@ either compiled into SQL it runs with the same result, or refused here with
 
 - ``select_for_update()`` over a join or a subquery (S2-FOR-UPDATE-JOIN): the primary keys are
   selected first, their rows locked with a single-table ``SELECT ... FOR UPDATE`` per concrete
-  table of the model, and the rows read again restricted to the locked keys;
+  table of the model (until a key read finds no unlocked key), and the rows of the last keys
+  read are read without the lock;
 - a sliced ``union()``/``intersection()``/``difference()`` without ORDER BY (S2-UNION-LIMIT):
   wrapped in a derived table, so the LIMIT applies to the whole result;
 - a subquery inside an aggregate (S2-SUBSELECT-IN-AGGREGATE), ``Subquery`` in
@@ -160,14 +161,17 @@ class SQLCompiler(SingleStoreCompilerMixin, mysql_compiler.SQLCompiler):
                 "select_for_update() over a join: the matching rows kept changing while they "
                 f"were being locked ({LOCK_ROUNDS} rounds); retry the transaction."
             )
-        where, for_update = query.where, query.select_for_update
-        query.where = where.clone()
+        # The rows are the last keys read, all locked (so unchanged since): read them without
+        # the lock and without the slice, which the keys already are.
+        saved = query.where, query.select_for_update, query.low_mark, query.high_mark
+        query.where = query.where.clone()
         query.select_for_update = False
+        query.low_mark, query.high_mark = 0, None
         try:
-            query.add_filter("pk__in", sorted(locked, key=repr))
+            query.add_filter("pk__in", sorted(keys, key=repr))
             return super().execute_sql(result_type, chunked_fetch, chunk_size)
         finally:
-            query.where, query.select_for_update = where, for_update
+            query.where, query.select_for_update, query.low_mark, query.high_mark = saved
 
     def _matching_keys(self) -> list[Any]:
         keys_query = self.query.clone()

@@ -82,6 +82,14 @@ def test_update_or_create_through_a_related_manager_uses_the_lock_rewrite() -> N
     assert created and list(made[3].tags.values_list("name", flat=True)) == ["fresh"]
 
 
+def test_select_for_update_over_a_join_keeps_ordering_and_offset_slices() -> None:
+    tag, _ = _articles()
+    query = Article.objects.using("s2").select_for_update().filter(tags=tag).order_by("-id")
+    with transaction.atomic(using="s2"):
+        assert [a.title for a in query[1:3]] == ["a1", "a0"]
+        assert query.values_list("title", flat=True).get(title="a2") == "a2"
+
+
 def test_select_for_update_with_a_subquery_and_no_match() -> None:
     _articles()
     subquery = Tag.objects.using("s2").filter(name="missing").values("pk")
