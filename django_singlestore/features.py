@@ -103,6 +103,7 @@ SINGLESTORE_TEST_SKIPS: dict[str, set[str]] = {
     },
     "SingleStore's DATE/DATETIME range starts at year 1000 (S2-DATE-BEFORE-1000).": {
         "serializers.test_json.JsonSerializerTestCase.test_pre_1000ad_date",
+        "serializers.test_jsonl.JsonlSerializerTestCase.test_pre_1000ad_date",
         "serializers.test_xml.XmlSerializerTestCase.test_pre_1000ad_date",
         "serializers.test_yaml.YamlSerializerTestCase.test_pre_1000ad_date",
         "db_functions.datetime.test_extract_trunc.DateFunctionTests.test_trunc_func",
