@@ -12,6 +12,9 @@ import time
 
 import pytest
 
+from django_singlestore.emulator import protocol
+from tests.emulator.rawclient import RawClient
+
 REAL_SERVER = bool(os.environ.get("S2_TEST_URL"))
 
 
@@ -74,3 +77,32 @@ def test_insert_select_does_not_block_a_concurrent_writer(scratch) -> None:
     finally:
         reader.rollback()
         thread.join()
+
+
+@pytest.mark.skipif(REAL_SERVER, reason="SingleStore's @@tx_isolation text is not recorded")
+def test_reset_connection_keeps_read_committed(server, scratch) -> None:
+    db, _ = scratch
+    client = RawClient(server["host"], server["port"], server["user"], server["password"], db)
+    try:
+        client.send(b"\x1f", 0)  # COM_RESET_CONNECTION: MariaDB resets the session's level
+        assert client.read()[1][:1] == b"\x00"
+        statement, _, _ = client.prepare("SELECT @@tx_isolation")
+        assert client.execute(statement, []) == [["READ-COMMITTED"]]
+    finally:
+        client.close()
+
+
+def test_a_refused_shape_is_refused_when_prepared(server, scratch) -> None:
+    db, connect = scratch
+    with connect().cursor() as cursor:
+        cursor.execute("CREATE TABLE t (id BIGINT PRIMARY KEY, a BIGINT)")
+        cursor.execute("CREATE REFERENCE TABLE r (id BIGINT PRIMARY KEY)")
+    client = RawClient(server["host"], server["port"], server["user"], server["password"], db)
+    try:
+        with pytest.raises(protocol.ServerError) as caught:
+            client.prepare("SELECT t.id FROM t JOIN r ON t.a = r.id WHERE t.id = ? FOR UPDATE")
+        assert "FOR UPDATE with subselect or join" in caught.value.message
+        statement, _, _ = client.prepare("SELECT t.id FROM t WHERE t.id = ? FOR UPDATE")
+        assert client.execute(statement, ["1"]) == []
+    finally:
+        client.close()
