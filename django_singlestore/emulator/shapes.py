@@ -20,6 +20,7 @@ every observed refusal had one, and whether reference-only queries are refused i
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 
@@ -85,6 +86,25 @@ class _Tables:
             return False
         spec = self.spec(table)
         return spec is None or spec.storage.is_columnstore
+
+
+#: Verdicts by (statement, current database, catalog generation): Django repeats statements.
+_VERDICTS: OrderedDict[tuple[str, str | None, int], rules.Violation | None] = OrderedDict()
+VERDICT_CACHE_SIZE = 1024
+
+
+def check_cached(
+    sql: str, database: str | None, lookup: Lookup, generation: int
+) -> rules.Violation | None:
+    """:func:`check`, remembered until the catalog's ``generation`` changes."""
+    key = (sql, database, generation)
+    if key in _VERDICTS:
+        _VERDICTS.move_to_end(key)
+        return _VERDICTS[key]
+    verdict = _VERDICTS[key] = check(sql, database, lookup)
+    if len(_VERDICTS) > VERDICT_CACHE_SIZE:
+        _VERDICTS.popitem(last=False)
+    return verdict
 
 
 def check(sql: str, database: str | None, lookup: Lookup) -> rules.Violation | None:
