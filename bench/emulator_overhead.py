@@ -21,6 +21,7 @@ tests. Uses a throw-away database ``s2kit_ebench``, dropped at the end.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -58,12 +59,18 @@ SHAPED = (
 )
 
 
-def latencies(connection: Any, n: int, query: str = POINT, vary: bool = True) -> list[float]:
+_fresh = itertools.count(10_000)
+
+
+def latencies(connection: Any, n: int, query: str = POINT, vary: bool | None = None) -> list[float]:
+    """``n`` timed executions; the parameter cycles through 1,000 ids (``vary=None``), is new
+    every time (``True``: never-seen statement texts), or is always the same (``False``)."""
     cursor = connection.cursor()
     out = []
     for i in range(n):
+        value = i % 1000 if vary is None else next(_fresh) if vary else 7
         start = time.perf_counter()
-        cursor.execute(query, (i % 1000 if vary else 7,))
+        cursor.execute(query, (value,))
         cursor.fetchall()
         out.append(time.perf_counter() - start)
     return out
