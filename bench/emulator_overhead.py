@@ -4,6 +4,9 @@ Measured in one run with the real ``singlestoredb`` driver, alternating direct a
 batches (order swapped every round) so machine load hits both alike:
 
 - per-query latency (p50/p99, ms) of a primary-key point query, and the added p50;
+- the same for a query the shape rules must parse (a correlated EXISTS, the shape Django's
+  ``Exists(...)`` filters produce): with a new parameter each time (every statement text new,
+  so sqlglot parses each one) and with one repeated text (the parse cache answers);
 - bulk fetch: ``SELECT *`` of a 4-column table, rows/s (median of rounds; ratio = median of
   the per-round emulator/direct ratios);
 - ``LOAD DATA LOCAL INFILE`` of a TSV file into an emptied table, rows/s (same).
@@ -18,6 +21,7 @@ tests. Uses a throw-away database ``s2kit_ebench``, dropped at the end.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -47,12 +51,26 @@ def connect(port: int) -> Any:
     )
 
 
-def latencies(connection: Any, n: int) -> list[float]:
+POINT = "SELECT id, label FROM bench_rows WHERE id = %s"
+#: A statement with a nested SELECT: the emulator parses it (S2 shape rules) before forwarding.
+SHAPED = (
+    "SELECT b.id, b.label FROM bench_rows b WHERE b.id = %s AND EXISTS(SELECT 1 AS a FROM "
+    "bench_load l WHERE l.id = (b.id) LIMIT 1)"
+)
+
+
+_fresh = itertools.count(10_000)
+
+
+def latencies(connection: Any, n: int, query: str = POINT, vary: bool | None = None) -> list[float]:
+    """``n`` timed executions; the parameter cycles through 1,000 ids (``vary=None``), is new
+    every time (``True``: never-seen statement texts), or is always the same (``False``)."""
     cursor = connection.cursor()
     out = []
     for i in range(n):
+        value = i % 1000 if vary is None else next(_fresh) if vary else 7
         start = time.perf_counter()
-        cursor.execute("SELECT id, label FROM bench_rows WHERE id = %s", (i % 1000,))
+        cursor.execute(query, (value,))
         cursor.fetchall()
         out.append(time.perf_counter() - start)
     return out
@@ -88,6 +106,7 @@ def write_json(
     lat: dict[str, list[float]],
     fetch: dict[str, list[float]],
     load: dict[str, list[float]],
+    shaped: dict[str, dict[str, list[float]]],
 ) -> None:
     """The ``BENCH_JSON`` contract of bench/runner.py: one entry per measured target."""
     p50 = pct(lat["emulator"], 0.5), pct(lat["direct"], 0.5)
@@ -96,6 +115,18 @@ def write_json(
          "baseline": p50[1], "unit": "ms", "ratio": round(p50[0] / p50[1], 2),
          "target": "≤ +0.2 ms", "met": p50[0] - p50[1] <= 0.2},
     ]  # fmt: skip
+    for case, values in shaped.items():
+        ours, base = pct(values["emulator"], 0.5), pct(values["direct"], 0.5)
+        rows.append(
+            {
+                "name": f"correlated EXISTS query p50 ({case}) through the emulator vs direct",
+                "ours": ours,
+                "baseline": base,
+                "unit": "ms",
+                "ratio": round(ours / base, 2),
+                "target": "",
+            }
+        )
     for name, values in (
         ("bulk fetch through the emulator vs direct", fetch),
         ("LOAD DATA LOCAL INFILE through the emulator vs direct", load),
@@ -151,6 +182,8 @@ def main() -> None:
         sides = {"direct": direct, "emulator": proxied}
 
         lat: dict[str, list[float]] = {side: [] for side in sides}
+        cases = {"new text each time: parsed": True, "repeated text: parse cached": False}
+        shaped: dict[str, dict[str, list[float]]] = {c: {s: [] for s in sides} for c in cases}
         fetch: dict[str, list[float]] = {side: [] for side in sides}
         load: dict[str, list[float]] = {side: [] for side in sides}
         for connection in sides.values():  # warm-up
@@ -162,6 +195,8 @@ def main() -> None:
             for _ in range(max(1, args.queries // BATCH)):
                 for side, connection in order:
                     lat[side].extend(latencies(connection, BATCH))
+                    for case, vary in cases.items():
+                        shaped[case][side].extend(latencies(connection, BATCH // 4, SHAPED, vary))
             for side, connection in order:
                 fetch[side].append(rows_per_second(lambda c=connection: fetch_all(c)))
                 load[side].append(
@@ -183,6 +218,12 @@ def main() -> None:
             )
         added = pct(lat["emulator"], 0.5) - pct(lat["direct"], 0.5)
         print(f"added p50: {added:.3f} ms (target <= 0.200)")
+        for case, values in shaped.items():
+            extra = pct(values["emulator"], 0.5) - pct(values["direct"], 0.5)
+            print(
+                f"correlated EXISTS ({case}): p50 {pct(values['direct'], 0.5):.3f} ms direct, "
+                f"{pct(values['emulator'], 0.5):.3f} ms emulator, added {extra:.3f} ms"
+            )
         print(
             f"fetch throughput, median per-round ratio: {statistics.median(ratios(fetch)):.2f}x "
             f"(best {max(ratios(fetch)):.2f}x; target >= 0.90)"
@@ -193,7 +234,7 @@ def main() -> None:
         )
         print("load average at the end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
         if os.environ.get("BENCH_JSON"):
-            write_json(Path(os.environ["BENCH_JSON"]), lat, fetch, load)
+            write_json(Path(os.environ["BENCH_JSON"]), lat, fetch, load, shaped)
         for connection in sides.values():
             connection.close()
     finally:

@@ -3,30 +3,219 @@
 Our vendor is ``"singlestore"`` so that SingleStore-only SQL (JSON above all) is attached to
 Django's expressions as ``as_singlestore`` methods that no other backend ever calls. Where an
 expression has no SingleStore rendering, MySQL's dialect is the right fallback.
+
+Query shapes SingleStore refuses (``rules.SHAPE_RULES``, docs/backend.md "Query shapes") are
+either compiled into SQL it runs with the same result, or refused here with
+``NotSupportedError`` before anything is sent:
+
+- ``select_for_update()`` over a join or a subquery (S2-FOR-UPDATE-JOIN): the primary keys are
+  selected first, their rows locked with a single-table ``SELECT ... FOR UPDATE`` per concrete
+  table of the model (until a key read finds no unlocked key), and the rows of the last keys
+  read are read without the lock;
+- a sliced ``union()``/``intersection()``/``difference()`` without ORDER BY (S2-UNION-LIMIT):
+  wrapped in a derived table, so the LIMIT applies to the whole result;
+- a subquery inside an aggregate (S2-SUBSELECT-IN-AGGREGATE), ``Subquery`` in
+  ``create()``/``bulk_create()`` values (S2-SELECT-IN-VALUES), ``SHA224`` (S2-SHA224),
+  ``order_by(Collate(...))`` (S2-ORDER-BY-COLLATE) and ``Chr`` of a literal above 127
+  (S2-CHAR-NON-ASCII): NotSupportedError naming the construct and the workaround.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db import NotSupportedError
 from django.db.backends.mysql import compiler as mysql_compiler
+from django.db.models import Aggregate, Value
+from django.db.models.functions import SHA224, Chr, Collate
 from django.db.models.sql import compiler as base_compiler
+from django.db.models.sql.constants import GET_ITERATOR_CHUNK_SIZE, MULTI
+from django.db.models.sql.query import Query
+
+from django_singlestore import rules
+from django_singlestore.design import model_storage
+
+#: Rounds of "lock the keys, read the keys again" before giving up on a select_for_update()
+#: whose matching rows keep changing under concurrent writers.
+LOCK_ROUNDS = 10
+
+
+def _refuse(rule: rules.Rule, construct: str, workaround: str) -> NotSupportedError:
+    return NotSupportedError(
+        f"{construct} is not supported on SingleStore ({rule.id}: {rule.message}). {workaround}"
+    )
 
 
 class SingleStoreCompilerMixin:
     def compile(self, node: Any) -> tuple[str, Any]:
+        self._check_node(node)
         impl = getattr(node, "as_singlestore", None) or getattr(node, "as_mysql", None)
-        if impl is not None:
-            return impl(self, self.connection)
-        return node.as_sql(self, self.connection)
+        sql, params = impl(self, self.connection) if impl else node.as_sql(self, self.connection)
+        # Judged on the SQL: Django moves a subquery an aggregate refers to into a derived table
+        # when it can, and only a subselect left inside the aggregate's argument is refused.
+        if (
+            isinstance(node, Aggregate)
+            and "(SELECT" in sql
+            and self._subquery_models(node) is not None
+        ):
+            raise _refuse(
+                rules.SUBSELECT_IN_AGGREGATE,
+                f"{type(node).__name__}() over an Exists/Subquery/__in=queryset (also in filter=)",
+                "Annotate the subquery in an inner queryset and aggregate its result, or move "
+                "the subquery into .filter() and aggregate without it.",
+            )
+        return sql, params
+
+    def _check_node(self, node: Any) -> None:
+        """Refuse expressions SingleStore refuses, before any SQL is sent."""
+        if isinstance(node, SHA224):
+            raise _refuse(
+                rules.SHA224, "SHA224()", "Compute it in Python (hashlib.sha224) or use SHA256()."
+            )
+        if isinstance(node, Chr):
+            value = node.get_source_expressions()[0]
+            if isinstance(value, Value) and isinstance(value.value, int) and value.value > 127:
+                raise _refuse(
+                    rules.CHAR_NON_ASCII,
+                    f"Chr({value.value})",
+                    "Pass the character itself: Value(chr(n)).",
+                )
+
+    def _subquery_models(self, node: Any) -> list[Any] | None:
+        """The models read by subqueries inside ``node`` when one of them, or the query's own
+        model, is on a sharded table (the planner rules apply there; reference-only queries are
+        not refused); else None."""
+        subqueries = [
+            e.query if isinstance(getattr(e, "query", None), Query) else e
+            for e in _walk(node)
+            if getattr(e, "subquery", False) or isinstance(e, Query)
+        ]
+        if not subqueries:
+            return None
+        models = [self.query.model, *(getattr(q, "model", None) for q in subqueries)]
+        sharded = any(
+            model is not None and not model_storage(model, self.connection).is_reference
+            for model in models
+        )
+        return models if sharded else None
 
 
 class SQLCompiler(SingleStoreCompilerMixin, mysql_compiler.SQLCompiler):
-    pass
+    def get_order_by(self) -> list:
+        order_by = super().get_order_by()
+        for expression, _ in order_by:
+            if any(isinstance(e, Collate) for e in _walk(expression)):
+                raise _refuse(
+                    rules.ORDER_BY_COLLATE,
+                    "order_by(Collate(...))",
+                    "Sort in Python, or store a column in the collation to sort by.",
+                )
+        return order_by
+
+    def as_sql(self, with_limits: bool = True, with_col_aliases: bool = False) -> tuple[str, Any]:
+        sql, params = super().as_sql(with_limits, with_col_aliases)
+        query = self.query
+        if query.combinator and with_limits and query.is_sliced and not query.subquery:
+            # SingleStore binds "(A) UNION (B) LIMIT n" to the last part (S2-UNION-LIMIT).
+            limit = self.connection.ops.limit_offset_sql(query.low_mark, query.high_mark)
+            head = sql[: -len(limit)].rstrip() if sql.endswith(limit) else ""
+            if head.endswith(")"):
+                sql = f"SELECT * FROM ({head}) AS `s2_combined` {limit}"
+        return sql, params
+
+    def execute_sql(
+        self,
+        result_type: str = MULTI,
+        chunked_fetch: bool = False,
+        chunk_size: int = GET_ITERATOR_CHUNK_SIZE,
+    ) -> Any:
+        if self.query.select_for_update and self._lock_needs_own_statement():
+            return self._lock_then_read(result_type, chunked_fetch, chunk_size)
+        return super().execute_sql(result_type, chunked_fetch, chunk_size)
+
+    def _lock_needs_own_statement(self) -> bool:
+        """FOR UPDATE over a join or with a subquery (S2-FOR-UPDATE-JOIN)."""
+        try:
+            sql, _ = self.as_sql()
+        except Exception:  # EmptyResultSet and friends: the normal path reports them
+            return False
+        return " JOIN " in sql or "(SELECT " in sql
+
+    def _lock_then_read(self, result_type: str, chunked_fetch: bool, chunk_size: int) -> Any:
+        """select_for_update() as SingleStore runs it: lock the matching rows of the model's
+        own tables with single-table statements, then read them without FOR UPDATE.
+
+        Rows of other joined tables (select_related, filters across relations) are not locked,
+        as with ``select_for_update(of=("self",))``.
+        """
+        query = self.query
+        locked: set[Any] = set()
+        for _ in range(LOCK_ROUNDS):
+            keys = set(self._matching_keys())
+            if keys <= locked:
+                break
+            self._lock(keys - locked)
+            locked |= keys
+        else:
+            raise NotSupportedError(
+                "select_for_update() over a join: the matching rows kept changing while they "
+                f"were being locked ({LOCK_ROUNDS} rounds); retry the transaction."
+            )
+        # The rows are the last keys read, all locked (so unchanged since): read them without
+        # the lock and without the slice, which the keys already are.
+        saved = query.where, query.select_for_update, query.low_mark, query.high_mark
+        query.where = query.where.clone()
+        query.select_for_update = False
+        query.low_mark, query.high_mark = 0, None
+        try:
+            query.add_filter("pk__in", sorted(keys, key=repr))
+            return super().execute_sql(result_type, chunked_fetch, chunk_size)
+        finally:
+            query.where, query.select_for_update, query.low_mark, query.high_mark = saved
+
+    def _matching_keys(self) -> list[Any]:
+        keys_query = self.query.clone()
+        keys_query.select_for_update = False
+        keys_query.set_values(["pk"])
+        compiler = keys_query.get_compiler(self.using, self.connection, self.elide_empty)
+        return [values[0] for chunk in compiler.execute_sql(MULTI) for values in chunk]
+
+    def _lock(self, keys: set[Any]) -> None:
+        model = self.query.model._meta.concrete_model
+        qn = self.connection.ops.quote_name
+        ordered = sorted(keys, key=repr)
+        placeholders = ", ".join(["%s"] * len(ordered))
+        with self.connection.cursor() as cursor:
+            for table in (model, *model._meta.get_parent_list()):
+                meta = table._meta
+                cursor.execute(
+                    f"SELECT 1 FROM {qn(meta.db_table)} WHERE {qn(meta.pk.column)} "
+                    f"IN ({placeholders}) FOR UPDATE",
+                    ordered,
+                )
+
+
+def _walk(expression: Any) -> list[Any]:
+    found, stack = [], [expression]
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        stack.extend(e for e in node.get_source_expressions() if e is not None)
+    return found
 
 
 class SQLInsertCompiler(SingleStoreCompilerMixin, mysql_compiler.SQLInsertCompiler):
-    pass
+    def as_sql(self) -> list[tuple[str, Any]]:
+        for obj in self.query.objs:
+            for field in self.query.fields:
+                value = getattr(obj, field.attname, None)
+                if getattr(value, "contains_subquery", False) or getattr(value, "subquery", False):
+                    raise _refuse(
+                        rules.SELECT_IN_VALUES,
+                        f"A Subquery as the value of {field.name!r} in create()/bulk_create()",
+                        "Evaluate the subquery first and pass its value.",
+                    )
+        return super().as_sql()
 
 
 class SQLDeleteCompiler(SingleStoreCompilerMixin, mysql_compiler.SQLDeleteCompiler):

@@ -1,13 +1,18 @@
 """Settings for Django's own test suite (``tests/runtests.py``) on SingleStore.
 
 ``scripts/django_suite.py`` sets ``DJANGO_SUITE_S2_URL`` (the emulator it started, or
-``S2_TEST_URL``). Django's test models declare unique keys freely, which sharded tables cannot
-hold, so every app's tables are ROWSTORE REFERENCE here; sharded columnstore behaviour is
-covered by ``tests/backend``.
+``S2_TEST_URL``) and ``DJANGO_SUITE_LAYOUT``:
+
+- ``reference`` (default): every app's tables are ROWSTORE REFERENCE, where Django's freely
+  declared unique keys are valid;
+- ``deployment``: the layout a deployment uses, as upstream's CI ran it — contrib apps ROWSTORE
+  REFERENCE, every other app on the default sharded columnstore, with
+  ``DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_<APP>`` set for the app under test (by the runner).
 """
 
 import os
 
+from scripts.django_suite import DEPLOYMENT_REFERENCE_APPS
 from tests.dburl import database_from_url
 
 _url = os.environ["DJANGO_SUITE_S2_URL"]
@@ -15,9 +20,23 @@ _url = os.environ["DJANGO_SUITE_S2_URL"]
 _suffix = os.environ.get("DJANGO_SUITE_DB_SUFFIX", "0")
 
 
+_layout = os.environ.get("DJANGO_SUITE_LAYOUT", "reference")
+#: Django's contrib apps the test runner installs (and a few more): reference tables.
+CONTRIB_APPS = (
+    "auth", "contenttypes", "sessions", "sites", "admin", "messages", "flatpages", "redirects",
+    "staticfiles", "humanize", "sitemaps", "syndication", "admindocs",
+)  # fmt: skip
+if _layout == "reference":
+    _storage = {"*": "ROWSTORE REFERENCE"}
+elif _layout == "deployment":
+    _storage = dict.fromkeys((*CONTRIB_APPS, *DEPLOYMENT_REFERENCE_APPS), "ROWSTORE REFERENCE")
+else:
+    raise ValueError(f"DJANGO_SUITE_LAYOUT must be 'reference' or 'deployment', not {_layout!r}")
+
+
 def _alias(test_name: str) -> dict:
     settings = database_from_url(_url)
-    settings["OPTIONS"].setdefault("table_storage_type", {"*": "ROWSTORE REFERENCE"})
+    settings["OPTIONS"].setdefault("table_storage_type", dict(_storage))
     settings["TEST"] = {"NAME": test_name}
     return settings
 

@@ -24,6 +24,8 @@ class Catalog:
         self.client = client
         self.schema = schema
         self._tables: dict[tuple[str, str], rules.TableSpec] = {}
+        #: Bumped on every change, so answers derived from layouts can be cached by it.
+        self.generation = 0
 
     @property
     def table(self) -> str:
@@ -53,6 +55,7 @@ class Catalog:
             if engine and engine[0][0] != b"MyISAM":
                 await self.client.query(f"ALTER TABLE {self.table} ENGINE=MyISAM")
             rows = await self.client.query(f"SELECT db, name, spec FROM {self.table}")
+        self.generation += 1
         self._tables = {
             (db.decode(), name.decode()): rules.TableSpec.from_dict(json.loads(spec))
             for db, name, spec in rows
@@ -65,6 +68,7 @@ class Catalog:
         return self._tables.get((db, name))
 
     async def put(self, db: str, spec: rules.TableSpec) -> None:
+        self.generation += 1
         self._tables[(db, spec.name)] = spec
         shard = spec.effective_shard_key() if spec.is_sharded else None
         values = ", ".join(
@@ -82,6 +86,7 @@ class Catalog:
             await self.client.query(f"REPLACE INTO {self.table} VALUES ({values})")
 
     async def drop(self, db: str, name: str) -> None:
+        self.generation += 1
         self._tables.pop((db, name), None)
         async with self.client.lock:
             await self.client.query(
@@ -97,6 +102,7 @@ class Catalog:
         await self.put(new_db, spec.with_changes(name=new_name))
 
     async def drop_database(self, db: str) -> None:
+        self.generation += 1
         for key in [k for k in self._tables if k[0] == db]:
             del self._tables[key]
         async with self.client.lock:

@@ -183,6 +183,20 @@ class _Unhandled(Exception):
     """Raised inside the parser for syntax it does not model; :func:`analyze` passes through."""
 
 
+class _Refused(Exception):
+    """Raised inside the parser for syntax SingleStore refuses; :func:`analyze` rejects."""
+
+    def __init__(self, rule: rules.Rule):
+        super().__init__(rule.id)
+        self.rule = rule
+
+
+def _check_key_order(key: _KeyDef) -> None:
+    """``KEY (a DESC)``: only a sort key orders its columns (S2-INDEX-DESC)."""
+    if key.kind in (rules.PRIMARY, rules.UNIQUE, rules.INDEX) and any(d for _, d in key.columns):
+        raise _Refused(rules.INDEX_DESC)
+
+
 # --- token cursor ---------------------------------------------------------------------------
 
 
@@ -440,6 +454,7 @@ def _parse_key(cur: _Cursor, edits: _Edits) -> _KeyDef:
     if cur.accept_word("USING"):
         key.using = cur.expect_word("HASH", "BTREE", "RTREE")
     key.columns = _key_columns(cur)
+    _check_key_order(key)
     if key.kind == "FOREIGN":
         cur.expect_word("REFERENCES")
         _, ref_table = cur.qualified_name()
@@ -1042,6 +1057,7 @@ def _create_index(
     db, table = cur.qualified_name()
     db = db or database
     key.columns = _key_columns(cur)
+    _check_key_order(key)
     _index_options(cur, key)
     if key.unenforced:
         edits.delete(*key.unenforced_span)
@@ -1260,6 +1276,8 @@ def analyze(
         return PASS
     except _Unhandled:
         return PASS
+    except _Refused as refused:
+        return Reject.from_violation(rules.Violation(refused.rule, refused.rule.format()))
 
 
 def parse_create_table(sql: str, database: str | None = None) -> TableSpec | None:

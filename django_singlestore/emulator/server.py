@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields, replace
 
 from django_singlestore import rules
 
-from . import ddl, dialect, statements
+from . import ddl, dialect, shapes, statements
 from . import protocol as p
 from .backend import BackendClient, BackendURL, read_packet
 from .catalog import Catalog
@@ -55,10 +55,22 @@ SESSION_VARIABLES: dict[str, str] = {
     "vector_type_project_format": "JSON",
 }
 READ_ONLY_VARIABLES = frozenset(n for n in rules.SINGLESTORE_VARIABLES if n.startswith("memsql_"))
+#: SingleStore runs READ COMMITTED only (docs: /db/v9.1/introduction/faqs/durability: "What
+#: isolation levels does SingleStore provide? ... READ COMMITTED"); every backend session is put
+#: there before its first command. Requests for a level, the SET TRANSACTION statement or these
+#: variables, are answered OK and change nothing: SingleStore ignores unsupported features it
+#: can safely ignore (/db/v7.3/introduction/unsupported-mysql-features, warn_level).
+READ_COMMITTED = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
+ISOLATION_VARIABLES = frozenset({"tx_isolation", "transaction_isolation"})
+#: Commands after which the session's isolation level is (re)set before the next one.
+RESETS = frozenset({p.COM_QUIT, p.COM_CHANGE_USER, p.COM_RESET_CONNECTION})
 #: A SET that names none of these (in any case) has no assignment of ours: it is forwarded
 #: without being tokenized.
 OWN_VARIABLE = re.compile(
-    "|".join(re.escape(name) for name in (*SWITCH_VARIABLES, *SESSION_VARIABLES)).encode(), re.I
+    "|".join(
+        re.escape(name) for name in (*SWITCH_VARIABLES, *SESSION_VARIABLES, "isolation")
+    ).encode(),
+    re.I,
 )
 #: Only ``ROLLBACK [WORK] TO ...`` (a savepoint: refused) matters; without a "to" anywhere in it,
 #: a ROLLBACK is forwarded without being tokenized.
@@ -74,6 +86,8 @@ INSPECTED = frozenset(
 #: What ``AGGREGATOR SYNC AUTO_INCREMENT`` becomes: MariaDB's counters already stand past every
 #: explicit id, so only the command's implicit commit is left to do.
 AGGREGATOR_SYNC = "COMMIT"
+#: Statements whose shape SingleStore's planner may refuse (``shapes.candidate`` decides).
+SHAPED = frozenset({"SELECT", "WITH", "INSERT", "REPLACE", "UPDATE", "DELETE"})
 #: Writes that matter only for error 2549 (child-aggregator mode).
 WRITES = frozenset({"INSERT", "REPLACE", "DELETE", "LOAD"})
 CHILD_AGGREGATOR_RULE = rules.REFERENCE_WRITE_CHILD_AGGREGATOR.id
@@ -235,6 +249,7 @@ class Session:
         self._in_infile = False
         self._continuation = False
         self._forward_left = 0
+        self._isolation_pending = True  # READ_COMMITTED is sent before the next command
 
     @property
     def deprecate_eof(self) -> bool:
@@ -363,6 +378,9 @@ class Session:
         """Handle one command packet; False when the client said goodbye."""
         command = payload[0] if payload else -1
         try:
+            if self._isolation_pending and command not in RESETS:
+                self._isolation_pending = False
+                await self._probe(READ_COMMITTED)
             if command == p.COM_QUERY:
                 await self._query(payload)
             elif command == p.COM_STMT_PREPARE:
@@ -375,6 +393,7 @@ class Session:
                 self.variables = dict(SESSION_VARIABLES)
                 if command == p.COM_CHANGE_USER:
                     self.database = p.change_user_database(payload, self.capabilities)
+                self._isolation_pending = True  # MariaDB reset the session's isolation level
                 self._to_backend(payload)
             elif command == p.COM_QUIT:
                 self._to_backend(payload)
@@ -411,6 +430,12 @@ class Session:
         if not multi and not self._worth_parsing(sql, keyword):
             self._to_backend(payload)
             return
+        if not multi and self._only_shape(sql, keyword):
+            text = sql.decode("utf-8", "surrogateescape")
+            shaped = self._shape(text, keyword)  # raises Rejected
+            if shaped == text:
+                self._to_backend(payload)
+                return
         parts = split_statements(tokenize(sql.decode("utf-8", "surrogateescape")))
         if len(parts) == 1:
             await self._statement(parts[0], keyword)
@@ -422,6 +447,10 @@ class Session:
                 continue
             explained = statements.explain_json(tokens)
             text = explained or join(tokens)
+            shaped = self._shape(text, first_keyword(text.encode("utf-8", "surrogateescape")))
+            if shaped != text:
+                rewritten.append(self._translate(shaped))
+                continue
             result = await self._analyze(text, None if explained else tokens)
             if isinstance(result, ddl.Rewrite):
                 if result.statement is not None:
@@ -430,13 +459,20 @@ class Session:
                 rewritten.append(self._translate(text))
         self._to_backend(b"\x03" + ";".join(rewritten).encode("utf-8", "surrogateescape"))
 
-    def _worth_parsing(self, sql: bytes, keyword: str) -> bool:
+    def _only_shape(self, sql: bytes, keyword: str) -> bool:
+        """Whether the shape rules are the only reason to look at this query: then it is checked
+        without being tokenized, and forwarded as sent unless refused or rewritten."""
+        return keyword in SHAPED and not self._worth_parsing(sql, keyword, shapes_too=False)
+
+    def _worth_parsing(self, sql: bytes, keyword: str, shapes_too: bool = True) -> bool:
         """The hot-path filter: False means forward the query untouched."""
         scanned = sql
         if keyword in ("INSERT", "REPLACE") and len(sql) > BIG_INSERT:
             values = sql.find(b"VALUES", 0, BIG_INSERT)
             scanned = sql[:values] if values > 0 else sql
         if dialect.needs_translation(scanned):
+            return True
+        if shapes_too and keyword in SHAPED and shapes.candidate(scanned) and scanned is sql:
             return True
         if keyword in WRITES:
             return self.switches.child_aggregator
@@ -454,10 +490,14 @@ class Session:
     async def _prepare(self, payload: bytes) -> None:
         sql = payload[1:]
         keyword = first_keyword(sql)
-        if not dialect.needs_translation(sql) and keyword not in ddl.HANDLED_KEYWORDS:
+        if (
+            not dialect.needs_translation(sql)
+            and keyword not in ddl.HANDLED_KEYWORDS
+            and not (keyword in SHAPED and shapes.candidate(sql))
+        ):
             self._to_backend(payload)
             return
-        text = sql.decode("utf-8", "surrogateescape")
+        text = self._shape(sql.decode("utf-8", "surrogateescape"), keyword)
         result = await self._analyze(text)
         if isinstance(result, ddl.Rewrite):
             # No statement for MariaDB (e.g. a FOREIGN KEY SingleStore never enforces): prepare a
@@ -498,6 +538,19 @@ class Session:
             raise Rejected(result.errno, result.sqlstate, result.message)
         return result
 
+    def _shape(self, sql: str, keyword: str) -> str:
+        """Refuse a query shape SingleStore refuses (:class:`Rejected`); return the statement,
+        rewritten where SingleStore's semantics differ (S2-UNION-LIMIT)."""
+        if keyword not in SHAPED or (keyword in ("INSERT", "REPLACE") and len(sql) > BIG_INSERT):
+            return sql  # bulk rows are data: never parsed whole (docs/emulator.md, blind spots)
+        if not shapes.candidate(sql.encode("utf-8", "surrogateescape")):
+            return sql
+        violation = shapes.check_cached(sql, self.database, self._lookup, self.catalog.generation)
+        if violation is not None:
+            errno = violation.errno or 1706
+            raise Rejected(errno, violation.sqlstate, violation.message)
+        return shapes.union_limit(sql) or sql
+
     def _translate(self, sql: str) -> str:
         translated = dialect.translate(sql, self._variables())
         return sql if translated is None else translated
@@ -522,6 +575,9 @@ class Session:
         text = join(tokens)
         if keyword == "EXPLAIN":
             text = statements.explain_json(tokens) or text
+        shaped = self._shape(text, keyword)
+        if shaped != text:
+            text, tokens = shaped, tokenize(shaped)
         if keyword in ddl.HANDLED_KEYWORDS:  # EXPLAIN is not: ``text`` is still ``tokens``'
             result = await self._analyze(text, tokens)
             if isinstance(result, ddl.Rewrite):
@@ -582,10 +638,23 @@ class Session:
 
     async def _set(self, words: list[Token]) -> bool:
         """Apply emulator switches and SingleStore-only variables; True if fully handled."""
+        transaction = statements.set_transaction(words)
+        if transaction is not None:
+            if transaction:
+                await self._run(transaction)
+            else:
+                self._to_client(p.ok_payload(await self._status()))
+            return True
         assignments = statements.set_assignments(words)
         if assignments is None:
             return False
-        ours = [a for a in assignments if a.name in SWITCH_VARIABLES or a.name in SESSION_VARIABLES]
+        ours = [
+            a
+            for a in assignments
+            if a.name in SWITCH_VARIABLES
+            or a.name in SESSION_VARIABLES
+            or a.name in ISOLATION_VARIABLES
+        ]
         if not ours:
             return False
         for assignment in ours:
@@ -594,6 +663,8 @@ class Session:
                     1238, "HY000", f"Variable '{assignment.name}' is a read only variable"
                 )
         for assignment in ours:
+            if assignment.name in ISOLATION_VARIABLES:
+                continue  # READ COMMITTED stays (see READ_COMMITTED)
             if assignment.name in SWITCH_VARIABLES:
                 on = assignment.value.upper() in ("1", "ON", "TRUE", "YES")
                 field = SWITCH_VARIABLES[assignment.name]

@@ -99,6 +99,31 @@ def set_assignments(words: list[Token]) -> list[Assignment] | None:
     return assignments
 
 
+def set_transaction(words: list[Token]) -> str | None:
+    """For ``SET [GLOBAL|SESSION|LOCAL] TRANSACTION ...``: the statement without its
+    ``ISOLATION LEVEL ...`` part (``""`` when nothing is left); ``None`` for any other SET or
+    when no isolation level is named."""
+    rest = words[1:]
+    scope = []
+    if rest and rest[0].is_word("GLOBAL", "SESSION", "LOCAL"):
+        scope, rest = [rest[0].text], rest[1:]
+    if not rest or not rest[0].is_word("TRANSACTION"):
+        return None
+    parts: list[list[Token]] = [[]]
+    for token in rest[1:]:
+        if token.is_op(","):
+            parts.append([])
+        else:
+            parts[-1].append(token)
+    kept = [p for p in parts if not (p and p[0].is_word("ISOLATION"))]
+    if len(kept) == len(parts):
+        return None
+    if not kept:
+        return ""
+    characteristics = ", ".join(" ".join(t.text for t in p) for p in kept)
+    return " ".join(["SET", *scope, "TRANSACTION", characteristics])
+
+
 def created_database(words: list[Token]) -> str | None:
     """The name in ``CREATE DATABASE|SCHEMA [IF NOT EXISTS] name``."""
     if (

@@ -1,0 +1,169 @@
+"""Query shapes SingleStore refuses (rules.SHAPE_RULES): the backend compiles them into SQL it
+runs with the same result, or refuses them before sending. Each rewrite is proven through the
+emulator's rules: the SQL Django would have sent is refused there, ours is not."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from django.db import NotSupportedError, connections, transaction
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import SHA224, Chr, Collate
+from django.test.utils import CaptureQueriesContext
+
+from django_singlestore import rules
+from tests.backendapp.models import Article, Tag
+
+pytestmark = [pytest.mark.s2, pytest.mark.django_db(databases=["s2"], transaction=True)]
+REAL_SERVER = bool(os.environ.get("S2_TEST_URL"))
+
+
+def _articles() -> tuple[Tag, list[Article]]:
+    tag = Tag.objects.using("s2").create(name="news")
+    made = [Article.objects.using("s2").create(title=f"a{i}") for i in range(4)]
+    for article in made[:3]:
+        article.tags.add(tag)
+    return tag, made
+
+
+def _refused_as_sent(sql: str, params, rule: rules.Rule) -> None:
+    """The statement Django's MySQL compiler would send is refused with ``rule``'s text."""
+    with pytest.raises(Exception) as caught, connections["s2"].cursor() as cursor:
+        cursor.execute(sql, params)
+    if not REAL_SERVER or rule.message_public:
+        assert rule.message.split("{")[0] in str(caught.value)
+
+
+def test_select_for_update_over_a_join_locks_the_rows_without_the_join() -> None:
+    tag, made = _articles()
+    query = Article.objects.using("s2").select_for_update().filter(tags=tag).order_by("id")
+    with transaction.atomic(using="s2"):
+        mysql_sql, params = query.query.get_compiler("s2").as_sql()
+        assert " JOIN " in mysql_sql and mysql_sql.endswith("FOR UPDATE")
+        _refused_as_sent(mysql_sql, params, rules.FOR_UPDATE_JOIN)
+    with transaction.atomic(using="s2"), CaptureQueriesContext(connections["s2"]) as sent:
+        assert [a.title for a in query] == ["a0", "a1", "a2"]
+        locks = [q["sql"] for q in sent if q["sql"].endswith("FOR UPDATE")]
+        assert locks and all(" JOIN " not in q and "(SELECT" not in q for q in locks)
+        if not REAL_SERVER:
+            _assert_blocked(made[1].pk)
+
+
+def _assert_blocked(pk: int) -> None:
+    """Another session cannot write a row the transaction locked (MariaDB's lock wait)."""
+    outcome: dict[str, object] = {}
+
+    def write() -> None:
+        other = connections.create_connection("s2")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SET SESSION innodb_lock_wait_timeout = 1")
+                cursor.execute("UPDATE backendapp_article SET body = 'x' WHERE id = %s", [pk])
+            outcome["written"] = True
+        except Exception as error:
+            outcome["error"] = str(error)
+        finally:
+            other.close()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    thread.join(timeout=15)
+    assert "Lock wait timeout" in str(outcome.get("error")), outcome
+
+
+def test_update_or_create_through_a_related_manager_uses_the_lock_rewrite() -> None:
+    tag, made = _articles()
+    article, created = made[0].tags.update_or_create(name="news", defaults={"name": "News"})
+    assert (article.pk, created) == (tag.pk, False)
+    assert Tag.objects.using("s2").get(pk=tag.pk).name == "News"
+    article, created = made[3].tags.update_or_create(name="fresh")
+    assert created and list(made[3].tags.values_list("name", flat=True)) == ["fresh"]
+
+
+def test_select_for_update_over_a_join_keeps_ordering_and_offset_slices() -> None:
+    tag, _ = _articles()
+    query = Article.objects.using("s2").select_for_update().filter(tags=tag).order_by("-id")
+    with transaction.atomic(using="s2"):
+        assert [a.title for a in query[1:3]] == ["a1", "a0"]
+        assert query.values_list("title", flat=True).get(title="a2") == "a2"
+
+
+def test_select_for_update_with_a_subquery_and_no_match() -> None:
+    _articles()
+    subquery = Tag.objects.using("s2").filter(name="missing").values("pk")
+    with transaction.atomic(using="s2"):
+        assert list(Article.objects.using("s2").select_for_update().filter(tags__in=subquery)) == []
+
+
+def test_sliced_union_applies_the_limit_to_the_whole_result() -> None:
+    _articles()
+    first = Article.objects.using("s2").filter(title__in=["a0", "a1"])
+    second = Article.objects.using("s2").filter(title__in=["a2", "a3"])
+    combined = first.union(second)[:3]
+    mysql_sql, params = combined.query.get_compiler("s2").as_sql()
+    assert mysql_sql.startswith("SELECT * FROM (")
+    assert len(list(combined)) == 3
+    plain = mysql_sql[len("SELECT * FROM (") : mysql_sql.rindex(") AS")] + " LIMIT 3"
+    with connections["s2"].cursor() as cursor:  # the unwrapped form, as SingleStore runs it
+        cursor.execute(plain, params)
+        assert len(cursor.fetchall()) == 4
+
+
+def test_union_limit_plain_form_binds_to_the_last_part() -> None:
+    _articles()
+    with connections["s2"].cursor() as cursor:
+        cursor.execute(
+            "(SELECT id FROM backendapp_article) UNION (SELECT id + 100 FROM backendapp_article) "
+            "LIMIT 3"
+        )
+        assert len(cursor.fetchall()) == 4 + 3
+
+
+@pytest.mark.parametrize(
+    ("build", "rule"),
+    [
+        (
+            lambda: Article.objects.using("s2").aggregate(
+                n=Count("id", filter=Q(Exists(Tag.objects.filter(articles=OuterRef("pk")))))
+            ),
+            rules.SUBSELECT_IN_AGGREGATE,
+        ),
+        (
+            lambda: list(Article.objects.using("s2").annotate(h=SHA224("title"))),
+            rules.SHA224,
+        ),
+        (
+            lambda: list(Article.objects.using("s2").annotate(c=Chr(Value(201)))),
+            rules.CHAR_NON_ASCII,
+        ),
+        (
+            lambda: list(Article.objects.using("s2").order_by(Collate("title", "utf8mb4_bin"))),
+            rules.ORDER_BY_COLLATE,
+        ),
+        (
+            lambda: Article.objects.using("s2").create(
+                title=Subquery(Article.objects.using("s2").values("title")[:1])
+            ),
+            rules.SELECT_IN_VALUES,
+        ),
+    ],
+    ids=["aggregate-over-exists", "sha224", "chr-201", "order-by-collate", "create-subquery"],
+)
+def test_refused_constructs_raise_before_anything_is_sent(build, rule) -> None:
+    _articles()
+    with (
+        CaptureQueriesContext(connections["s2"]) as sent,
+        pytest.raises(NotSupportedError) as caught,
+    ):
+        build()
+    assert rule.id in str(caught.value) and not sent.captured_queries
+
+
+def test_aggregate_over_a_subquery_of_reference_tables_is_not_refused() -> None:
+    Tag.objects.using("s2").create(name="x")
+    result = Tag.objects.using("s2").aggregate(
+        n=Count("id", filter=Q(Exists(Tag.objects.filter(pk=OuterRef("pk")))))
+    )
+    assert result == {"n": 1}
