@@ -155,6 +155,9 @@ def main() -> None:
     vendor = {"default": "PostgreSQL", "mysql": "MariaDB"}
     print(f"{args.rounds} rounds of {args.creates} create() per phase and cell; mirror: emulator")
     for number, (source, capture, fast, use_tz) in enumerate(cells):
+        # A new fast-path thread for each cell: its connections must be opened under the cell's
+        # USE_TZ, as in a process started with that setting.
+        fast_path.stop()
         connections.close_all()
         with override_settings(USE_TZ=use_tz):
             for phase in ("legacy", "dual_write"):  # warm-up: connections, caches, the thread

@@ -403,14 +403,14 @@ def _keys(label: str, entries: list[Claimed]) -> list[Any]:
 def drain(alias: str, batch_size: int = 500) -> DrainResult:
     """Claim and apply one batch of due entries from the outbox on ``alias``.
 
-    Where the outbox's database skips locked rows, the batch is first tried in one transaction:
-    its entries are locked (not leased), applied and deleted before that transaction commits —
-    about half the round trips of a leased claim, and no UPDATE of every entry. Other drainers
-    skip the locked entries meanwhile. If any of it fails, the transaction rolls back (the
-    entries stay due) and the batch takes the leased path, which retries group by group and
-    records each failure on its entries.
+    Where the outbox's database skips locked rows without locking gaps, the batch is first tried
+    in one transaction: its entries are locked (not leased), applied and deleted before that
+    transaction commits — about half the round trips of a leased claim, and no UPDATE of every
+    entry. Other drainers skip the locked entries meanwhile, and writers keep inserting new ones.
+    If any of it fails, the transaction rolls back (the entries stay due) and the batch takes the
+    leased path, which retries group by group and records each failure on its entries.
     """
-    if connections[alias].features.has_select_for_update_skip_locked:
+    if _locks_without_gaps(alias):
         touched: set[str] = set()
         try:
             return _drain_in_one_transaction(alias, batch_size, touched)
@@ -419,6 +419,20 @@ def drain(alias: str, batch_size: int = 500) -> DrainResult:
             for other in sorted(touched | {alias}):
                 forget_broken(other)
     return _drain_leased(alias, batch_size)
+
+
+def _locks_without_gaps(alias: str) -> bool:
+    """Whether a drain may hold its entries locked while it applies them: the database skips
+    locked rows and, on MySQL/MariaDB, the alias runs READ COMMITTED (Django's default there).
+    Under REPEATABLE READ, InnoDB's locking read of the outbox would also lock the gap after its
+    last entry, and every writer's new entry would wait for the apply."""
+    connection = connections[alias]
+    if not connection.features.has_select_for_update_skip_locked:
+        return False
+    if connection.vendor != "mysql":
+        return True
+    level = connection.settings_dict.get("OPTIONS", {}).get("isolation_level", "read committed")
+    return (level or "").lower() == "read committed"
 
 
 def _drain_in_one_transaction(alias: str, batch_size: int, touched: set[str]) -> DrainResult:
