@@ -208,10 +208,9 @@ def _upsert(
         f"{ops.insert_statement(on_conflict=on_conflict)} {ops.quote_name(table._meta.db_table)} "
         f"({columns}) VALUES {', '.join([row_sql] * len(rows))} {suffix}"
     )
+    preps = [field.get_db_prep_save for field in fields]
     params = [
-        field.get_db_prep_save(value, connection=connection)
-        for row in rows
-        for field, value in zip(fields, row, strict=True)
+        prep(value, connection) for row in rows for prep, value in zip(preps, row, strict=True)
     ]
     return _Write(sql, params, upserted=len(rows))
 

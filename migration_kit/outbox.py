@@ -70,6 +70,11 @@ def route(model: type[models.Model], alias: str) -> tuple[str, str] | None:
     """``(primary, mirror)`` when writes of ``model`` on ``alias`` must be recorded, else None."""
     if not _mirrored(model):
         return None
+    return _route_mirrored(model, alias)
+
+
+def _route_mirrored(model: type[models.Model], alias: str) -> tuple[str, str] | None:
+    """:func:`route` for a model the caller already found mirrored in its current phase."""
     from s2router.phases import write_aliases
 
     primary, mirror = write_aliases(model)
@@ -210,7 +215,7 @@ def _wrap_save_base(original: Callable[..., Any]) -> Callable[..., Any]:
         if not _mirrored(cls):
             return original(self, *args, **kwargs)
         using = kwargs.get("using") or router.db_for_write(cls, instance=self)
-        target = route(cls, using)
+        target = _route_mirrored(cls, using)
         if target is None:
             return original(self, *args, **kwargs)
         if _by_triggers(cls, target):
