@@ -171,8 +171,6 @@ def main() -> None:
                     samples[phase] += got
                     medians[phase] = statistics.median(got)
                 ratios.append(medians["dual_write"] / medians["legacy"])
-        if number + 1 == len(cells) or cells[number + 1][0] != source:
-            problems += caught_up(source)
         connections.close_all()
         legacy = statistics.median(samples["legacy"]) * 1000
         dual = statistics.median(samples["dual_write"]) * 1000
@@ -200,6 +198,8 @@ def main() -> None:
                 "creates": args.creates,
             }
         )
+        if number + 1 == len(cells) or cells[number + 1][0] != source:
+            problems += caught_up(source)
 
     if os.environ.get("BENCH_JSON"):
         Path(os.environ["BENCH_JSON"]).write_text(json.dumps(results, ensure_ascii=False))
