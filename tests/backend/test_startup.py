@@ -51,6 +51,15 @@ def test_importing_the_backend_loads_neither_the_driver_connection_nor_fusion() 
     assert loaded == [False, False]  # the driver's connection module, its Fusion registry
 
 
+def test_without_mysqlclient_the_fusion_registry_still_waits() -> None:
+    """Django's MySQL modules then import singlestoredb's constants (django_mysql.py), which
+    loads the driver's connection module early; its Fusion registry still waits."""
+    loaded = python(
+        "import sys; sys.modules['MySQLdb'] = None; import django_singlestore.base; " + LOADED
+    )
+    assert loaded == [True, False]
+
+
 @pytest.mark.django_db(databases=["default", "s2"])
 def test_the_first_connection_loads_the_driver_connection_but_not_fusion() -> None:
     code = (
