@@ -1,6 +1,6 @@
 """``create()`` latency of a user-shaped model in ``dual_write`` vs ``legacy``, in one run.
 
-    .venv/bin/python bench/dual_write.py [--creates 400] [--rounds 5] [--source default mysql]
+    .venv/bin/python bench/dual_write.py [--creates 400] [--rounds 7] [--source default mysql]
                                          [--quick]
 
 The model is ``tests.dualwriteapp.Order`` — a big auto key, a big integer, a decimal, non-ASCII
@@ -50,7 +50,7 @@ NOTES = ["", "Lieferung an Grüße-Straße 5", "café crème ✓", "注文 #12 �
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--creates", type=int, default=400, help="create() calls per round")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds per phase and cell")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds per phase and cell")
     parser.add_argument("--source", nargs="+", choices=["default", "mysql"],
                         default=["default", "mysql"])  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="headline cells only")
