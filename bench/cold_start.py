@@ -56,7 +56,7 @@ DATABASES = {{
         "PORT": "3306",
         "NAME": "shop",
         "USER": "app",
-        "PASSWORD": "secret",
+        "PASSWORD": "secret",{options}
     }}
 }}
 INSTALLED_APPS = [
@@ -116,20 +116,24 @@ VARIANTS = {
     "mysql": {
         "engine": "django.db.backends.mysql",
         "driver_import": "import singlestoredb  # noqa: F401  (the bare driver package)\n\n",
+        "options": "",
         "apps": "",
         "extra": "",
     },
     "s2": {
         "engine": "django_singlestore",
         "driver_import": "",
+        "options": "",
         "apps": '    "django_singlestore",',
         "extra": "",
     },
     "kit": {
         "engine": "django_singlestore",
         "driver_import": "",
+        # Contrib apps on SingleStore are reference tables (s2router.E013's hint).
+        "options": '\n        "OPTIONS": {"table_storage_type": {"*": "ROWSTORE REFERENCE"}},',
         "apps": '    "django_singlestore",\n    "s2router",\n    "migration_kit",',
-        "extra": 'S2ROUTER = {"SINGLESTORE": "default"}\n',
+        "extra": 'S2ROUTER = {"SINGLESTORE": "default"}\nDATABASE_ROUTERS = ["s2router.SingleStoreRouter"]\n',
     },
 }
 
