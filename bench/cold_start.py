@@ -133,7 +133,10 @@ VARIANTS = {
         # Contrib apps on SingleStore are reference tables (s2router.E013's hint).
         "options": '\n        "OPTIONS": {"table_storage_type": {"*": "ROWSTORE REFERENCE"}},',
         "apps": '    "django_singlestore",\n    "s2router",\n    "migration_kit",',
-        "extra": 'S2ROUTER = {"SINGLESTORE": "default"}\nDATABASE_ROUTERS = ["s2router.SingleStoreRouter"]\n',
+        "extra": (
+            'S2ROUTER = {"SINGLESTORE": "default"}\n'
+            'DATABASE_ROUTERS = ["s2router.SingleStoreRouter"]\n'
+        ),
     },
 }
 
