@@ -1,28 +1,29 @@
-"""save() latency of a migrating model in ``dual_write`` vs ``legacy``, in one run.
+"""``create()`` latency of a user-shaped model in ``dual_write`` vs ``legacy``, in one run.
 
-    .venv/bin/python bench/dual_write.py [--saves 2000] [--rounds 6] [--source default|mysql]
-                                         [--mirror s2|mysql|default]
+    .venv/bin/python bench/dual_write.py [--creates 400] [--rounds 7] [--source default mysql]
+                                         [--quick]
 
-Both phases save the same kind of new ``BenchRow`` on the source (PostgreSQL by default,
-MariaDB with ``--source mysql``); the mirror is the SingleStore emulator by default
-(``--mirror mysql``/``default``: a plain MariaDB/PostgreSQL). Rounds alternate between
-the phases so drift on the machine hits both alike. In ``dual_write`` every save also records
-its outbox entry in the same transaction and the fast path applies it to the mirror from a
-background thread (the default ``FAST_PATH``).
+The model is ``tests.dualwriteapp.Order`` — a big auto key, a big integer, a decimal, non-ASCII
+text, two timestamps (one often NULL), a boolean and a JSON document — the shape of the order
+tables users migrate. The source is PostgreSQL (``default``) and MariaDB (``mysql``); the mirror
+is the SingleStore emulator. Each cell alternates ``legacy`` and ``dual_write`` rounds of
+``--creates`` ``Order.objects.create()`` calls, so drift on the machine hits both phases alike,
+and reports the median latency of each phase over all rounds, their ratio (target ≤ 1.2x) and
+the spread of the per-round ratios (min to max).
 
-Two ways to record the entry:
+Cells, for each source:
 
-- ``triggers`` (``manage.py s2_capture install``, or ``s2_phase … dual_write``): the source's
-  trigger inserts it within the save's own INSERT, still one round trip. The triggers exist
-  only during the dual_write rounds, so the legacy rounds pay nothing for them.
-- ``wrappers`` (no triggers installed): the kit inserts it; a bare ``save()`` in autocommit
-  then also needs BEGIN and COMMIT, a ``save()`` inside ``atomic()`` one INSERT more.
+- ``triggers``: the capture triggers ``s2_phase … dual_write`` installs record each outbox entry
+  inside the INSERT; the fast path (``FAST_PATH="thread"``, the default) drains them after commit
+  from a thread of the writing process. Measured with ``USE_TZ`` True and False. The triggers
+  exist only during the ``dual_write`` rounds, so ``legacy`` pays nothing for them.
+- ``triggers, fast path off``: the same writes with the draining left to ``s2_sync``: the
+  writer's own cost, without the mirror work competing for the process and the CPUs.
+- ``wrappers``: no triggers; the kit's wrappers insert the entry in a transaction around the
+  write.
 
-Cases: a bare ``save()``, ``save()`` inside ``atomic()`` as with ``ATOMIC_REQUESTS``, and a bare
-``save()`` with ``FAST_PATH="off"`` (entries left to ``s2_sync``: the writer's own cost without
-the mirror work competing for the same CPUs), each with triggers and with wrappers. Prints the
-median per-save latency of each phase and their ratio (target ≤ 1.3x), then checks that the
-mirror caught up.
+At the end every dual-write row must be on the mirror and the outbox empty (what the fast path
+left is drained first, as ``s2_sync`` would).
 """
 
 from __future__ import annotations
@@ -41,119 +42,169 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _kitbench import setup_django
 
+DATABASE = "s2kit_bench_dualwrite"
+TARGET = 1.2
+NOTES = ["", "Lieferung an Grüße-Straße 5", "café crème ✓", "注文 #12 🚀", "tab\there", "plain"]
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--saves", type=int, default=2000, help="saves per phase and case")
-    parser.add_argument("--rounds", type=int, default=6, help="alternating rounds per phase")
-    parser.add_argument("--source", choices=["default", "mysql"], default="default")
-    parser.add_argument("--mirror", choices=["s2", "mysql", "default"], default="s2")
+    parser.add_argument("--creates", type=int, default=400, help="create() calls per round")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds per phase and cell")
+    parser.add_argument("--source", nargs="+", choices=["default", "mysql"],
+                        default=["default", "mysql"])  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="headline cells only")
     args = parser.parse_args()
-    if args.source == args.mirror:
-        parser.error("--source and --mirror must differ")
-    setup_django("s2" if args.mirror == "s2" else "mysql")
+    setup_django("s2", DATABASE)
 
-    from django.db import transaction
+    from django.db import connections
     from django.test.utils import override_settings
+    from django.utils import timezone
 
     from migration_kit import triggers
     from migration_kit.models import OutboxEntry
     from migration_kit.sync import drain_all, fast_path
-    from tests.kitapp.models import BenchRow
+    from tests.dualwriteapp.models import Order
 
-    source, mirror = args.source, args.mirror
-    for alias in (source, mirror):
-        BenchRow.objects.using(alias).all().delete()
+    mirror = "s2"
+    for alias in (*args.source, mirror):
+        Order.objects.using(alias).all().delete()
         OutboxEntry.objects.using(alias).all().delete()
 
-    def phase_settings(phase: str, fast: str = "thread") -> override_settings:
-        return override_settings(
-            S2ROUTER={
-                "SINGLESTORE": mirror,
-                "MIGRATING": {"kitapp.BenchRow": {"source": source, "phase": phase}},
-            },
-            MIGRATION_KIT={"FAST_PATH": fast},
-        )
+    dual_keys: set[int] = set()
 
-    at = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
-
-    def one_round(n: int, in_atomic: bool) -> list[float]:
+    def one_round(source: str, n: int, start: int, keys: set[int] | None) -> list[float]:
+        aware = timezone.is_aware(timezone.now())
+        placed = datetime.datetime(2024, 5, 17, 9, 30, 15, 250000)
+        if aware:
+            placed = placed.replace(tzinfo=datetime.UTC)
         latencies = []
-        for i in range(n):
-            row = BenchRow(account=i % 5000, kind="k", amount=decimal.Decimal("1.25"), at=at)
+        for i in range(start, start + n):
+            values = {
+                "customer_id": 10_000_000_000 + i % 5000,
+                "total": decimal.Decimal(i % 100_000) / 100,
+                "note": NOTES[i % len(NOTES)],
+                "placed_at": placed + datetime.timedelta(seconds=i),
+                "paid": i % 3 == 0,
+                "attrs": None if i % 7 == 0 else {"items": [i, 2.5, None], "ünï": "x", "n": i},
+                "shipped_at": placed if i % 4 == 0 else None,
+            }
             began = time.perf_counter()
-            if in_atomic:
-                with transaction.atomic(using=source):
-                    row.save(using=source)
-            else:
-                row.save(using=source)
+            order = Order.objects.using(source).create(**values)
             latencies.append(time.perf_counter() - began)
+            if keys is not None:
+                keys.add(order.pk)
         return latencies
 
-    per_round = max(1, args.saves // args.rounds)
     written = 0
-    results: list[dict[str, object]] = []
-    print(f"source {source} → mirror {mirror}, {per_round * args.rounds} saves per phase and case")
-    cases = [
-        (f"{kind}, {capture}", capture, in_atomic, fast)
-        for capture in ("triggers", "wrappers")
-        for kind, in_atomic, fast in (
-            ("save()", False, "thread"),
-            ("save() in atomic()", True, "thread"),
-            ("save(), fast path off", False, "off"),
-        )
-    ]
 
-    def phase_round(phase: str, capture: str, n: int, in_atomic: bool, fast: str) -> list[float]:
+    def phase_round(source: str, phase: str, capture: str, fast: str, n: int) -> list[float]:
+        nonlocal written
         with_triggers = phase == "dual_write" and capture == "triggers"
         if with_triggers:
-            triggers.install(BenchRow, source, mirror)
+            triggers.install(Order, source, mirror)
         try:
-            with phase_settings(phase, fast):
-                latencies = one_round(n, in_atomic)
+            with override_settings(
+                S2ROUTER={
+                    "SINGLESTORE": mirror,
+                    "MIGRATING": {"dualwriteapp.Order": {"source": source, "phase": phase}},
+                },
+                MIGRATION_KIT={"FAST_PATH": fast},
+            ):
+                keys = dual_keys if phase == "dual_write" else None
+                latencies = one_round(source, n, written, keys)
                 fast_path.flush(60)
         finally:
             if with_triggers:
-                triggers.remove(BenchRow, source)
+                triggers.remove(Order, source)
+        written += n
         return latencies
 
-    for case, capture, in_atomic, fast in cases:
-        for phase in ("legacy", "dual_write"):  # warm-up: connections, caches, the thread
-            phase_round(phase, capture, 50, in_atomic, fast)
-        written += 50
-        samples: dict[str, list[float]] = {"legacy": [], "dual_write": []}
-        for _ in range(args.rounds):
-            for phase in ("legacy", "dual_write"):
-                samples[phase] += phase_round(phase, capture, per_round, in_atomic, fast)
-        written += len(samples["dual_write"])
-        legacy = statistics.median(samples["legacy"]) * 1e6
-        dual = statistics.median(samples["dual_write"]) * 1e6
-        p95 = {p: statistics.quantiles(s, n=20)[18] * 1e6 for p, s in samples.items()}
+    def caught_up(source: str) -> list[str]:
+        """After a source's cells: the mirror holds exactly its dual-write rows (what the fast
+        path left drained first, as s2_sync would); then the mirror is emptied for the next."""
+        fast_path.stop()
+        drain_all([source])
+        left = OutboxEntry.objects.using(source).count()
+        on_mirror = set(Order.objects.using(mirror).values_list("pk", flat=True))
+        found = []
+        print(f"{vendor[source]}: mirror holds {len(on_mirror)} of {len(dual_keys)} dual-write "
+              f"rows, {left} outbox entries left")  # fmt: skip
+        if left:
+            found.append(f"{left} outbox entries left on {source}")
+        if on_mirror != dual_keys:
+            found.append(f"mirror differs from {source}'s dual-write rows")
+        else:
+            copies = Order.objects.using(mirror).order_by("pk").values_list()
+            originals = Order.objects.using(source).filter(pk__in=dual_keys).order_by("pk")
+            if list(copies) != list(originals.values_list()):
+                found.append(f"mirror rows differ from {source}'s")
+        Order.objects.using(mirror).all().delete()
+        dual_keys.clear()
+        return found
+
+    cells = []
+    for source in args.source:
+        for use_tz in (True, False):
+            cells.append((source, "triggers", "thread", use_tz))
+        if not args.quick:
+            cells.append((source, "triggers", "off", True))
+            cells.append((source, "wrappers", "thread", True))
+    results: list[dict[str, object]] = []
+    problems: list[str] = []
+    vendor = {"default": "PostgreSQL", "mysql": "MariaDB"}
+    print(f"{args.rounds} rounds of {args.creates} create() per phase and cell; mirror: emulator")
+    for number, (source, capture, fast, use_tz) in enumerate(cells):
+        # A new fast-path thread for each cell: its connections must be opened under the cell's
+        # USE_TZ, as in a process started with that setting.
+        fast_path.stop()
+        connections.close_all()
+        with override_settings(USE_TZ=use_tz):
+            for phase in ("legacy", "dual_write"):  # warm-up: connections, caches, the thread
+                phase_round(source, phase, capture, fast, 50)
+            samples: dict[str, list[float]] = {"legacy": [], "dual_write": []}
+            ratios = []
+            for _ in range(args.rounds):
+                medians = {}
+                for phase in ("legacy", "dual_write"):
+                    got = phase_round(source, phase, capture, fast, args.creates)
+                    samples[phase] += got
+                    medians[phase] = statistics.median(got)
+                ratios.append(medians["dual_write"] / medians["legacy"])
+        connections.close_all()
+        legacy = statistics.median(samples["legacy"]) * 1000
+        dual = statistics.median(samples["dual_write"]) * 1000
+        p95 = {p: statistics.quantiles(s, n=20)[18] * 1000 for p, s in samples.items()}
+        how = capture if fast == "thread" else f"{capture}, fast path {fast}"
+        label = f"Order.create(), {how}, {vendor[source]} source, USE_TZ={use_tz}"
+        headline = capture == "triggers" and fast == "thread"
         print(
-            f"{case:<32} legacy median {legacy:7.1f} µs (p95 {p95['legacy']:7.1f}), "
-            f"dual_write median {dual:7.1f} µs (p95 {p95['dual_write']:7.1f}): "
-            f"ratio {dual / legacy:.2f}x (target ≤ 1.3x)"
+            f"{label:<62} legacy {legacy:.3f} ms (p95 {p95['legacy']:.3f}), dual_write "
+            f"{dual:.3f} ms (p95 {p95['dual_write']:.3f}): {dual / legacy:.2f}x, rounds "
+            f"{min(ratios):.2f}x to {max(ratios):.2f}x"
+            + (f" (target ≤ {TARGET}x)" if headline else "")
         )
         results.append(
             {
-                "name": f"{case} latency, dual_write vs legacy ({source} → {mirror})",
-                "ours": round(dual, 1),
-                "baseline": round(legacy, 1),
-                "unit": "µs",
+                "name": f"{label}: dual_write vs legacy latency",
+                "ours": round(dual, 3),
+                "baseline": round(legacy, 3),
+                "unit": "ms",
                 "ratio": round(dual / legacy, 2),
-                "target": "≤ 1.3x",
+                "target": f"≤ {TARGET}x" if headline else "",
+                "spread": [round(min(ratios), 2), round(max(ratios), 2)],
+                "p95_ms": {k: round(v, 3) for k, v in p95.items()},
+                "rounds": args.rounds,
+                "creates": args.creates,
             }
         )
+        if number + 1 == len(cells) or cells[number + 1][0] != source:
+            problems += caught_up(source)
 
-    drain_all([source])  # what the "fast path off" case left for s2_sync
-    mirrored = BenchRow.objects.using(mirror).count()
-    left = OutboxEntry.objects.using(source).count()
-    print(f"mirror holds {mirrored} of {written} dual-write rows; {left} outbox entries left")
-    fast_path.stop()
     if os.environ.get("BENCH_JSON"):
         Path(os.environ["BENCH_JSON"]).write_text(json.dumps(results, ensure_ascii=False))
-    if left or mirrored != written:
-        sys.exit("the mirror did not catch up")
+    if problems:
+        sys.exit("the mirror did not catch up: " + "; ".join(problems))
 
 
 if __name__ == "__main__":

@@ -48,7 +48,8 @@ TAIL_LINES = 12
 QUICK_ARGS: dict[str, list[str]] = {
     "backfill": ["--rows", "200000", "--sample", "5000"],
     "verify": ["--rows", "200000"],
-    "dual_write": ["--saves", "600", "--rounds", "3"],
+    "dual_write": ["--creates", "200", "--rounds", "3", "--quick"],
+    "cold_start": ["--runs", "5"],
     "integrity": ["--sizes", "300000", "--parents", "100000", "--repeat", "1"],
     "emulator_overhead": ["--queries", "500", "--rows", "50000", "--rounds", "1"],
     "orm_overhead": ["--n", "100", "--rounds", "1"],

@@ -5,16 +5,19 @@ Django's MySQL backend and overrides only where SingleStore differs. Django's My
 written against MySQLdb; the places that assume it (driver exceptions, ``conv`` dicts, the
 ``CLIENT.FOUND_ROWS`` flag, ``VERSION()``-based server detection) are mapped onto
 ``singlestoredb`` here.
+
+Importing this module loads only the driver's package (its exceptions and ``connect()``); the
+MySQL-protocol connection class and its converters load at the first connection
+(``django_singlestore.driver``), so ``manage.py`` commands that never connect do not pay for
+them.
 """
 
 from __future__ import annotations
 
-import inspect
 import re
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.backends import utils as backend_utils
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.asyncio import async_unsafe
 from django.utils.functional import cached_property
@@ -25,11 +28,6 @@ except ImportError as err:  # pragma: no cover - singlestoredb is a hard depende
     raise ImproperlyConfigured(
         "Error loading the singlestoredb module. Install it with `pip install singlestoredb`."
     ) from err
-
-from singlestoredb.connection import build_params
-from singlestoredb.mysql.connection import Connection as DriverConnection
-from singlestoredb.mysql.constants import COMMAND, FIELD_TYPE
-from singlestoredb.mysql.converters import conversions
 
 from django_singlestore import json  # noqa: F401  (registers the vendor-specific JSON SQL)
 from django_singlestore.client import DatabaseClient
@@ -42,9 +40,6 @@ from django_singlestore.options import SingleStoreOptions
 from django_singlestore.rules import parse_version
 from django_singlestore.schema import DatabaseSchemaEditor
 from django_singlestore.validation import DatabaseValidation
-
-# TIME columns arrive as timedelta by default; Django's TimeField expects datetime.time.
-django_conversions = {**conversions, FIELD_TYPE.TIME: backend_utils.typecast_time}
 
 #: SingleStore error numbers for "this feature is not supported" refusals (the 1706 family:
 #: ER_DISTRIBUTED_FEATURE_NOT_SUPPORTED and friends), mapped to NotSupportedError.
@@ -104,50 +99,6 @@ class CursorWrapper:
         return iter(self.cursor)
 
 
-class _DjangoCursorMixin:
-    """``execute()`` without the driver's per-statement ``debug.queries`` option lookup; Django
-    logs queries itself (``django.db.backends``)."""
-
-    def execute(self, query: str, args: Any = None, infile_stream: Any = None) -> int:
-        while self.nextset():
-            pass
-        query = self.mogrify(query, args)
-        result = self._query(query, infile_stream=infile_stream)
-        self._executed = query
-        return result
-
-
-class SingleStoreConnection(DriverConnection):
-    """singlestoredb's MySQL-protocol connection, minus two config lookups per statement.
-
-    The driver checks every statement against its Fusion registry (client-side management
-    commands such as ``SHOW WORKSPACES``) and reads the ``debug.queries`` option; Django never
-    sends Fusion commands, and each lookup costs more than the ORM's own work for a simple
-    query. Use ``singlestoredb.connect()`` directly for Fusion commands.
-    """
-
-    _cursor_classes: dict[type, type] = {}
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        base = self.cursorclass
-        if base not in self._cursor_classes:
-            self._cursor_classes[base] = type(
-                f"Django{base.__name__}", (_DjangoCursorMixin, base), {}
-            )
-        self.cursorclass = self._cursor_classes[base]
-
-    def query(self, sql: str | bytes, unbuffered: bool = False, infile_stream: Any = None) -> int:
-        self._is_committable = True
-        if isinstance(sql, str):
-            sql = sql.encode(self.encoding, "surrogateescape")
-        self._local_infile_stream = infile_stream
-        self._execute_command(COMMAND.COM_QUERY, sql)
-        self._affected_rows = self._read_query_result(unbuffered=unbuffered)
-        self._local_infile_stream = None
-        return self._affected_rows
-
-
 class DatabaseWrapper(mysql_base.DatabaseWrapper):
     """A connection to SingleStore through ``singlestoredb.connect``."""
 
@@ -186,9 +137,11 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         return self.singlestore_version
 
     def get_connection_params(self) -> dict[str, Any]:
+        from django_singlestore import driver  # imported at first connection (driver.py)
+
         settings_dict = self.settings_dict
         kwargs: dict[str, Any] = {
-            "conv": django_conversions,
+            "conv": driver.django_conversions,
             "charset": "utf8mb4",
             # Django needs matched (not changed) row counts from UPDATE.
             "client_found_rows": True,
@@ -215,7 +168,9 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
 
     @async_unsafe
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
-        return SingleStoreConnection(**_driver_params(conn_params))
+        from django_singlestore import driver
+
+        return driver.SingleStoreConnection(**driver.connection_kwargs(conn_params))
 
     def init_connection_state(self) -> None:
         """Confirm the server is SingleStore before Django issues anything else."""
@@ -326,22 +281,3 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         except Database.Error:
             return False
         return True
-
-
-#: Keywords ``singlestoredb.connect()`` takes (it applies the driver's defaults and URL/env
-#: handling to them) and the wider set its MySQL-protocol connection class accepts.
-_CONNECT_KEYS = frozenset(inspect.signature(Database.connect).parameters)
-_DRIVER_KEYS = frozenset(inspect.signature(DriverConnection.__init__).parameters) - {"self"}
-
-
-def _driver_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Driver keywords for ``params``; unknown OPTIONS get a clear error, not a TypeError."""
-    unknown = sorted(set(params) - _DRIVER_KEYS)
-    if unknown:
-        raise ImproperlyConfigured(
-            f"Unknown SingleStore connection OPTIONS {unknown}; singlestoredb accepts: "
-            f"{', '.join(sorted(_DRIVER_KEYS))}, plus the backend's own keys (docs/backend.md)."
-        )
-    built = build_params(**{k: v for k, v in params.items() if k in _CONNECT_KEYS})
-    built.update({k: v for k, v in params.items() if k not in _CONNECT_KEYS})
-    return built

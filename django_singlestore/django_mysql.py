@@ -12,13 +12,12 @@ With mysqlclient installed, Django's modules import it as they always do.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import types
 
 import singlestoredb
 from django.core.exceptions import ImproperlyConfigured
-from singlestoredb.mysql import converters
-from singlestoredb.mysql.constants import CLIENT, FIELD_TYPE
 
 #: The oldest mysqlclient the ``[mysql]`` extra installs; Django's version gate reads it.
 MYSQLCLIENT_MINIMUM = (2, 2, 1)
@@ -37,6 +36,13 @@ _ERRORS = (
 
 def _stand_in(missing: ImportError) -> dict[str, types.ModuleType]:
     """Modules named like mysqlclient's that Django's MySQL modules import from."""
+    # Only here: singlestoredb.mysql imports the driver's connection module, which the backend
+    # otherwise loads at its first connection (django_singlestore.driver, which also keeps the
+    # driver's Fusion registry from loading until it is used).
+    importlib.import_module("django_singlestore.driver")
+    from singlestoredb.mysql import converters
+    from singlestoredb.mysql.constants import CLIENT, FIELD_TYPE
+
     root = types.ModuleType("MySQLdb", "Stand-in for mysqlclient (not installed); see " + __name__)
     root.__version__ = "not installed (django_singlestore stand-in)"
     root.version_info = (*MYSQLCLIENT_MINIMUM, "stand-in", 0)

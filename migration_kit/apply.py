@@ -14,7 +14,7 @@ the target after a newer one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,20 +91,48 @@ def _apply_chunk(
     # failure then aborts the caller's transaction too, which is what it wants.
     with transaction.atomic(using=source_alias, savepoint=False):
         rows_by_table = [(table, _read_locked(table, keys, source)) for table in tables]
-        with transaction.atomic(using=target_alias), _not_captured(target):
+        writes: list[_Write] = []
+        for table, rows in rows_by_table:
+            if rows:
+                writes.append(_upsert(table, rows, target))
+            present = {_row_key(table, row) for row in rows}
+            gone = [key for key in keys if key not in present]
+            if gone:
+                writes.append(_delete(table, gone, target))
+        with _writing(target, writes), _not_captured(target):
             disabled = target.disable_constraint_checking()
             try:
-                for table, rows in rows_by_table:
-                    result.upserted += _upsert(table, rows, target)
-                    present = {_row_key(table, row) for row in rows}
-                    gone = [key for key in keys if key not in present]
-                    result.deleted += _delete(table, gone, target)
+                with target.cursor() as cursor:
+                    for write in writes:
+                        cursor.execute(write.sql, write.params)
+                        if write.upserted:
+                            result.upserted += write.upserted
+                        else:
+                            result.deleted += max(cursor.rowcount, 0)
             finally:
                 if disabled:
                     target.enable_constraint_checking()
     for table, rows in rows_by_table:
         _advance_sequence(table, rows, target)
     return result
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One statement for the target: an upsert of ``upserted`` rows, or a delete (0)."""
+
+    sql: str
+    params: list[Any]
+    upserted: int = 0
+
+
+def _writing(target: BaseDatabaseWrapper, writes: list[_Write]) -> Any:
+    """A transaction on the target for several statements, or for PostgreSQL (whose "do not
+    capture" flag is transaction-local); a single statement elsewhere is atomic by itself and
+    saves the three round trips of ``SET autocommit=0``, ``COMMIT`` and ``SET autocommit=1``."""
+    if len(writes) > 1 or target.vendor == "postgresql":
+        return transaction.atomic(using=target.alias)
+    return nullcontext()
 
 
 @contextmanager
@@ -163,10 +191,9 @@ def _row_key(table: type[models.Model], row: tuple[Any, ...]) -> Any:
 
 def _upsert(
     table: type[models.Model], rows: list[tuple[Any, ...]], connection: BaseDatabaseWrapper
-) -> int:
-    """Insert ``rows`` into ``table`` on ``connection``, overwriting rows with the same key."""
-    if not rows:
-        return 0
+) -> _Write:
+    """The statement inserting ``rows`` into ``table`` on ``connection``, overwriting rows with
+    the same key."""
     ops = connection.ops
     fields = table._meta.local_concrete_fields
     pk_fields = table._meta.pk_fields
@@ -181,20 +208,15 @@ def _upsert(
         f"{ops.insert_statement(on_conflict=on_conflict)} {ops.quote_name(table._meta.db_table)} "
         f"({columns}) VALUES {', '.join([row_sql] * len(rows))} {suffix}"
     )
+    preps = [field.get_db_prep_save for field in fields]
     params = [
-        field.get_db_prep_save(value, connection=connection)
-        for row in rows
-        for field, value in zip(fields, row, strict=True)
+        prep(value, connection) for row in rows for prep, value in zip(preps, row, strict=True)
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-    return len(rows)
+    return _Write(sql, params, upserted=len(rows))
 
 
-def _delete(table: type[models.Model], keys: list[Any], connection: BaseDatabaseWrapper) -> int:
-    """Delete ``keys`` from ``table`` on ``connection`` with a plain DELETE (no signals)."""
-    if not keys:
-        return 0
+def _delete(table: type[models.Model], keys: list[Any], connection: BaseDatabaseWrapper) -> _Write:
+    """The plain DELETE (no signals) of ``keys`` from ``table`` on ``connection``."""
     ops = connection.ops
     pk_fields = table._meta.pk_fields
     if len(pk_fields) == 1:
@@ -209,9 +231,7 @@ def _delete(table: type[models.Model], keys: list[Any], connection: BaseDatabase
             for key in keys
             for field, part in zip(pk_fields, key, strict=True)
         ]
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {ops.quote_name(table._meta.db_table)} WHERE {where}", params)
-        return max(cursor.rowcount, 0)
+    return _Write(f"DELETE FROM {ops.quote_name(table._meta.db_table)} WHERE {where}", params)
 
 
 def _advance_sequence(

@@ -57,23 +57,32 @@ _covered_updates: contextvars.ContextVar[frozenset[type[models.Model]]] = contex
 )
 
 
-def _mirrored(model: type[models.Model]) -> bool:
-    """Whether ``model``'s writes are mirrored in its current phase: the cheap first test."""
+def _mirrored(model: type[models.Model]) -> Any:
+    """The router's placement of ``model`` when its writes are mirrored in its current phase,
+    else None: the cheap first test (one placement lookup, shared with :func:`_route`)."""
     if model._meta.app_label in _INTERNAL_APPS:
-        return False
-    from s2router.phases import get_phase
+        return None
+    from s2router import conf as router_conf
+    from s2router.phases import phase_of
 
-    return get_phase(model) in _MIRRORED_PHASES
+    placement = router_conf.get_config().placement(model)
+    if placement is None or placement.kind is not router_conf.Kind.MIGRATING:
+        return None
+    return placement if phase_of(placement) in _MIRRORED_PHASES else None
 
 
 def route(model: type[models.Model], alias: str) -> tuple[str, str] | None:
     """``(primary, mirror)`` when writes of ``model`` on ``alias`` must be recorded, else None."""
-    if not _mirrored(model):
-        return None
-    from s2router.phases import write_aliases
+    placement = _mirrored(model)
+    return None if placement is None else _route(placement, alias)
 
-    primary, mirror = write_aliases(model)
-    if mirror is None or alias != primary:
+
+def _route(placement: Any, alias: str) -> tuple[str, str] | None:
+    """:func:`route` for the placement :func:`_mirrored` returned."""
+    from s2router.phases import write_aliases_of
+
+    primary, mirror = write_aliases_of(placement)
+    if mirror is None or primary is None or alias != primary:
         return None
     return primary, mirror
 
@@ -153,7 +162,7 @@ def _poke(alias: str) -> None:
     """After the write commits, let the fast path drain what the triggers recorded on ``alias``."""
     from migration_kit.sync import fast_path
 
-    transaction.on_commit(functools.partial(fast_path.poke, alias), using=alias, robust=True)
+    connections[alias].on_commit(functools.partial(fast_path.poke, alias), robust=True)
 
 
 def _untouched(alias: str, write: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -207,10 +216,11 @@ def _wrap_save_base(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def save_base(self: models.Model, *args: Any, **kwargs: Any) -> Any:
         cls = type(self)
-        if not _mirrored(cls):
+        placement = _mirrored(cls)
+        if placement is None:
             return original(self, *args, **kwargs)
         using = kwargs.get("using") or router.db_for_write(cls, instance=self)
-        target = route(cls, using)
+        target = _route(placement, using)
         if target is None:
             return original(self, *args, **kwargs)
         if _by_triggers(cls, target):

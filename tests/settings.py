@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "tests.routeranalytics",
     "tests.kitapp",
     "tests.syncapp",
+    "tests.dualwriteapp",
     "tests.integrityapp",
     "tests.designapp",
 ]
