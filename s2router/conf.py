@@ -175,7 +175,11 @@ class Config:
         for key in keys:
             entry = self.migrating.get(key)
             if entry is not None:
+                from s2router.phases import phase_routes  # phases imports this module
+
                 src = entry.source
+                # The phase table of s2router.phases, precomputed for this model.
+                reads, writes = phase_routes(src, s2)
                 return Placement(
                     label,
                     Kind.MIGRATING,
@@ -185,21 +189,8 @@ class Config:
                     s2,
                     src,
                     entry,
-                    # The phase table of s2router.phases, precomputed for this model.
-                    reads={
-                        Phase.LEGACY: src,
-                        Phase.DUAL_WRITE: src,
-                        Phase.SHADOW: src,
-                        Phase.CUTOVER: s2,
-                        Phase.DONE: s2,
-                    },
-                    writes={
-                        Phase.LEGACY: (src, None),
-                        Phase.DUAL_WRITE: (src, s2),
-                        Phase.SHADOW: (src, s2),
-                        Phase.CUTOVER: (s2, src),
-                        Phase.DONE: (s2, None),
-                    },
+                    reads=reads,
+                    writes=writes,
                 )
             if key in self.reference:
                 source = self.reference[key]
