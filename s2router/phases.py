@@ -232,16 +232,16 @@ def source_alias(model: ModelRef) -> str | None:
 
 def read_alias_of(placement: conf.Placement) -> str | None:
     """Where reads of this placement go right now."""
-    if placement.reads is None:
-        return placement.read
-    return placement.reads[phase_of(placement)]
+    if placement.read_alias_by_phase is None:
+        return placement.read_alias
+    return placement.read_alias_by_phase[phase_of(placement)]
 
 
 def write_aliases_of(placement: conf.Placement) -> tuple[str | None, str | None]:
     """(primary, mirror) for writes of this placement right now."""
-    if placement.writes is None:
-        return placement.write, placement.mirror
-    return placement.writes[phase_of(placement)]
+    if placement.write_aliases_by_phase is None:
+        return placement.write_alias, placement.mirror_alias
+    return placement.write_aliases_by_phase[phase_of(placement)]
 
 
 def read_alias(model: ModelRef) -> str | None:
@@ -296,7 +296,8 @@ def migrating_placement(label: str) -> conf.Placement:
     norm = conf.normalize(label)
     if "." not in norm:
         raise UnknownModel(f"{label!r} is not a model label; write app_label.ModelName.")
-    placement = conf.get_config().placement_for_label(norm)
+    # Strict: a phase change under an S2ROUTER that did not parse is refused, naming the check.
+    placement = conf.checked_config().placement_for_label(norm)
     if placement is None or placement.kind is not Kind.MIGRATING:
         raise UnknownModel(
             f"{label} is not a migrating model; add it to S2ROUTER['MIGRATING'] first "
