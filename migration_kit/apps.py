@@ -24,6 +24,7 @@ class MigrationKitConfig(AppConfig):
         keep the capture triggers in step with the phase."""
         from django.core import checks
 
+        from django_singlestore import options  # noqa: F401  (registers the OPTIONS checks)
         from migration_kit import conf, outbox, status, triggers
         from s2router.phases import phase_changed, register_transition_guard
 

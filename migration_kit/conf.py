@@ -12,17 +12,25 @@ Keys (all optional):
   drainer may take them over (a crashed drainer's entries come back after this).
 - ``MIRROR_DOWN_SECONDS`` (5): after a failed fast-path apply to an alias, leave that alias to
   ``s2_sync`` for this long instead of trying on every write.
+
+Settings style (``django_singlestore.problems``, as ``S2ROUTER`` and the backend's OPTIONS): one
+parser per key, none raising; every problem is the system check ``migration_kit.E001`` with a
+hint (the one id for this dict, like ``s2router.E007`` for ``S2ROUTER``), and :func:`get`, the
+strict accessor every reader uses, raises ``ImproperlyConfigured`` naming it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
 from django.core import checks
-from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
+from django_singlestore.problems import Problem, raise_for
+
+CHECK_ID = "migration_kit.E001"
 DEFAULTS: dict[str, Any] = {
     "FAST_PATH": "thread",
     "RETRY_BASE_SECONDS": 1.0,
@@ -32,51 +40,91 @@ DEFAULTS: dict[str, Any] = {
 }
 FAST_PATH_MODES = ("thread", "inline", "off")
 
+Parser = Callable[[str, Any, list[Problem]], Any]
+
+
+def _fast_path(key: str, value: Any, problems: list[Problem]) -> str:
+    if value in FAST_PATH_MODES:
+        return value
+    problems.append(
+        Problem(
+            CHECK_ID,
+            f"MIGRATION_KIT[{key!r}] is {value!r}; use one of {', '.join(FAST_PATH_MODES)}.",
+            "'thread' applies committed batches in the background, 'inline' before the write "
+            "returns, 'off' leaves them to s2_sync; see docs/migration-kit.md (Dual write).",
+        )
+    )
+    return DEFAULTS[key]
+
+
+def _seconds(key: str, value: Any, problems: list[Problem]) -> float:
+    if not isinstance(value, bool) and isinstance(value, int | float) and value >= 0:
+        return float(value)
+    problems.append(
+        Problem(
+            CHECK_ID,
+            f"MIGRATION_KIT[{key!r}] must be a number >= 0, not {value!r}.",
+            f"Give seconds as a number (default {DEFAULTS[key]:g}).",
+        )
+    )
+    return DEFAULTS[key]
+
+
+PARSERS: dict[str, Parser] = {
+    "FAST_PATH": _fast_path,
+    "RETRY_BASE_SECONDS": _seconds,
+    "RETRY_MAX_SECONDS": _seconds,
+    "LEASE_SECONDS": _seconds,
+    "MIRROR_DOWN_SECONDS": _seconds,
+}
+
+
+def parse(raw: Any) -> tuple[dict[str, Any], list[Problem]]:
+    """Every key's value (its default where the setting is wrong) and the problems found."""
+    problems: list[Problem] = []
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        problems.append(
+            Problem(
+                CHECK_ID,
+                f"MIGRATION_KIT must be a dict, not {type(raw).__name__}.",
+                "e.g. MIGRATION_KIT = {'FAST_PATH': 'thread'}; see docs/migration-kit.md.",
+            )
+        )
+        raw = {}
+    unknown = sorted(set(raw) - set(DEFAULTS), key=str)
+    if unknown:
+        problems.append(
+            Problem(
+                CHECK_ID,
+                f"MIGRATION_KIT has unknown key(s) {', '.join(map(str, unknown))}.",
+                f"Known keys: {', '.join(DEFAULTS)}.",
+            )
+        )
+    values = {key: PARSERS[key](key, raw.get(key, DEFAULTS[key]), problems) for key in DEFAULTS}
+    return values, problems
+
+
 _values: dict[str, Any] | None = None
 
 
 def get(key: str) -> Any:
-    """The current value of ``MIGRATION_KIT[key]`` (or its default)."""
+    """The strict accessor: ``MIGRATION_KIT[key]`` (or its default), or ``ImproperlyConfigured``
+    naming ``migration_kit.E001`` and its hint when the dict has a problem."""
     global _values
     if _values is None:
-        _values = _load()
+        values, problems = parse(getattr(settings, "MIGRATION_KIT", None))
+        raise_for(problems)
+        _values = values
     return _values[key]
 
 
-def _load() -> dict[str, Any]:
-    raw = getattr(settings, "MIGRATION_KIT", {}) or {}
-    unknown = sorted(set(raw) - set(DEFAULTS))
-    if unknown:
-        raise ImproperlyConfigured(
-            f"MIGRATION_KIT has unknown key(s) {', '.join(unknown)}; known: {', '.join(DEFAULTS)}."
-        )
-    values = {**DEFAULTS, **raw}
-    if values["FAST_PATH"] not in FAST_PATH_MODES:
-        raise ImproperlyConfigured(
-            f"MIGRATION_KIT['FAST_PATH'] is {values['FAST_PATH']!r}; "
-            f"use one of {', '.join(FAST_PATH_MODES)}."
-        )
-    for key in ("RETRY_BASE_SECONDS", "RETRY_MAX_SECONDS", "LEASE_SECONDS", "MIRROR_DOWN_SECONDS"):
-        value = values[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ImproperlyConfigured(f"MIGRATION_KIT[{key!r}] must be a number >= 0.")
-    return values
-
-
 def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
-    """System check ``migration_kit.E001``: ``MIGRATION_KIT`` must parse (checked at startup so
-    a typo does not first surface inside a commit hook)."""
-    try:
-        _load()
-    except ImproperlyConfigured as exc:
-        return [
-            checks.Error(
-                str(exc),
-                hint="Fix MIGRATION_KIT in settings; see docs/migration-kit.md (Dual write).",
-                id="migration_kit.E001",
-            )
-        ]
-    return []
+    """System check ``migration_kit.E001``, one message per problem: checked at startup so a
+    typo does not first surface inside a commit hook."""
+    _, problems = parse(getattr(settings, "MIGRATION_KIT", None))
+    return [p.as_check(obj="MIGRATION_KIT") for p in problems]
 
 
 def _reset(*, setting: str, **kwargs: Any) -> None:

@@ -243,6 +243,29 @@ def test_bad_settings_are_a_system_check_error(value: dict, message: str) -> Non
     assert len(errors) == 1 and message in errors[0].msg
 
 
+def test_every_bad_key_is_reported_with_a_hint_and_the_accessor_names_the_check() -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from migration_kit import conf
+
+    bad = {"FAST_PATH": "sometimes", "LEASE_SECONDS": True, "RETRIES": 3}
+    with override_settings(MIGRATION_KIT=bad):
+        errors = [e for e in run_checks() if e.id == "migration_kit.E001"]
+        assert [e.msg.split()[0] for e in errors] == [
+            "MIGRATION_KIT",
+            "MIGRATION_KIT['FAST_PATH']",
+            "MIGRATION_KIT['LEASE_SECONDS']",
+        ]
+        assert "Known keys: FAST_PATH," in errors[0].hint and "'inline'" in errors[1].hint
+        with pytest.raises(ImproperlyConfigured, match=r"\(migration_kit\.E001\) \(2 more"):
+            conf.get("LEASE_SECONDS")
+    with override_settings(MIGRATION_KIT={"LEASE_SECONDS": 7}):
+        assert conf.get("LEASE_SECONDS") == 7.0 and conf.get("FAST_PATH") == "thread"
+    with override_settings(MIGRATION_KIT="thread"):
+        [error] = [e for e in run_checks() if e.id == "migration_kit.E001"]
+        assert "must be a dict, not str" in error.msg
+
+
 @pytest.mark.s2
 @pytest.mark.django_db(databases=["default", "s2"])
 def test_cutover_syncs_singlestore_auto_increment(django_capture_on_commit_callbacks) -> None:
