@@ -8,3 +8,7 @@ class SingleStoreConfig(AppConfig):
     name = "django_singlestore"
     label = "django_singlestore"
     verbose_name = "SingleStore backend"
+
+    def ready(self) -> None:
+        """Register the OPTIONS system checks (``django_singlestore.options``)."""
+        from django_singlestore import options  # noqa: F401

@@ -37,6 +37,7 @@ from django_singlestore.features import DatabaseFeatures
 from django_singlestore.introspection import DatabaseIntrospection
 from django_singlestore.operations import DatabaseOperations
 from django_singlestore.options import SingleStoreOptions
+from django_singlestore.problems import raise_for
 from django_singlestore.rules import parse_version
 from django_singlestore.schema import DatabaseSchemaEditor
 from django_singlestore.validation import DatabaseValidation
@@ -124,9 +125,20 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
 
     def __init__(self, settings_dict: dict[str, Any], alias: str = "default") -> None:
         super().__init__(settings_dict, alias)
-        self.s2_options = SingleStoreOptions.from_settings(
+        self._s2_options, self._s2_options_problems = SingleStoreOptions.parse(
             settings_dict.get("OPTIONS") or {}, alias
         )
+
+    @property
+    def s2_options(self) -> SingleStoreOptions:
+        """The alias's backend OPTIONS (strict: ``ImproperlyConfigured`` naming the check id of
+        the first problem, which ``manage.py check`` reports with its hint)."""
+        raise_for(self._s2_options_problems)
+        return self._s2_options
+
+    @s2_options.setter
+    def s2_options(self, options: SingleStoreOptions) -> None:
+        self._s2_options, self._s2_options_problems = options, []
 
     @cached_property
     def data_types(self) -> dict[str, str]:

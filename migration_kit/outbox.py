@@ -46,9 +46,6 @@ from migration_kit.keys import encode_pk
 #: Apps whose models are never mirrored: the kit's and the router's own state.
 _INTERNAL_APPS = frozenset({"migration_kit", "s2router"})
 
-#: Phases in which the router names a mirror for writes.
-_MIRRORED_PHASES = frozenset({"dual_write", "shadow", "cutover"})
-
 #: Models whose ``QuerySet.update()`` calls are already recorded by an enclosing wrapper:
 #: ``bulk_update`` runs one UPDATE per batch and sends no signals, so nothing else can write
 #: through them. Every other nested write (signal receivers, custom ``save()``) is recorded.
@@ -63,12 +60,12 @@ def _mirrored(model: type[models.Model]) -> Any:
     if model._meta.app_label in _INTERNAL_APPS:
         return None
     from s2router import conf as router_conf
-    from s2router.phases import phase_of
+    from s2router.phases import MIRRORED, phase_of
 
     placement = router_conf.get_config().placement(model)
     if placement is None or placement.kind is not router_conf.Kind.MIGRATING:
         return None
-    return placement if phase_of(placement) in _MIRRORED_PHASES else None
+    return placement if phase_of(placement) in MIRRORED else None
 
 
 def route(model: type[models.Model], alias: str) -> tuple[str, str] | None:

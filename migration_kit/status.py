@@ -20,6 +20,7 @@ from django.db.models import Count, Max, Q, Sum
 from migration_kit import triggers
 from migration_kit.models import BackfillCheckpoint, VerifyRun
 from migration_kit.sync import lag, outbox_aliases
+from s2router.phases import Phase
 
 
 def mirrored_labels(model: type[models.Model]) -> list[str]:
@@ -141,9 +142,9 @@ def model_status(model: type[models.Model]) -> dict[str, Any]:
     }
 
 
-def cutover_guard(label: str, from_phase: str, to_phase: str) -> list[str]:
+def cutover_guard(label: str, from_phase: Phase, to_phase: Phase) -> list[str]:
     """Reasons to refuse moving ``label`` into or out of ``cutover`` (see module docstring)."""
-    if "cutover" not in (from_phase, to_phase):
+    if Phase.CUTOVER not in (from_phase, to_phase):
         return []
     from s2router import conf as router_conf
     from s2router.phases import source_alias
@@ -158,7 +159,7 @@ def cutover_guard(label: str, from_phase: str, to_phase: str) -> list[str]:
             f"{pending['count']} outbox entr(ies) still pending "
             f"({pending['failing']} failing); drain them with `manage.py s2_sync`"
         )
-    if to_phase != "cutover" or from_phase != "shadow":
+    if to_phase != Phase.CUTOVER or from_phase != Phase.SHADOW:
         return reasons
     target = router_conf.get_config().singlestore
     backfill = backfill_progress(model, source_alias(model), target)
@@ -181,7 +182,7 @@ def cutover_guard(label: str, from_phase: str, to_phase: str) -> list[str]:
 def sync_auto_increment_at_cutover(sender: Any, transition: Any, **kwargs: Any) -> None:
     """Entering cutover, SingleStore starts generating ids for rows that were copied with
     explicit ids; move its AUTO_INCREMENT past them first (``phase_changed`` receiver)."""
-    if transition.to_phase != "cutover" or not transition.changed:
+    if transition.to_phase != Phase.CUTOVER or not transition.changed:
         return
     from s2router import conf as router_conf
 

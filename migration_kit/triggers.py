@@ -375,7 +375,7 @@ def sync_with_phase(sender: object, transition: Any, **kwargs: object) -> None:
     from django.apps import apps
 
     from s2router import conf as router_conf
-    from s2router.phases import source_alias
+    from s2router.phases import MIRRORED_TO_SINGLESTORE, Phase, source_alias
 
     if not transition.changed:
         return
@@ -385,8 +385,8 @@ def sync_with_phase(sender: object, transition: Any, **kwargs: object) -> None:
     source, mirror = source_alias(model), config.singlestore
     if source is None:
         return
-    adding = phase in ("dual_write", "shadow")
-    if phase == "cutover":
+    adding = phase in MIRRORED_TO_SINGLESTORE
+    if phase == Phase.CUTOVER:
         time.sleep(config.phase_cache_seconds + 0.5)
     for table in covered_models(model):
         try:

@@ -11,7 +11,7 @@ from typing import Any
 
 _EXPORTS = {
     "SingleStoreRouter": "s2router.router",
-    "Phase": "s2router.conf",
+    "Phase": "s2router.phases",
     "get_phase": "s2router.phases",
     "set_phase": "s2router.phases",
     "write_aliases": "s2router.phases",

@@ -7,5 +7,7 @@ class S2RouterConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the system checks and the tenancy hook on new connections."""
+        """Register the system checks (the backend's OPTIONS checks too) and the tenancy hook on
+        new connections."""
+        from django_singlestore import options  # noqa: F401
         from s2router import checks, tenancy  # noqa: F401

@@ -48,9 +48,7 @@ def check_settings(app_configs: Iterable[AppConfig] | None = None, **kwargs: Any
     cfg = conf.get_config()
     if not cfg.configured:
         return []
-    messages: list[CheckMessage] = [
-        Error(p.msg, hint=p.hint, id=p.id, obj="S2ROUTER") for p in cfg.problems
-    ]
+    messages: list[CheckMessage] = [p.as_check(obj="S2ROUTER") for p in cfg.problems]
     messages += _alias_errors(cfg)
     messages += _label_errors(cfg)
     messages += _tenancy_errors(cfg)

@@ -11,7 +11,7 @@ child aggregator, writes to a reference table inside a transaction fail (2549): 
 from django.db import models
 
 from django_singlestore.design import TableStorage
-from s2router.conf import Phase
+from s2router.phases import Phase
 
 
 class ModelPhase(models.Model):

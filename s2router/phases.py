@@ -16,7 +16,10 @@ done       s2           (s2, None)
 
 API used by the migration kit and ``s2_status``:
 
-- ``Phase`` (str enum), ``get_phase(model) -> Phase | None`` (None: the model is not migrating),
+- ``Phase`` (str enum) and the named sets ``SOURCE_PRIMARY``, ``SINGLESTORE_PRIMARY``,
+  ``MIRRORED``, ``MIRRORED_TO_SINGLESTORE``, ``MIRRORED_TO_SOURCE``: the table's rules are
+  written with them, and nothing else spells phases as strings;
+- ``get_phase(model) -> Phase | None`` (None: the model is not migrating),
   ``source_alias(model)``, ``read_alias(model)``, ``write_aliases(model) -> (primary, mirror)``,
   ``migrating_models()``, ``phases() -> {label: Phase}``;
 - ``set_phase(label, phase, *, force=False, note="") -> Transition`` raises ``UnknownModel`` or
@@ -45,6 +48,22 @@ from s2router.conf import Kind, Phase
 logger = logging.getLogger("s2router.phases")
 
 ORDER: tuple[Phase, ...] = tuple(Phase)
+
+# The phase vocabulary: every rule about phases (routing, the kit's capture, locks, guards) is
+# written with these sets, so the table above is stated once.
+
+#: Reads and primary writes go to the source database.
+SOURCE_PRIMARY = frozenset({Phase.LEGACY, Phase.DUAL_WRITE, Phase.SHADOW})
+#: Reads and primary writes go to SingleStore.
+SINGLESTORE_PRIMARY = frozenset({Phase.CUTOVER, Phase.DONE})
+#: Writes are mirrored to the other side (the kit's outbox records them). Only from these can a
+#: model step back, because the side it steps back to is still in sync.
+MIRRORED = frozenset({Phase.DUAL_WRITE, Phase.SHADOW, Phase.CUTOVER})
+#: The source is primary and SingleStore the mirror: capture triggers on the source, backfill
+#: holds source row locks.
+MIRRORED_TO_SINGLESTORE = SOURCE_PRIMARY & MIRRORED
+#: SingleStore is primary and the source the mirror (the rollback window).
+MIRRORED_TO_SOURCE = SINGLESTORE_PRIMARY & MIRRORED
 Guard = Callable[[str, Phase, Phase], list[str]]
 ModelRef = type[models.Model] | models.Model | str
 
@@ -104,7 +123,7 @@ def legal_targets(from_phase: Phase) -> list[Phase]:
     """Phases reachable from ``from_phase`` in one legal move."""
     i = ORDER.index(from_phase)
     targets = [ORDER[i + 1]] if i + 1 < len(ORDER) else []
-    if from_phase in (Phase.DUAL_WRITE, Phase.SHADOW, Phase.CUTOVER):
+    if from_phase in MIRRORED:
         targets.append(ORDER[i - 1])
     return targets
 
@@ -128,6 +147,20 @@ def transition_reasons(label: str, from_phase: Phase, to_phase: Phase) -> list[s
 
 # The override table, cached: (expires_at, {label: Phase}).
 _cache: tuple[float, dict[str, Phase]] = (0.0, {})
+
+
+def phase_routes(
+    source: str, singlestore: str
+) -> tuple[dict[Phase, str], dict[Phase, tuple[str, str | None]]]:
+    """The table above for one migrating model: read alias and (primary, mirror) per phase."""
+    reads: dict[Phase, str] = {}
+    writes: dict[Phase, tuple[str, str | None]] = {}
+    for phase in Phase:
+        on_s2 = phase in SINGLESTORE_PRIMARY
+        primary, other = (singlestore, source) if on_s2 else (source, singlestore)
+        reads[phase] = primary
+        writes[phase] = (primary, other if phase in MIRRORED else None)
+    return reads, writes
 
 
 def _invalidate() -> None:
@@ -199,16 +232,16 @@ def source_alias(model: ModelRef) -> str | None:
 
 def read_alias_of(placement: conf.Placement) -> str | None:
     """Where reads of this placement go right now."""
-    if placement.reads is None:
-        return placement.read
-    return placement.reads[phase_of(placement)]
+    if placement.read_alias_by_phase is None:
+        return placement.read_alias
+    return placement.read_alias_by_phase[phase_of(placement)]
 
 
 def write_aliases_of(placement: conf.Placement) -> tuple[str | None, str | None]:
     """(primary, mirror) for writes of this placement right now."""
-    if placement.writes is None:
-        return placement.write, placement.mirror
-    return placement.writes[phase_of(placement)]
+    if placement.write_aliases_by_phase is None:
+        return placement.write_alias, placement.mirror_alias
+    return placement.write_aliases_by_phase[phase_of(placement)]
 
 
 def read_alias(model: ModelRef) -> str | None:
@@ -263,7 +296,8 @@ def migrating_placement(label: str) -> conf.Placement:
     norm = conf.normalize(label)
     if "." not in norm:
         raise UnknownModel(f"{label!r} is not a model label; write app_label.ModelName.")
-    placement = conf.get_config().placement_for_label(norm)
+    # Strict: a phase change under an S2ROUTER that did not parse is refused, naming the check.
+    placement = conf.checked_config().placement_for_label(norm)
     if placement is None or placement.kind is not Kind.MIGRATING:
         raise UnknownModel(
             f"{label} is not a migrating model; add it to S2ROUTER['MIGRATING'] first "

@@ -45,15 +45,15 @@ class SingleStoreRouter:
         if placement is None:
             _static_read[model] = None
             return None
-        if placement.reads is not None:  # migrating: by phase
-            alias = placement.reads[phase_of(placement)]
+        if placement.read_alias_by_phase is not None:  # migrating
+            alias = placement.read_alias_by_phase[phase_of(placement)]
         elif placement.kind is Kind.REFERENCE:
             # Follow a related instance onto a database holding the table (joins on s2 stay there).
             instance = hints.get("instance")
             db = None if instance is None else instance._state.db
-            alias = db if db in placement.tables else placement.read
+            alias = db if db in placement.tables else placement.read_alias
         else:
-            alias = placement.read
+            alias = placement.read_alias
             if alias not in cfg.strict_aliases:
                 _static_read[model] = alias
         if alias in cfg.strict_aliases and tenant_required():
@@ -69,10 +69,10 @@ class SingleStoreRouter:
         if placement is None:
             _static_write[model] = None
             return None
-        if placement.writes is not None:  # migrating: by phase
-            alias = placement.writes[phase_of(placement)][0]
+        if placement.write_aliases_by_phase is not None:  # migrating
+            alias = placement.write_aliases_by_phase[phase_of(placement)][0]
         else:
-            alias = placement.write
+            alias = placement.write_alias
             if alias not in cfg.strict_aliases:
                 _static_write[model] = alias
         if alias in cfg.strict_aliases and tenant_required():

@@ -46,8 +46,8 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from s2router import conf
-from s2router.conf import Kind, Phase
-from s2router.phases import phase_of
+from s2router.conf import Kind
+from s2router.phases import Phase, phase_of
 
 logger = logging.getLogger("s2router.shadow")
 shadow_mismatch = Signal()

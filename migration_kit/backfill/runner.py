@@ -33,7 +33,6 @@ from migration_kit.models import BackfillCheckpoint
 INITIAL_BATCH = 2000
 MIN_BATCH = 100
 MAX_BATCH = 100_000
-LIVE_PHASES = frozenset({"dual_write", "shadow"})
 tqdm = optional("tqdm", "progress", "s2_backfill (its progress bars)").tqdm
 
 Report = Callable[[str, Any], None]
@@ -93,10 +92,9 @@ def should_lock(model: type[models.Model], source: str, lock: str) -> bool:
         return False
     if lock == "on":
         return True
-    from s2router.phases import get_phase
+    from s2router.phases import MIRRORED_TO_SINGLESTORE, get_phase
 
-    phase = get_phase(model)
-    return phase is not None and str(phase) in LIVE_PHASES
+    return get_phase(model) in MIRRORED_TO_SINGLESTORE
 
 
 def backfill(

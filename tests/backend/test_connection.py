@@ -46,14 +46,26 @@ def test_driver_options_pass_through_and_typos_are_reported() -> None:
 
 
 def test_backend_options_are_validated() -> None:
+    """Bad backend OPTIONS are refused at use, naming the system check that reports them."""
     with pytest.raises(ImproperlyConfigured, match="unknown SingleStore table storage type"):
-        wrapper_for("s2", table_storage_type={"auth": "COLUMNS"})
-    with pytest.raises(ImproperlyConfigured, match="alter_strategy"):
-        wrapper_for("s2", alter_strategy="maybe")
-    with pytest.raises(ImproperlyConfigured, match="isolation level"):
-        wrapper_for("s2", isolation_level="serializable")
+        wrapper_for("s2", table_storage_type={"auth": "COLUMNS"}).get_connection_params()
+    with pytest.raises(ImproperlyConfigured, match=r"alter_strategy.*django_singlestore\.E022"):
+        wrapper_for("s2", alter_strategy="maybe").get_connection_params()
+    with pytest.raises(ImproperlyConfigured, match=r"isolation level.*django_singlestore\.E023"):
+        wrapper_for("s2", isolation_level="serializable").get_connection_params()
     lenient = wrapper_for("s2", isolation_level="READ COMMITTED")
     assert "isolation_level" not in lenient.get_connection_params()
+
+
+@pytest.mark.django_db(databases=["default", "s2"])
+def test_bad_options_refuse_the_connection_and_the_table_design() -> None:
+    """The strict accessor stands in front of the connection and of every OPTIONS reader."""
+    wrapper = wrapper_for("s2", not_enforced_unique="events")
+    with pytest.raises(ImproperlyConfigured, match=r"django_singlestore\.E021"):
+        wrapper.ensure_connection()
+    assert wrapper.connection is None
+    with pytest.raises(ImproperlyConfigured, match=r"HINT: e\.g\. \['events'\]"):
+        wrapper.s2_options.storage_for_app("auth")
 
 
 @pytest.mark.django_db(databases=["default", "s2"])

@@ -145,6 +145,45 @@ def test_errors_carry_hints_and_block_manage_py_check():
             call_command("check")
 
 
+@pytest.mark.django_db(databases=["default"])
+def test_the_strict_accessor_refuses_a_phase_change_naming_the_check():
+    """Routing goes on with what parsed; changing state does not: set_phase (and the commands)
+    read conf.checked_config, which names the check id and its hint."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from s2router import conf, phases
+    from tests.routerapp.models import Order
+
+    bad = router_settings(
+        MIGRATING={"routerapp.Order": {"source": "default", "phse": "dual_write"}}
+    )
+    with override_settings(DATABASE_ROUTERS=ROUTERS, S2ROUTER=bad):
+        assert phases.write_aliases(Order) == ("default", None)  # still routed (legacy)
+        with pytest.raises(ImproperlyConfigured) as raised:
+            phases.set_phase("routerapp.Order", "dual_write")
+        message = str(raised.value)
+        assert "unknown key 'phse'" in message and "HINT: Known keys: phase," in message
+        assert message.endswith("(s2router.E007)")
+        assert [p.id for p in conf.get_config().problems] == ["s2router.E007"]
+    with override_settings(DATABASE_ROUTERS=ROUTERS, S2ROUTER=router_settings()):
+        assert conf.checked_config().problems == []
+
+
+def test_placements_are_built_from_keywords_with_self_explaining_fields(s2router_settings):
+    from s2router import conf
+    from tests.routerapp.models import Country
+
+    placement = conf.get_config().placement(Country)  # REFERENCE with a source: mirrored
+    assert (placement.read_alias, placement.write_alias, placement.mirror_alias) == (
+        "default",
+        "default",
+        "s2",
+    )
+    assert placement.read_alias_by_phase is None and placement.write_aliases_by_phase is None
+    with pytest.raises(TypeError):
+        conf.Placement("x.y", conf.Kind.ANALYTICS, frozenset({"s2"}))  # keywords only
+
+
 # --- relations ------------------------------------------------------------------------------
 
 

@@ -4,8 +4,8 @@ import pytest
 from django.db import router
 
 from s2router import phases
-from s2router.conf import Phase
 from s2router.models import ModelPhase
+from s2router.phases import Phase
 from tests.routeranalytics.models import PageView
 from tests.routerapp.models import Country, Customer, Order
 
@@ -39,6 +39,24 @@ def test_targets_per_phase_from_settings(s2router_settings, phase):
     assert router.db_for_write(Order) == writes[0]
     assert phases.write_aliases(Order) == writes
     assert phases.source_alias(Order) == "default"
+
+
+def test_named_phase_sets_state_the_table():
+    """The vocabulary the kit uses is the table above, read by column."""
+    mirrored = {p for p, (_, (_, mirror)) in EXPECTED.items() if mirror is not None}
+    on_s2 = {p for p, (read, (primary, _)) in EXPECTED.items() if read == primary == "s2"}
+    assert mirrored == phases.MIRRORED
+    assert on_s2 == phases.SINGLESTORE_PRIMARY
+    assert set(Phase) - on_s2 == phases.SOURCE_PRIMARY
+    assert {Phase.DUAL_WRITE, Phase.SHADOW} == phases.MIRRORED_TO_SINGLESTORE
+    assert {Phase.CUTOVER} == phases.MIRRORED_TO_SOURCE
+    # A step back is legal exactly where the other side is still kept in sync.
+    backwards = {
+        p
+        for p in Phase
+        if any(phases.ORDER.index(t) < phases.ORDER.index(p) for t in phases.legal_targets(p))
+    }
+    assert backwards == phases.MIRRORED
 
 
 @pytest.mark.parametrize("phase", list(Phase))

@@ -10,9 +10,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from migration_kit import triggers
 from migration_kit.management.commands._models import resolve_aliases, resolve_models
 
-#: Phases in which the source is the primary, so its triggers are doing the capturing.
-_SOURCE_PRIMARY = ("dual_write", "shadow")
-
 
 class Command(BaseCommand):
     help = (
@@ -38,14 +35,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        from s2router.phases import get_phase
+        # The source is the primary and its triggers do the capturing.
+        from s2router.phases import MIRRORED_TO_SINGLESTORE, get_phase
 
         action = opts["action"]
         rows = []
         for model in resolve_models(opts["models"]):
             source, mirror = resolve_aliases(model, opts["database"], opts["target"])
             phase = get_phase(model)
-            if action == "remove" and phase in _SOURCE_PRIMARY and not opts["force"]:
+            if action == "remove" and phase in MIRRORED_TO_SINGLESTORE and not opts["force"]:
                 raise CommandError(
                     f"{model._meta.label} is in {phase}: without its triggers, raw SQL would "
                     "no longer reach the mirror, and other processes' writes would not either "

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from s2router import conf, phases
 from s2router.checks import check_settings
-from s2router.conf import Phase
+from s2router.phases import Phase
 
 
 class Command(BaseCommand):
