@@ -153,7 +153,9 @@ def main() -> None:
     results: list[dict[str, object]] = []
     problems: list[str] = []
     vendor = {"default": "PostgreSQL", "mysql": "MariaDB"}
-    print(f"{args.rounds} rounds of {args.creates} create() per phase and cell; mirror: emulator")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{args.rounds} rounds of {args.creates} create() per phase and cell; mirror: emulator; "
+          f"load average {load}")  # fmt: skip
     for number, (source, capture, fast, use_tz) in enumerate(cells):
         # A new fast-path thread for each cell: its connections must be opened under the cell's
         # USE_TZ, as in a process started with that setting.
@@ -196,6 +198,7 @@ def main() -> None:
                 "p95_ms": {k: round(v, 3) for k, v in p95.items()},
                 "rounds": args.rounds,
                 "creates": args.creates,
+                "load_average": [round(x, 1) for x in os.getloadavg()],
             }
         )
         if number + 1 == len(cells) or cells[number + 1][0] != source:

@@ -9,6 +9,14 @@ Concurrent appliers of the same key are ordered by locking the source rows (``SE
 KEY UPDATE`` on PostgreSQL, ``FOR UPDATE`` elsewhere) until the target has committed: a writer
 cannot change a row between our read and our target commit, so an older read can never land on
 the target after a newer one.
+
+Onto a MySQL-family target (SingleStore, MySQL, MariaDB) from a PostgreSQL or MySQL-family
+source, the source's SELECT renders each row as the target's SQL literal, ``(1, 'text', …)``,
+so no value passes through Python: the upsert is those texts joined. A column without such a
+rendering (floats, whose server text form is not guaranteed to round-trip; IP addresses; a
+datetime between MySQL-family servers in different time zones; any other kind) is read as a
+Python value and bound as a parameter, as every column is for other targets. The literals
+assume the target's default backslash escaping, as the drivers' own escaping does.
 """
 
 from __future__ import annotations
@@ -18,10 +26,15 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.constants import OnConflict
+from django.db.models.expressions import RawSQL
 from django.db.models.fields import AutoFieldMixin
+
+from migration_kit.db import MYSQL_FAMILY
+from migration_kit.fields import INTEGER_TYPES, POSTGRESQL_TEXT, TEXT_TYPES, internal_type
 
 #: Rows per statement; also bounds the number of locks held at once on the source.
 DEFAULT_CHUNK_SIZE = 500
@@ -90,12 +103,22 @@ def _apply_chunk(
     # No savepoint when a caller's transaction is open (the outbox settles keys that way): a
     # failure then aborts the caller's transaction too, which is what it wants.
     with transaction.atomic(using=source_alias, savepoint=False):
-        rows_by_table = [(table, _read_locked(table, keys, source)) for table in tables]
+        rows_by_table = []
         writes: list[_Write] = []
-        for table, rows in rows_by_table:
-            if rows:
-                writes.append(_upsert(table, rows, target))
-            present = {_row_key(table, row) for row in rows}
+        for table in tables:
+            rendering = rendering_for(table, source, target)
+            if rendering is None:
+                rows = _read_locked(table, keys, source)
+                present = {_row_key(table, row) for row in rows}
+                if rows:
+                    writes.append(_upsert(table, rows, target))
+            else:
+                rendered = _read_rendered(table, keys, source, rendering)
+                present = {key for key, _, _ in rendered}
+                if rendered:
+                    writes.append(_upsert_rendered(table, rendered, rendering, target))
+                rows = []  # a MySQL-family target moves AUTO_INCREMENT by itself
+            rows_by_table.append((table, rows))
             gone = [key for key in keys if key not in present]
             if gone:
                 writes.append(_delete(table, gone, target))
@@ -122,7 +145,8 @@ class _Write:
     """One statement for the target: an upsert of ``upserted`` rows, or a delete (0)."""
 
     sql: str
-    params: list[Any]
+    #: None for a statement without placeholders: drivers then leave its ``%`` signs alone.
+    params: list[Any] | None
     upserted: int = 0
 
 
@@ -194,25 +218,187 @@ def _upsert(
 ) -> _Write:
     """The statement inserting ``rows`` into ``table`` on ``connection``, overwriting rows with
     the same key."""
+    fields = table._meta.local_concrete_fields
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    preps = [field.get_db_prep_save for field in fields]
+    params = [
+        prep(value, connection) for row in rows for prep, value in zip(preps, row, strict=True)
+    ]
+    return _Write(_upsert_sql(table, connection, [row_sql] * len(rows)), params, len(rows))
+
+
+def _upsert_sql(
+    table: type[models.Model], connection: BaseDatabaseWrapper, values: list[str]
+) -> str:
+    """``INSERT … VALUES <values> <on conflict, update every other column>`` for ``table``."""
     ops = connection.ops
     fields = table._meta.local_concrete_fields
     pk_fields = table._meta.pk_fields
     update = [f for f in fields if f not in pk_fields]
     on_conflict = OnConflict.UPDATE if update else OnConflict.IGNORE
     columns = ", ".join(ops.quote_name(f.column) for f in fields)
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
     suffix = ops.on_conflict_suffix_sql(
         fields, on_conflict, [f.column for f in update], [f.column for f in pk_fields]
     )
-    sql = (
+    return (
         f"{ops.insert_statement(on_conflict=on_conflict)} {ops.quote_name(table._meta.db_table)} "
-        f"({columns}) VALUES {', '.join([row_sql] * len(rows))} {suffix}"
+        f"({columns}) VALUES {', '.join(values)} {suffix}"
     )
-    preps = [field.get_db_prep_save for field in fields]
+
+
+# -- rows rendered as the target's literals by the source -----------------------------------
+
+#: The annotation holding a row's rendered ``(…)`` text.
+_ROW = "mk_row_literal"
+#: What a column without a rendering contributes to the row text: a placeholder, written for
+#: the source driver's ``%`` formatting (``%%s`` reaches the server as ``%s``).
+_PLACEHOLDER = "'%%s'"
+#: A PostgreSQL text as a MySQL string literal: backslashes and quotes escaped, quoted.
+_PG_QUOTED = r"'''' || replace(replace({t}, E'\\', E'\\\\'), '''', '''''') || ''''"
+#: Kinds a MySQL-family server's ``QUOTE()`` renders as a literal the target reads back equal.
+_MYSQL_QUOTED = INTEGER_TYPES | TEXT_TYPES | {
+    "BooleanField", "DecimalField", "DurationField", "JSONField", "DateField", "TimeField",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """How the source reads one table's rows as literals of a MySQL-family target."""
+
+    #: SQL giving one row's ``(v1, v2, …)`` text, with ``%s`` where ``bound`` columns go.
+    expression: str
+    params: list[Any]
+    #: Columns read as Python values and bound as parameters, in table order.
+    bound: list[models.Field]
+
+
+def rendering_for(
+    table: type[models.Model], source: BaseDatabaseWrapper, target: BaseDatabaseWrapper
+) -> Rendering | None:
+    """The source-side rendering of ``table``'s rows for ``target``; None where every column
+    goes through Python (a target outside the MySQL family, a source we cannot render on)."""
+    if target.vendor not in MYSQL_FAMILY or source.vendor not in ("postgresql", "mysql"):
+        return None
+    fields = table._meta.local_concrete_fields
+    literal = _postgresql_literal if source.vendor == "postgresql" else _mysql_literal
+    rendered = [literal(f, _column(table, f, source), source, target) for f in fields]
+    bound = [f for f, part in zip(fields, rendered, strict=True) if part is None]
+    parts: list[str] = []
+    params: list[Any] = []
+    for part in rendered:
+        if part is None:
+            parts.append(_PLACEHOLDER)
+            continue
+        sql, part_params = part
+        if bound:  # the target statement gets parameters: its literal % signs are doubled
+            sql = f"replace({sql}, '%%', '%%%%')"
+        parts.append(sql)
+        params += part_params
+    if source.vendor == "postgresql":
+        return Rendering("'(' || " + " || ', ' || ".join(parts) + " || ')'", params, bound)
+    return Rendering(f"CONCAT('(', CONCAT_WS(', ', {', '.join(parts)}), ')')", params, bound)
+
+
+def _column(table: type[models.Model], field: models.Field, connection: BaseDatabaseWrapper) -> str:
+    qn = connection.ops.quote_name
+    return f"{qn(table._meta.db_table)}.{qn(field.column)}"
+
+
+def _postgresql_literal(
+    field: models.Field, c: str, source: BaseDatabaseWrapper, target: BaseDatabaseWrapper
+) -> tuple[str, list[Any]] | None:
+    """The SQL (and its parameters) rendering PostgreSQL column ``c`` as the target's literal,
+    the value Django would have written there; None for kinds without one."""
+    kind = internal_type(field)
+    params: list[Any] = []
+    if kind in INTEGER_TYPES or kind == "DecimalField":
+        sql = f"{c}::text"
+    elif kind in ("BooleanField", "DurationField"):
+        sql = POSTGRESQL_TEXT[kind].format(c=c)
+    elif kind in TEXT_TYPES or kind == "JSONField":
+        sql = _PG_QUOTED.format(t=f"{c}::text")
+    elif kind == "UUIDField":
+        text = f"{c}::text"
+        if not target.features.has_native_uuid_field:
+            text = f"replace({text}, '-', '')"  # char(32), as Django stores it there
+        sql = f"'''' || {text} || ''''"
+    elif kind in ("DateField", "TimeField"):
+        sql = f"'''' || {POSTGRESQL_TEXT[kind].format(c=c)} || ''''"
+    elif kind == "DateTimeField":
+        # The wall time Django writes: in the target's zone with USE_TZ, else the naive value
+        # as Django reads it, in the source connection's zone.
+        zone = target.timezone_name if settings.USE_TZ else source.timezone_name
+        sql = f"'''' || to_char({c} AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI:SS.US') || ''''"
+        params = [zone]
+    elif kind == "BinaryField":
+        sql = f"'X''' || encode({c}, 'hex') || ''''"
+    else:
+        return None
+    return (f"COALESCE({sql}, 'NULL')" if field.null else sql), params
+
+
+def _mysql_literal(
+    field: models.Field, c: str, source: BaseDatabaseWrapper, target: BaseDatabaseWrapper
+) -> tuple[str, list[Any]] | None:
+    """The SQL rendering MySQL/MariaDB column ``c`` as the target's literal (``QUOTE`` gives
+    NULL as ``NULL``); None for kinds without one."""
+    kind = internal_type(field)
+    if kind in _MYSQL_QUOTED:
+        return f"QUOTE({c})", []
+    if kind == "DateTimeField":
+        if settings.USE_TZ and source.timezone_name != target.timezone_name:
+            return None  # wall times of two different zones
+        return f"QUOTE({c})", []
+    if kind == "UUIDField":
+        if source.features.has_native_uuid_field != target.features.has_native_uuid_field:
+            return None  # a native uuid prints dashes a char(32) column must not get
+        return f"QUOTE({c})", []
+    if kind == "BinaryField":
+        return f"IF({c} IS NULL, 'NULL', CONCAT('X''', HEX({c}), ''''))", []
+    return None
+
+
+def _read_rendered(
+    table: type[models.Model], keys: list[Any], source: BaseDatabaseWrapper, rendering: Rendering
+) -> list[tuple[Any, list[Any], str]]:
+    """``(key, bound values, row text)`` for the rows of ``keys``, locked until the transaction
+    ends."""
+    pk_names = [f.attname for f in table._meta.pk_fields]
+    qs = (
+        table._base_manager.using(source.alias)
+        .filter(pk__in=keys)
+        .order_by(*pk_names)
+        .annotate(**{_ROW: RawSQL(rendering.expression, rendering.params)})
+        .values_list(*pk_names, *(f.attname for f in rendering.bound), _ROW)
+    )
+    features = source.features
+    if features.has_select_for_update:
+        qs = qs.select_for_update(no_key=features.has_select_for_no_key_update)
+    width = len(pk_names)
+    found = []
+    for row in qs:
+        key = row[0] if width == 1 else tuple(row[:width])
+        found.append((key, list(row[width:-1]), row[-1]))
+    return found
+
+
+def _upsert_rendered(
+    table: type[models.Model],
+    rows: list[tuple[Any, list[Any], str]],
+    rendering: Rendering,
+    connection: BaseDatabaseWrapper,
+) -> _Write:
+    """The upsert of rows the source rendered; only ``rendering.bound`` values are parameters."""
+    sql = _upsert_sql(table, connection, [text for _, _, text in rows])
+    if not rendering.bound:
+        return _Write(sql, None, len(rows))
+    preps = [field.get_db_prep_save for field in rendering.bound]
     params = [
-        prep(value, connection) for row in rows for prep, value in zip(preps, row, strict=True)
+        prep(value, connection)
+        for _, values, _ in rows
+        for prep, value in zip(preps, values, strict=True)
     ]
-    return _Write(sql, params, upserted=len(rows))
+    return _Write(sql, params, len(rows))
 
 
 def _delete(table: type[models.Model], keys: list[Any], connection: BaseDatabaseWrapper) -> _Write:

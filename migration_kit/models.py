@@ -68,17 +68,20 @@ class OutboxEntry(models.Model):
     object_pk = models.JSONField(help_text="The row's primary key, JSON-encoded by field type.")
     source_alias = models.CharField(max_length=100)
     target_alias = models.CharField(max_length=100)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True)
     last_error = models.TextField(blank=True)
-    batch = models.CharField(
-        max_length=32, blank=True, db_index=True, help_text="Entries written by one call."
-    )
+    batch = models.CharField(max_length=32, blank=True, help_text="Entries written by one call.")
 
     class Meta:
+        # Every outbox write pays for each index, so only these three (and the primary key):
+        # draining claims and deletes entries by id (the primary key); the fast path deletes
+        # the wrappers' entries by batch; lag and verify look entries up by model label. A
+        # plain Index, not db_index, so PostgreSQL builds no varchar_pattern_ops twin for LIKE.
         indexes = [
-            models.Index(fields=["model_label", "target_alias"], name="migration_kit_outbox_m")
+            models.Index(fields=["model_label", "target_alias"], name="migration_kit_outbox_m"),
+            models.Index(fields=["batch"], name="migration_kit_outbox_batch"),
         ]
         # On SingleStore (the primary during cutover) entries are written in the same
         # multi-statement transaction as the application's rows: a sharded rowstore table
