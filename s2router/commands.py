@@ -1,21 +1,92 @@
-"""Reusable ``--tenant T`` / ``--all-tenants`` support for management commands.
+"""The base of the router's and the kit's management commands, and ``--tenant`` support.
 
-Either subclass ``TenantCommand`` and implement ``handle_tenant(active, **options)`` (called once
-per selected tenant, inside ``s2router.tenant(...)``; ``active`` is None when neither option is
-given), or call ``add_tenant_arguments(parser)`` and iterate ``each_tenant(options)`` yourself.
-Bad tenant options raise ``CommandError(returncode=2)``.
+``S2Command`` (every ``s2_*`` command subclasses it) gives them one shape:
+
+- shared options, added by name: ``add_models_argument`` (``app.Model`` labels),
+  ``add_database_argument`` (one alias, or repeatable), ``add_source_target_arguments``
+  (``--source``/``--target``, and ``--database`` as ``--target``), ``add_format_argument``
+  (``--format text|json``);
+- one JSON style on stdout (``emit_json``: one document, indented, in the command's key order);
+- exit codes 0 ok, 1 problems found (``CommandError(returncode=1)``), 2 usage or configuration
+  error: a broken ``S2ROUTER`` (the strict ``conf.checked_config``) and any
+  ``ImproperlyConfigured`` become ``CommandError(returncode=2)`` naming the check id;
+- progress on stderr through ``progress_stream`` (the stream ``stderr=`` or the terminal gave,
+  for tqdm), never ``self.stderr._out``.
+
+It lives here, not in the kit, because the router's commands use it too and the kit already
+depends on the router (never the other way round).
+
+For tenants: either subclass ``TenantCommand`` and implement ``handle_tenant(active,
+**options)`` (called once per selected tenant, inside ``s2router.tenant(...)``; ``active`` is
+None when neither option is given), or call ``add_tenant_arguments(parser)`` and iterate
+``each_tenant(options)`` yourself. Bad tenant options raise ``CommandError(returncode=2)``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from s2router import conf, tenancy
+
+
+class S2Command(BaseCommand):
+    """A router or kit command: shared options, one JSON style, exit codes 0/1/2, progress."""
+
+    _progress_stream: TextIO | None = None
+
+    @staticmethod
+    def add_models_argument(parser: argparse.ArgumentParser, **kwargs: Any) -> None:
+        """Positional ``app.Model`` labels (none: every migrating model, where the command says
+        so)."""
+        parser.add_argument("models", nargs="*", metavar="app.Model", **kwargs)
+
+    @staticmethod
+    def add_database_argument(
+        parser: argparse.ArgumentParser, help: str, *, many: bool = False, dest: str = "database"
+    ) -> None:
+        """``--database ALIAS`` (``many``: repeatable, a list or None)."""
+        extra: dict[str, Any] = {"action": "append", "metavar": "ALIAS"} if many else {}
+        parser.add_argument("--database", dest=dest, help=help, **extra)
+
+    @staticmethod
+    def add_source_target_arguments(
+        parser: argparse.ArgumentParser, *, database_help: str = "Same as --target."
+    ) -> None:
+        """``--source``/``--target`` (default: the router's source and SINGLESTORE), with
+        ``--database`` as a synonym of ``--target``."""
+        parser.add_argument("--source", help="Source alias (default: the model's MIGRATING one).")
+        parser.add_argument("--target", help="Target alias (default: S2ROUTER['SINGLESTORE']).")
+        parser.add_argument("--database", dest="target", help=database_help)
+
+    @staticmethod
+    def add_format_argument(parser: argparse.ArgumentParser) -> None:
+        """``--format text|json``: human lines, or one JSON document on stdout."""
+        parser.add_argument("--format", choices=["text", "json"], default="text")
+
+    def emit_json(self, document: Any) -> None:
+        """The command's one JSON document on stdout, in the one style every command uses."""
+        self.stdout.write(json.dumps(document, indent=2, default=str))
+
+    @property
+    def progress_stream(self) -> TextIO:
+        """Where progress bars (tqdm) draw: the stream behind ``self.stderr``."""
+        return self._progress_stream or sys.stderr
+
+    def execute(self, *args: Any, **options: Any) -> Any:
+        """Run with the strict S2ROUTER config; configuration errors exit 2."""
+        self._progress_stream = options.get("stderr") or sys.stderr
+        try:
+            conf.checked_config()
+            return super().execute(*args, **options)
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc), returncode=2) from exc
 
 
 def add_tenant_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +124,7 @@ def each_tenant(options: dict[str, Any]) -> Iterator[tenancy.Tenant | None]:
                 yield selected
 
 
-class TenantCommand(BaseCommand):
+class TenantCommand(S2Command):
     """A command run once per tenant selected with ``--tenant``/``--all-tenants``."""
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:

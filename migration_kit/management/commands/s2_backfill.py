@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
 
 from migration_kit.backfill import Options, RowsRejected, WorkerFailed, backfill
@@ -14,9 +13,10 @@ from migration_kit.management.commands._models import (
     resolve_aliases,
     resolve_models,
 )
+from s2router.commands import S2Command
 
 
-class Command(BaseCommand):
+class Command(S2Command):
     help = (
         "Copy the rows of migrating models from their source database to the target, resuming "
         "from checkpoints. Exit 0 when done, 1 when rows were refused, 2 on usage, "
@@ -24,11 +24,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("models", nargs="*", metavar="app.Model")
-        parser.add_argument("--source", help="Source alias (default: the model's MIGRATING one).")
-        parser.add_argument("--target", help="Target alias (default: S2ROUTER['SINGLESTORE']).")
-        parser.add_argument(
-            "--database", dest="target", help="Same as --target (the kit's usual flag)."
+        self.add_models_argument(parser)
+        self.add_source_target_arguments(
+            parser, database_help="Same as --target (the kit's usual flag)."
         )
         parser.add_argument("--workers", type=int, default=1, help="Parallel processes.")
         parser.add_argument(
@@ -55,7 +53,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--restart", action="store_true", help="Forget checkpoints.")
         parser.add_argument("--reject-log", help="Append refused rows here and continue.")
-        parser.add_argument("--format", choices=["text", "json"], default="text")
+        self.add_format_argument(parser)
         parser.add_argument(
             "--progress",
             action="store_true",
@@ -86,7 +84,7 @@ class Command(BaseCommand):
         results = []
         try:
             for model, source, target in plans:
-                results.append(backfill(model, source, target, options, self.stderr._out))
+                results.append(backfill(model, source, target, options, self.progress_stream))
         except RowsRejected as exc:
             raise CommandError(str(exc), returncode=1) from exc
         except (WorkerFailed, DatabaseError, ValueError) as exc:
@@ -94,7 +92,7 @@ class Command(BaseCommand):
         rejected = sum(r.rejected for r in results)
         if opts["format"] == "json":
             summary = {"models": [r.as_dict() for r in results], "rejected": rejected}
-            self.stdout.write(json.dumps(summary, indent=2))
+            self.emit_json(summary)
         else:
             for r in results:
                 self.stdout.write(

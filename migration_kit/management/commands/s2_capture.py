@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from migration_kit import triggers
 from migration_kit.management.commands._models import resolve_aliases, resolve_models
+from s2router.commands import S2Command
 
 
-class Command(BaseCommand):
+class Command(S2Command):
     help = (
         "Install, remove or show the triggers that write outbox entries on a migrating model's "
         "source database (the model's table and its auto-created M2M tables). Exit 0 done, "
@@ -20,14 +20,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["install", "remove", "status"])
-        parser.add_argument("models", nargs="*", metavar="app.Model")
-        parser.add_argument(
-            "--database", help="The source alias (default: the model's S2ROUTER source)."
+        self.add_models_argument(parser)
+        self.add_database_argument(
+            parser, "The source alias (default: the model's S2ROUTER source)."
         )
         parser.add_argument(
             "--target", help="The mirror alias entries name (default: S2ROUTER['SINGLESTORE'])."
         )
-        parser.add_argument("--format", choices=["text", "json"], default="text")
+        self.add_format_argument(parser)
         parser.add_argument(
             "--force",
             action="store_true",
@@ -53,7 +53,7 @@ class Command(BaseCommand):
             for table in triggers.covered_models(model):
                 rows.append(self._one(action, table, source, mirror))
         if opts["format"] == "json":
-            self.stdout.write(json.dumps({"action": action, "tables": rows}, indent=2))
+            self.emit_json({"action": action, "tables": rows})
         else:
             for row in rows:
                 note = f" ({row['reason']})" if row["reason"] else ""

@@ -8,11 +8,10 @@ error.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
 
 from migration_kit.integrity.fix import apply, plan
@@ -26,7 +25,7 @@ from migration_kit.integrity.runner import (
     check_relation,
     tenant_context,
 )
-from s2router.commands import add_tenant_arguments, selected_tenants
+from s2router.commands import S2Command, add_tenant_arguments, selected_tenants
 from s2router.tenancy import NoTenantError
 
 
@@ -37,7 +36,7 @@ def _non_negative(text: str) -> int:
     return value
 
 
-class Command(BaseCommand):
+class Command(S2Command):
     help = (
         "Check that every foreign key, one-to-one, many-to-many row and generic foreign key "
         "points at an existing row; optionally repair what on_delete allows (--fix --yes)."
@@ -48,8 +47,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "labels", nargs="*", metavar="app_label[.Model]", help="What to check (default: all)."
         )
-        parser.add_argument("--database", help="Check the tables on this alias.")
-        parser.add_argument("--format", choices=["text", "json"], default="text")
+        self.add_database_argument(parser, "Check the tables on this alias.")
+        self.add_format_argument(parser)
         parser.add_argument(
             "--sample",
             type=_non_negative,
@@ -88,7 +87,7 @@ class Command(BaseCommand):
         if options["fix"] and not report.ok:
             remaining = self._fix(options, report, document, text)
         if options["format"] == "json":
-            self.stdout.write(json.dumps(document, indent=2, sort_keys=False))
+            self.emit_json(document)
         else:
             self.stdout.write("\n".join(text))
         if not remaining.ok:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from migration_kit.management.commands._models import resolve_models
 from migration_kit.status import model_status
 from s2router import shadow
+from s2router.commands import S2Command
 
 
-class Command(BaseCommand):
+class Command(S2Command):
     help = (
         "Show per migrating model: phase, backfill progress, outbox lag, last verify and "
         "shadow-read mismatches. Exit 0 all healthy, 1 something needs attention (failing "
@@ -21,8 +21,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("models", nargs="*", metavar="app.Model")
-        parser.add_argument("--format", choices=["text", "json"], default="text")
+        self.add_models_argument(parser)
+        self.add_format_argument(parser)
         parser.add_argument(
             "--reset-shadow",
             action="store_true",
@@ -36,7 +36,7 @@ class Command(BaseCommand):
             shadow.reset_stats(*(model._meta.label for model in chosen))
             self.stderr.write(f"shadow counters reset for {len(chosen)} model(s)")
         if opts["format"] == "json":
-            self.stdout.write(json.dumps({"models": statuses}, indent=2))
+            self.emit_json({"models": statuses})
         else:
             for status in statuses:
                 self.stdout.write(_line(status))

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import datetime
-import json
 import signal
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import connections, models
 from django.utils import timezone
 
 from migration_kit.management.commands._models import resolve_aliases, resolve_models
 from migration_kit.sync import DrainResult, catch_up, drain_all, lag, outbox_aliases
+from s2router.commands import S2Command
 
 
-class Command(BaseCommand):
+class Command(S2Command):
     help = (
         "Drain the outbox: apply pending keys to their mirror, with backoff on errors. "
         "With --since, copy rows changed since a time without an outbox. "
@@ -24,15 +24,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "models", nargs="*", metavar="app.Model", help="With --since: the models to catch up."
-        )
-        parser.add_argument(
-            "--database",
-            action="append",
+        self.add_models_argument(parser, help="With --since: the models to catch up.")
+        self.add_database_argument(
+            parser,
+            "Drain the outbox on this alias (repeatable; default: every alias holding one).",
+            many=True,
             dest="databases",
-            metavar="ALIAS",
-            help="Drain the outbox on this alias (repeatable; default: every alias holding one).",
         )
         parser.add_argument("--batch-size", type=int, default=500, help="Entries per claim.")
         parser.add_argument("--loop", action="store_true", help="Keep draining until stopped.")
@@ -50,7 +47,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--source", help="With --since: source alias (default: the router's).")
         parser.add_argument("--target", help="With --since: target alias (default: the router's).")
-        parser.add_argument("--format", choices=["text", "json"], default="text")
+        self.add_format_argument(parser)
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["batch_size"] < 1:
@@ -66,7 +63,7 @@ class Command(BaseCommand):
                 )
             report, failed = self._drain(opts)
         if opts["format"] == "json":
-            self.stdout.write(json.dumps(report, indent=2, default=str))
+            self.emit_json(report)
         else:
             self.stdout.write(self._text(report))
         if failed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from migration_kit.management.commands._models import (
     refuse_multi_table,
@@ -13,19 +13,18 @@ from migration_kit.management.commands._models import (
     resolve_models,
 )
 from migration_kit.verify import verify
+from s2router.commands import S2Command
 
 
-class Command(BaseCommand):
+class Command(S2Command):
     help = (
         "Compare migrating models between source and target (counts, chunk checksums, "
         "bisection to the differing rows). Exit 0 equal, 1 differences, 2 error."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("models", nargs="*", metavar="app.Model")
-        parser.add_argument("--source", help="Source alias (default: the model's MIGRATING one).")
-        parser.add_argument("--target", help="Target alias (default: S2ROUTER['SINGLESTORE']).")
-        parser.add_argument("--database", dest="target", help="Same as --target.")
+        self.add_models_argument(parser)
+        self.add_source_target_arguments(parser)
         parser.add_argument(
             "--repair",
             action="store_true",
@@ -40,7 +39,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--chunk-rows", type=int, default=50_000, help="Rows per top-level checksum chunk."
         )
-        parser.add_argument("--format", choices=["text", "json"], default="text")
+        self.add_format_argument(parser)
 
     def handle(self, *args: str, **opts: Any) -> None:
         if opts["chunk_rows"] < 2:
@@ -62,7 +61,7 @@ class Command(BaseCommand):
             for model, source, target in plans
         ]
         if opts["format"] == "json":
-            self.stdout.write(json.dumps({"models": [o.as_dict() for o in outcomes]}, indent=2))
+            self.emit_json({"models": [o.as_dict() for o in outcomes]})
         else:
             for o in outcomes:
                 self.stdout.write(self._line(o))

@@ -6,17 +6,17 @@ Exit codes: 0 done (or nothing to change), 1 the transition was refused (reasons
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from s2router import conf, phases
 from s2router.checks import check_settings
+from s2router.commands import S2Command
 from s2router.phases import Phase
 
 
-class Command(BaseCommand):
+class Command(S2Command):
     help = (
         "Show migration phases (no arguments), one model's phase (app.Model), or move a model "
         "to PHASE (legacy, dual_write, shadow, cutover, done)."
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--clear", action="store_true", help="Delete the override; settings decide again."
         )
-        parser.add_argument("--format", choices=["text", "json"], default="text")
+        self.add_format_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         errors = [m for m in check_settings() if m.is_serious()]
@@ -103,7 +103,7 @@ class Command(BaseCommand):
     ) -> None:
         if options["format"] == "json":
             payload: dict[str, Any] = {"models": rows, **(extra or {})}
-            self.stdout.write(json.dumps(payload, sort_keys=True))
+            self.emit_json(payload)
             return
         for row in rows:
             mirror = f" + mirror {row['mirror']}" if row["mirror"] else ""

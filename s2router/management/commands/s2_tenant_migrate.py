@@ -23,7 +23,7 @@ class Command(TenantCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--database", help="Tenancy alias (default: the SingleStore alias).")
+        self.add_database_argument(parser, "Tenancy alias (default: the SingleStore alias).")
         parser.add_argument(
             "--create", action="store_true", help="CREATE DATABASE IF NOT EXISTS first."
         )

@@ -5,17 +5,16 @@ Exit codes: 0 ok, 1 a tenant database is missing (``--check``), 2 usage or confi
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import connections
 
 from s2router import conf, tenancy
-from s2router.commands import add_tenant_arguments, selected_tenants
+from s2router.commands import S2Command, add_tenant_arguments, selected_tenants
 
 
-class Command(BaseCommand):
+class Command(S2Command):
     help = "List tenants (all, or --tenant T) with their databases; --check that they exist."
     requires_system_checks: list[str] = []
 
@@ -24,12 +23,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check", action="store_true", help="Verify each tenant database exists."
         )
-        parser.add_argument(
-            "--database",
-            action="append",
-            help="Tenancy alias to check (repeatable; default: every TENANCY alias).",
+        self.add_database_argument(
+            parser, "Tenancy alias to check (repeatable; default: every TENANCY alias).", many=True
         )
-        parser.add_argument("--format", choices=["text", "json"], default="text")
+        self.add_format_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         cfg = conf.get_config()
@@ -59,7 +56,7 @@ class Command(BaseCommand):
                 missing += sum(not ok for ok in row["exists"].values())
             rows.append(row)
         if options["format"] == "json":
-            self.stdout.write(json.dumps({"tenants": rows}, sort_keys=True))
+            self.emit_json({"tenants": rows})
         else:
             for row in rows:
                 state = ""
