@@ -32,7 +32,7 @@ from django.db.models.sql import compiler as base_compiler
 from django.db.models.sql.constants import GET_ITERATOR_CHUNK_SIZE, MULTI
 from django.db.models.sql.query import Query
 
-from django_singlestore import rules
+from django_singlestore import rules, shapes
 from django_singlestore.design import model_storage
 
 #: Rounds of "lock the keys, read the keys again" before giving up on a select_for_update()
@@ -100,7 +100,62 @@ class SingleStoreCompilerMixin:
         return models if sharded else None
 
 
+def _refuse_two_levels(query: Query, connection: Any) -> None:
+    """S2-SUBSELECT-OUTER-LEVELS for a statement whose subquery reaches two selects out."""
+    if shapes.reaches_two_levels(query) and shapes.touches_sharded(query, connection):
+        raise _refuse(
+            rules.SUBSELECT_OUTER_LEVELS,
+            "OuterRef(OuterRef(...)) (a subquery naming a query two levels out, or OuterRef in "
+            "a union()/intersection()/difference() inside a subquery)",
+            "Reference only the directly enclosing query: annotate the outer value on the "
+            "middle query's model through a relation, or evaluate the inner query first.",
+        )
+
+
 class SQLCompiler(SingleStoreCompilerMixin, mysql_compiler.SQLCompiler):
+    def pre_sql_setup(self, with_col_aliases: bool = False) -> tuple[list, list, list]:
+        """Django's setup, then the planner rules that read ORDER BY and HAVING."""
+        extra_select, order_by, group_by = super().pre_sql_setup(with_col_aliases)
+        query = self.query
+        if not query.subquery:
+            _refuse_two_levels(query, self.connection)
+        if any(shapes.correlated_subquery(e, query) for e, _ in order_by) and (
+            shapes.touches_sharded(query, self.connection)
+        ):
+            raise _refuse(
+                rules.SUBSELECT_OUTER_LEVELS,
+                "order_by() on an Exists/Subquery that uses OuterRef",
+                "Annotate the subquery and sort in Python, or order by a column.",
+            )
+        if (
+            self.having is not None
+            and shapes.has_subquery(self.having)
+            and shapes.touches_sharded(query, self.connection)
+        ):
+            raise _refuse(
+                rules.SUBSELECT_OUTER_LEVELS,
+                "filter() on an aggregate compared with a Subquery (HAVING with a subquery)",
+                "Evaluate the subquery first and compare with its value.",
+            )
+        return extra_select, order_by, group_by
+
+    def collapse_group_by(self, expressions: list, having: Any) -> list:
+        """Django's GROUP BY items; one holding a correlated subquery is refused."""
+        expressions = super().collapse_group_by(expressions, having)
+        for expression in expressions:
+            if not shapes.correlated_subquery(expression, self.query):
+                continue
+            selected = any(expression == e and alias for e, _, alias in self.select)
+            rule = rules.SUBSELECT_GROUP_BY if selected else rules.CORRELATED_PROJECT_COLUMNSTORE
+            if shapes.touches_sharded(self.query, self.connection, columnstore=not selected):
+                raise _refuse(
+                    rule,
+                    "values() + annotate() grouping by an Exists/Subquery that uses OuterRef",
+                    "Group by the columns the subquery is correlated on, or annotate the "
+                    "aggregate inside the subquery.",
+                )
+        return expressions
+
     def get_order_by(self) -> list:
         order_by = super().get_order_by()
         for expression, _ in order_by:
@@ -227,4 +282,7 @@ class SQLUpdateCompiler(SingleStoreCompilerMixin, base_compiler.SQLUpdateCompile
 
 
 class SQLAggregateCompiler(SingleStoreCompilerMixin, mysql_compiler.SQLAggregateCompiler):
-    pass
+    def as_sql(self) -> tuple[str, Any]:
+        # aggregate() over annotations: the statement's select is the derived table.
+        _refuse_two_levels(self.query.inner_query, self.connection)
+        return super().as_sql()

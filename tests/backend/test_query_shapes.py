@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from django.db import NotSupportedError, connections, transaction
+from django.db.backends.mysql import compiler as mysql_compiler
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import SHA224, Chr, Collate
 from django.test.utils import CaptureQueriesContext
@@ -167,3 +168,90 @@ def test_aggregate_over_a_subquery_of_reference_tables_is_not_refused() -> None:
         n=Count("id", filter=Q(Exists(Tag.objects.filter(pk=OuterRef("pk")))))
     )
     assert result == {"n": 1}
+
+
+def _nested_outerref():
+    through = Article.tags.through
+    inner = through.objects.filter(article_id=OuterRef(OuterRef("pk"))).values("tag_id")[:1]
+    middle = Tag.objects.filter(pk=Subquery(inner)).values("name")[:1]
+    return Article.objects.using("s2").annotate(tag=Subquery(middle))
+
+
+def _order_by_exists():
+    tagged = Article.tags.through.objects.filter(article_id=OuterRef("pk"))
+    return Article.objects.using("s2").order_by(Exists(tagged).desc(), "id")
+
+
+def _group_by_subquery():
+    first_tag = Article.tags.through.objects.filter(article_id=OuterRef("pk")).values("tag_id")
+    return (
+        Article.objects.using("s2")
+        .annotate(tag=Subquery(first_tag[:1]))
+        .values("tag")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
+def _having_subquery():
+    return (
+        Article.objects.using("s2")
+        .values("title")
+        .annotate(n=Count("id"))
+        .filter(n__gt=Subquery(Tag.objects.using("s2").values("id")[:1]))
+        .order_by()
+    )
+
+
+PLANNER_REFUSALS = [
+    (_nested_outerref, rules.SUBSELECT_OUTER_LEVELS),
+    (_order_by_exists, rules.SUBSELECT_OUTER_LEVELS),
+    (_group_by_subquery, rules.SUBSELECT_GROUP_BY),
+    (_having_subquery, rules.SUBSELECT_OUTER_LEVELS),
+]
+
+
+@pytest.mark.parametrize(
+    ("build", "rule"),
+    PLANNER_REFUSALS,
+    ids=["nested-outerref", "order-by-exists", "group-by-subquery", "having-subquery"],
+)
+def test_planner_refusals_raise_before_sending_and_match_the_emulator(build, rule) -> None:
+    """The backend refuses what the server refuses (Django's MySQL SQL for the same queryset is
+    refused there with the rule's text), and sends nothing."""
+    _articles()
+    queryset = build()
+    connection = connections["s2"]
+    mysql_sql, params = mysql_compiler.SQLCompiler(queryset.query, connection, "s2").as_sql()
+    _refused_as_sent(mysql_sql, params, rule)
+    with CaptureQueriesContext(connection) as sent, pytest.raises(NotSupportedError) as caught:
+        list(build())
+    assert rule.id in str(caught.value) and not sent.captured_queries
+
+
+def test_planner_neighbours_still_run() -> None:
+    """One level of OuterRef, ordering by a column while filtering by Exists, grouping by a
+    column and HAVING without a subquery: accepted, and computed as everywhere."""
+    _articles()
+    tagged = Article.tags.through.objects.filter(article_id=OuterRef("pk"))
+    names = Tag.objects.filter(articles=OuterRef("pk")).values("name")[:1]
+    rows = Article.objects.using("s2").annotate(tag=Subquery(names)).order_by("id")
+    assert [r.tag for r in rows] == ["news", "news", "news", None]
+    assert list(
+        Article.objects.using("s2")
+        .filter(Exists(tagged))
+        .order_by("-id")
+        .values_list("title", flat=True)
+    ) == ["a2", "a1", "a0"]
+    grouped = Article.objects.using("s2").values("title").annotate(n=Count("id")).filter(n__gt=0)
+    assert sorted(r["title"] for r in grouped.order_by()) == ["a0", "a1", "a2", "a3"]
+
+
+def test_nested_outerref_over_reference_tables_only_is_sent() -> None:
+    """The planner rules are not applied to reference-only statements (a boundary guess)."""
+    Tag.objects.using("s2").create(name="x")
+    inner = Tag.objects.filter(pk=OuterRef(OuterRef("pk"))).values("pk")[:1]
+    middle = Tag.objects.filter(pk=Subquery(inner)).values("name")[:1]
+    assert list(
+        Tag.objects.using("s2").annotate(n=Subquery(middle)).values_list("n", flat=True)
+    ) == ["x"]
