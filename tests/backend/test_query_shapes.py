@@ -4,6 +4,7 @@ emulator's rules: the SQL Django would have sent is refused there, ours is not."
 
 from __future__ import annotations
 
+import datetime
 import os
 import threading
 
@@ -255,3 +256,29 @@ def test_nested_outerref_over_reference_tables_only_is_sent() -> None:
     assert list(
         Tag.objects.using("s2").annotate(n=Subquery(middle)).values_list("n", flat=True)
     ) == ["x"]
+
+
+def test_dates_before_year_1000_are_refused_before_sending() -> None:
+    """S2-DATE-BEFORE-1000: the backend refuses the value in its adapt methods (writes and
+    lookups), naming the rule; year 1000 itself is stored."""
+    early = datetime.datetime(999, 12, 31, 23, 0, tzinfo=datetime.UTC)
+    with CaptureQueriesContext(connections["s2"]) as sent:
+        with pytest.raises(ValueError, match="S2-DATE-BEFORE-1000"):
+            Article.objects.using("s2").create(title="early", published=early)
+        with pytest.raises(ValueError, match="1000-01-01"):
+            list(Article.objects.using("s2").filter(published__lt=early))
+    assert not sent.captured_queries
+    first = datetime.datetime(1000, 1, 1, tzinfo=datetime.UTC)
+    article = Article.objects.using("s2").create(title="year 1000", published=first)
+    assert Article.objects.using("s2").get(pk=article.pk).published == first
+
+
+def test_raw_sql_with_a_date_before_year_1000_is_refused_by_the_server() -> None:
+    """Past the backend (raw SQL), the server's refusal reaches Django as NotSupportedError."""
+    with pytest.raises(NotSupportedError) as caught, connections["s2"].cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO backendapp_article (title, body, published) VALUES (%s, '', %s)",
+            ["raw", "0999-06-15 10:00:00"],
+        )
+    if not REAL_SERVER:
+        assert rules.DATE_BEFORE_1000.message in str(caught.value)
