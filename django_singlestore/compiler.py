@@ -22,9 +22,10 @@ either compiled into SQL it runs with the same result, or refused here with
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from django.db import NotSupportedError
+from django.db import DatabaseError, NotSupportedError
 from django.db.backends.mysql import compiler as mysql_compiler
 from django.db.models import Aggregate, Value
 from django.db.models.functions import SHA224, Chr, Collate
@@ -38,6 +39,40 @@ from django_singlestore.design import model_storage
 #: Rounds of "lock the keys, read the keys again" before giving up on a select_for_update()
 #: whose matching rows keep changing under concurrent writers.
 LOCK_ROUNDS = 10
+
+
+#: The ORM constructs that produce each planner refusal the backend cannot see coming (their
+#: boundary is a guess, so the server's answer decides): named when the refusal comes back.
+SERVER_DECIDES: dict[str, str] = {
+    rules.CORRELATED_UNTRANSFORMABLE.id: "A Subquery/Exists with OuterRef that SingleStore could "
+    "not turn into a join (OuterRef used in the subquery's values()/annotate(), inside "
+    "Case/When in filter(), or a grouped subquery not correlated on the shard key)",
+    rules.SUBQUERY_MORE_THAN_ONE_ROW.id: "Subquery(...)[:1] correlated on a transform of OuterRef "
+    "(e.g. OuterRef('date__year')) with order_by()",
+    rules.CORRELATED_PROJECT_COLUMNSTORE.id: "Grouping by an Exists/Subquery expression on a "
+    "columnstore table",
+    rules.SUBSELECT_OUTER_LEVELS.id: "A subquery naming a query two levels out, or in ORDER BY "
+    "or HAVING",
+    rules.SUBSELECT_GROUP_BY.id: "Grouping by a Subquery/Exists annotation",
+    rules.SUBSELECT_IN_AGGREGATE.id: "An aggregate over an Exists/Subquery/__in=queryset",
+    rules.FOR_UPDATE_JOIN.id: "select_for_update() over a join or a subquery",
+}
+_PLACEHOLDER = re.compile(r"\{[^}]*\}")
+
+
+def _shape_refusal(error: DatabaseError) -> NotSupportedError | None:
+    """The server's (or emulator's) refusal of a query shape, as a NotSupportedError naming the
+    ORM construct and the workaround; None for any other error."""
+    text = str(error.args[1]) if len(error.args) > 1 else str(error)
+    for rule_id, construct in SERVER_DECIDES.items():
+        rule = rules.SHAPE_RULES[rule_id]
+        fragments = [f for f in _PLACEHOLDER.split(rule.message) if f.strip()]
+        if all(f in text for f in fragments):
+            return NotSupportedError(
+                f"{construct} is not supported on SingleStore ({rule.id}; the server said: "
+                f"{text}). {rule.hint}"
+            )
+    return None
 
 
 def _refuse(rule: rules.Rule, construct: str, workaround: str) -> NotSupportedError:
@@ -184,9 +219,15 @@ class SQLCompiler(SingleStoreCompilerMixin, mysql_compiler.SQLCompiler):
         chunked_fetch: bool = False,
         chunk_size: int = GET_ITERATOR_CHUNK_SIZE,
     ) -> Any:
-        if self.query.select_for_update and self._lock_needs_own_statement():
-            return self._lock_then_read(result_type, chunked_fetch, chunk_size)
-        return super().execute_sql(result_type, chunked_fetch, chunk_size)
+        try:
+            if self.query.select_for_update and self._lock_needs_own_statement():
+                return self._lock_then_read(result_type, chunked_fetch, chunk_size)
+            return super().execute_sql(result_type, chunked_fetch, chunk_size)
+        except DatabaseError as error:
+            refusal = _shape_refusal(error)
+            if refusal is None:
+                raise
+            raise refusal from error
 
     def _lock_needs_own_statement(self) -> bool:
         """FOR UPDATE over a join or with a subquery (S2-FOR-UPDATE-JOIN)."""

@@ -11,8 +11,8 @@ import threading
 import pytest
 from django.db import NotSupportedError, connections, transaction
 from django.db.backends.mysql import compiler as mysql_compiler
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
-from django.db.models.functions import SHA224, Chr, Collate
+from django.db.models import CharField, Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models.functions import SHA224, Chr, Collate, Concat
 from django.test.utils import CaptureQueriesContext
 
 from django_singlestore import rules
@@ -282,3 +282,21 @@ def test_raw_sql_with_a_date_before_year_1000_is_refused_by_the_server() -> None
         )
     if not REAL_SERVER:
         assert rules.DATE_BEFORE_1000.message in str(caught.value)
+
+
+def test_a_refusal_only_the_server_can_judge_names_the_construct() -> None:
+    """S2-CORRELATED-SHARD's boundary is a guess, so the backend sends the query; the refusal
+    comes back as NotSupportedError naming the ORM construct, the rule and the workaround."""
+    _articles()
+    labels = (
+        Tag.objects.annotate(label=Concat(OuterRef("title"), "name", output_field=CharField()))
+        .order_by("name")
+        .values("label")[:1]
+    )
+    with pytest.raises(NotSupportedError) as caught:
+        list(Article.objects.using("s2").annotate(label=Subquery(labels)))
+    text = str(caught.value)
+    assert rules.CORRELATED_UNTRANSFORMABLE.id in text and "Subquery/Exists with OuterRef" in text
+    assert rules.CORRELATED_UNTRANSFORMABLE.hint in text
+    if not REAL_SERVER or rules.CORRELATED_UNTRANSFORMABLE.message_public:
+        assert rules.CORRELATED_UNTRANSFORMABLE.message in text
