@@ -25,9 +25,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.core.exceptions import FieldError
 from django.db import DatabaseError, NotSupportedError
 from django.db.backends.mysql import compiler as mysql_compiler
 from django.db.models import Aggregate, Value
+from django.db.models.expressions import Combinable, DurationExpression
 from django.db.models.functions import SHA224, Chr, Collate
 from django.db.models.sql import compiler as base_compiler
 from django.db.models.sql.constants import GET_ITERATOR_CHUNK_SIZE, MULTI
@@ -84,6 +86,11 @@ def _refuse(rule: rules.Rule, construct: str, workaround: str) -> NotSupportedEr
 class SingleStoreCompilerMixin:
     def compile(self, node: Any) -> tuple[str, Any]:
         self._check_node(node)
+        if isinstance(node, DurationExpression) and node.connector in (
+            Combinable.MUL,
+            Combinable.DIV,
+        ):
+            return self._scaled_duration(node)
         impl = getattr(node, "as_singlestore", None) or getattr(node, "as_mysql", None)
         sql, params = impl(self, self.connection) if impl else node.as_sql(self, self.connection)
         # Judged on the SQL: Django moves a subquery an aggregate refers to into a derived table
@@ -115,6 +122,25 @@ class SingleStoreCompilerMixin:
                     f"Chr({value.value})",
                     "Pass the character itself: Value(chr(n)).",
                 )
+
+    def _scaled_duration(self, node: DurationExpression) -> tuple[str, Any]:
+        """``duration * k``, ``k * duration``, ``duration / k`` on the stored microseconds (a
+        DurationField is BIGINT microseconds), rounded to the microsecond: MySQL's rendering,
+        ``INTERVAL col MICROSECOND * k``, is arithmetic on an INTERVAL, which SingleStore
+        refuses (S2-INTERVAL-ARITHMETIC)."""
+        rhs_is_duration = _is_duration(node.rhs)
+        if node.connector == Combinable.DIV and rhs_is_duration:
+            raise _refuse(
+                rules.INTERVAL_ARITHMETIC,
+                "A number divided by a DurationField",
+                "Divide the duration by the number, or compute the ratio in Python.",
+            )
+        lhs_sql, lhs_params = self.compile(node.lhs)
+        rhs_sql, rhs_params = self.compile(node.rhs)
+        return (
+            f"CAST(ROUND(({lhs_sql}) {node.connector} ({rhs_sql})) AS SIGNED)",
+            (*lhs_params, *rhs_params),
+        )
 
     def _subquery_models(self, node: Any) -> list[Any] | None:
         """The models read by subqueries inside ``node`` when one of them, or the query's own
@@ -289,6 +315,13 @@ class SQLCompiler(SingleStoreCompilerMixin, mysql_compiler.SQLCompiler):
                     f"IN ({placeholders}) FOR UPDATE",
                     ordered,
                 )
+
+
+def _is_duration(expression: Any) -> bool:
+    try:
+        return expression.output_field.get_internal_type() == "DurationField"
+    except FieldError:
+        return False
 
 
 def _walk(expression: Any) -> list[Any]:

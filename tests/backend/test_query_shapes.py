@@ -7,16 +7,29 @@ from __future__ import annotations
 import datetime
 import os
 import threading
+from decimal import Decimal
 
 import pytest
 from django.db import NotSupportedError, connections, transaction
 from django.db.backends.mysql import compiler as mysql_compiler
-from django.db.models import CharField, Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models import (
+    CharField,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import SHA224, Chr, Collate, Concat
 from django.test.utils import CaptureQueriesContext
 
 from django_singlestore import rules
 from tests.backendapp.models import Article, Tag
+from tests.kitapp.models import Everything
 
 pytestmark = [pytest.mark.s2, pytest.mark.django_db(databases=["s2"], transaction=True)]
 REAL_SERVER = bool(os.environ.get("S2_TEST_URL"))
@@ -300,3 +313,34 @@ def test_a_refusal_only_the_server_can_judge_names_the_construct() -> None:
     assert rules.CORRELATED_UNTRANSFORMABLE.hint in text
     if not REAL_SERVER or rules.CORRELATED_UNTRANSFORMABLE.message_public:
         assert rules.CORRELATED_UNTRANSFORMABLE.message in text
+
+
+@pytest.mark.django_db(databases=["s2", "default"], transaction=True)
+def test_duration_times_a_number_computes_as_on_postgresql() -> None:
+    """S2-INTERVAL-ARITHMETIC: ``F(duration) * k`` and ``/ k`` run on the stored microseconds
+    and give what PostgreSQL (native intervals) and Python compute; Django's MySQL SQL for it
+    (``INTERVAL col MICROSECOND * k``, unimplemented there: #25287) is refused."""
+    spans = [datetime.timedelta(hours=1, microseconds=7), datetime.timedelta(days=-2, seconds=3)]
+    results = {}
+    for alias in ("s2", "default"):
+        Everything.objects.using(alias).bulk_create(
+            [Everything(name=str(i), span=span, ratio=2.5) for i, span in enumerate(spans)]
+        )
+        queryset = (
+            Everything.objects.using(alias)
+            .annotate(
+                times=ExpressionWrapper(F("span") * F("ratio"), output_field=DurationField()),
+                twice=ExpressionWrapper(2 * F("span"), output_field=DurationField()),
+                part=ExpressionWrapper(F("span") / Decimal("3.2"), output_field=DurationField()),
+            )
+            .order_by("name")
+        )
+        results[alias] = [(e.times, e.twice, e.part) for e in queryset]
+    assert results["s2"] == results["default"]
+    assert results["s2"] == [(s * 2.5, s * 2, s / 3.2) for s in spans]
+    s2_query = Everything.objects.using("s2").annotate(
+        times=ExpressionWrapper(F("span") * 2, output_field=DurationField())
+    )
+    sql, params = mysql_compiler.SQLCompiler(s2_query.query, connections["s2"], "s2").as_sql()
+    assert "MICROSECOND" in sql
+    _refused_as_sent(sql, params, rules.INTERVAL_ARITHMETIC)
