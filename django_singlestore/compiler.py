@@ -28,8 +28,8 @@ from typing import Any
 from django.core.exceptions import FieldError
 from django.db import DatabaseError, NotSupportedError
 from django.db.backends.mysql import compiler as mysql_compiler
-from django.db.models import Aggregate, Value
-from django.db.models.expressions import Combinable, DurationExpression
+from django.db.models import Aggregate, F, Value
+from django.db.models.expressions import Combinable, DurationExpression, OrderBy, Ref
 from django.db.models.functions import SHA224, Chr, Collate
 from django.db.models.sql import compiler as base_compiler
 from django.db.models.sql.constants import GET_ITERATOR_CHUNK_SIZE, MULTI
@@ -65,6 +65,8 @@ _PLACEHOLDER = re.compile(r"\{[^}]*\}")
 def _shape_refusal(error: DatabaseError) -> NotSupportedError | None:
     """The server's (or emulator's) refusal of a query shape, as a NotSupportedError naming the
     ORM construct and the workaround; None for any other error."""
+    if getattr(error, "s2_rule", None) is not None:
+        return None
     text = str(error.args[1]) if len(error.args) > 1 else str(error)
     for rule_id, construct in SERVER_DECIDES.items():
         rule = rules.SHAPE_RULES[rule_id]
@@ -78,9 +80,11 @@ def _shape_refusal(error: DatabaseError) -> NotSupportedError | None:
 
 
 def _refuse(rule: rules.Rule, construct: str, workaround: str) -> NotSupportedError:
-    return NotSupportedError(
+    error = NotSupportedError(
         f"{construct} is not supported on SingleStore ({rule.id}: {rule.message}). {workaround}"
     )
+    error.s2_rule = rule  # raised here, before sending: not the server's answer
+    return error
 
 
 class SingleStoreCompilerMixin:
@@ -183,6 +187,8 @@ class SQLCompiler(SingleStoreCompilerMixin, mysql_compiler.SQLCompiler):
         if any(shapes.correlated_subquery(e, query) for e, _ in order_by) and (
             shapes.touches_sharded(query, self.connection)
         ):
+            if self._order_outside is not None:
+                return self._ordering_as_columns(order_by), [], group_by
             raise _refuse(
                 rules.SUBSELECT_OUTER_LEVELS,
                 "order_by() on an Exists/Subquery that uses OuterRef",
@@ -199,6 +205,27 @@ class SQLCompiler(SingleStoreCompilerMixin, mysql_compiler.SQLCompiler):
                 "Evaluate the subquery first and compare with its value.",
             )
         return extra_select, order_by, group_by
+
+    def _ordering_as_columns(self, order_by: list) -> list:
+        """S2-SUBSELECT-OUTER-LEVELS, rewritten: every ORDER BY item becomes a column of the
+        select (``__s2_order<n>``) and :meth:`as_sql` sorts a derived table by those columns."""
+        extra, outer = [], []
+        for position, (expression, _) in enumerate(order_by):
+            source = expression.expression
+            source = source.source if isinstance(source, Ref) else source
+            alias = f"__s2_order{position}"
+            extra.append((source, self.compile(source), alias))
+            outer.append(
+                OrderBy(
+                    Ref(alias, source),
+                    descending=expression.descending,
+                    nulls_first=expression.nulls_first,
+                    nulls_last=expression.nulls_last,
+                )
+            )
+        self._order_outside = outer
+        self.has_extra_select = True
+        return extra
 
     def collapse_group_by(self, expressions: list, having: Any) -> list:
         """Django's GROUP BY items; one holding a correlated subquery is refused."""
@@ -228,9 +255,31 @@ class SQLCompiler(SingleStoreCompilerMixin, mysql_compiler.SQLCompiler):
                 )
         return order_by
 
+    _order_outside: list | bool | None = None
+
     def as_sql(self, with_limits: bool = True, with_col_aliases: bool = False) -> tuple[str, Any]:
-        sql, params = super().as_sql(with_limits, with_col_aliases)
         query = self.query
+        if _may_sort_outside(query):
+            # A correlated subquery in ORDER BY: computed as a column of a derived table, which
+            # the statement sorts (and slices) by that column.
+            self._order_outside = True
+            try:
+                inner, params = super().as_sql(with_limits=False, with_col_aliases=True)
+                outer = self._order_outside
+            finally:
+                self._order_outside = None
+            if isinstance(outer, list):
+                ordering, order_params = [], []
+                for item in outer:
+                    item_sql, item_params = self.compile(item)
+                    ordering.append(item_sql)
+                    order_params.extend(item_params)
+                sql = f"SELECT * FROM ({inner}) AS `s2_ordered` ORDER BY {', '.join(ordering)}"
+                if with_limits and query.is_sliced:
+                    limit = self.connection.ops.limit_offset_sql(query.low_mark, query.high_mark)
+                    sql = f"{sql} {limit}"
+                return sql, (*params, *order_params)
+        sql, params = super().as_sql(with_limits, with_col_aliases)
         if query.combinator and with_limits and query.is_sliced and not query.subquery:
             # SingleStore binds "(A) UNION (B) LIMIT n" to the last part (S2-UNION-LIMIT).
             limit = self.connection.ops.limit_offset_sql(query.low_mark, query.high_mark)
@@ -315,6 +364,24 @@ class SQLCompiler(SingleStoreCompilerMixin, mysql_compiler.SQLCompiler):
                     f"IN ({placeholders}) FOR UPDATE",
                     ordered,
                 )
+
+
+def _may_sort_outside(query: Query) -> bool:
+    """Whether ``query`` is a statement whose ordering names a subquery and whose rows a derived
+    table can sort unchanged: not a subquery, a combination, a FOR UPDATE or a GROUP BY."""
+    if query.subquery or query.combinator or query.select_for_update or query.group_by is not None:
+        return False
+    stack = list(query.order_by or (query.get_meta().ordering if query.default_ordering else ()))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str | F):  # a name: an annotation's, or a field's
+            name = node if isinstance(node, str) else node.name
+            node = query.annotations.get(name.lstrip("-+")) if isinstance(name, str) else None
+        if isinstance(node, Query):
+            return True
+        if hasattr(node, "get_source_expressions"):
+            stack.extend(e for e in node.get_source_expressions() if e is not None)
+    return False
 
 
 def _is_duration(expression: Any) -> bool:
