@@ -142,13 +142,11 @@ SINGLESTORE_SHARDED_TEST_SKIPS: dict[str, set[str]] = {
         "expressions.tests.BasicExpressionsTests.test_annotations_within_subquery",
         "expressions.tests.BasicExpressionsTests.test_nested_subquery_outer_ref_2",
         "expressions.tests.BasicExpressionsTests.test_nested_subquery_outer_ref_with_autofield",
-        "expressions.tests.BasicExpressionsTests.test_order_by_exists",
         "queries.test_qs_combinators.QuerySetSetOperationTests.test_union_in_subquery",
         "queries.tests.ExcludeTests.test_subquery_exclude_outerref",
         # Not in observed-refusals.md's sample; the same SQL shape as a sample test above
         # (nested OuterRef, UNION/INTERSECT branches in a subquery, ORDER BY a subquery):
         "expressions.tests.BasicExpressionsTests.test_nested_outerref_with_function",
-        "ordering.tests.OrderingTests.test_orders_nulls_first_on_filtered_subquery",
         "queries.test_qs_combinators.QuerySetSetOperationTests.test_intersection_in_nested_subquery",
         "queries.test_qs_combinators.QuerySetSetOperationTests."
         "test_union_in_subquery_related_outerref",
