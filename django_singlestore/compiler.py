@@ -371,7 +371,8 @@ def _may_sort_outside(query: Query) -> bool:
     table can sort unchanged: not a subquery, a combination, a FOR UPDATE or a GROUP BY."""
     if query.subquery or query.combinator or query.select_for_update or query.group_by is not None:
         return False
-    stack = list(query.order_by or (query.get_meta().ordering if query.default_ordering else ()))
+    default = query.default_ordering and query.model is not None
+    stack = list(query.order_by or (query.get_meta().ordering if default else ()))
     while stack:
         node = stack.pop()
         if isinstance(node, str | F):  # a name: an annotation's, or a field's
@@ -382,6 +383,27 @@ def _may_sort_outside(query: Query) -> bool:
         if hasattr(node, "get_source_expressions"):
             stack.extend(e for e in node.get_source_expressions() if e is not None)
     return False
+
+
+_NUMBER_FIELDS = frozenset(
+    {
+        "IntegerField",
+        "BigIntegerField",
+        "SmallIntegerField",
+        "PositiveIntegerField",
+        "PositiveBigIntegerField",
+        "PositiveSmallIntegerField",
+        "DecimalField",
+        "FloatField",
+    }
+)
+
+
+def _is_number(expression: Any) -> bool:
+    try:
+        return expression.output_field.get_internal_type() in _NUMBER_FIELDS
+    except FieldError:
+        return False
 
 
 def _is_duration(expression: Any) -> bool:
