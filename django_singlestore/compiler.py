@@ -90,9 +90,10 @@ def _refuse(rule: rules.Rule, construct: str, workaround: str) -> NotSupportedEr
 class SingleStoreCompilerMixin:
     def compile(self, node: Any) -> tuple[str, Any]:
         self._check_node(node)
-        if isinstance(node, DurationExpression) and node.connector in (
-            Combinable.MUL,
-            Combinable.DIV,
+        if (
+            isinstance(node, DurationExpression)
+            and node.connector in (Combinable.MUL, Combinable.DIV)
+            and all(_is_duration(side) or _is_number(side) for side in (node.lhs, node.rhs))
         ):
             return self._scaled_duration(node)
         impl = getattr(node, "as_singlestore", None) or getattr(node, "as_mysql", None)
