@@ -185,8 +185,11 @@ class SQLCompiler(SingleStoreCompilerMixin, mysql_compiler.SQLCompiler):
         query = self.query
         if not query.subquery:
             _refuse_two_levels(query, self.connection)
-        if any(shapes.correlated_subquery(e, query) for e, _ in order_by) and (
-            shapes.touches_sharded(query, self.connection)
+        # A combined query's ORDER BY names result columns, never a subquery.
+        if (
+            not query.combinator
+            and any(shapes.correlated_subquery(e, query) for e, _ in order_by)
+            and (shapes.touches_sharded(query, self.connection))
         ):
             if self._order_outside is not None:
                 return self._ordering_as_columns(order_by), [], group_by
@@ -373,7 +376,7 @@ def _may_sort_outside(query: Query) -> bool:
     if query.subquery or query.combinator or query.select_for_update or query.group_by is not None:
         return False
     default = query.default_ordering and query.model is not None
-    stack = list(query.order_by or (query.get_meta().ordering if default else ()))
+    stack = list(query.order_by or ((query.get_meta().ordering or ()) if default else ()))
     while stack:
         node = stack.pop()
         if isinstance(node, str | F):  # a name: an annotation's, or a field's
