@@ -17,7 +17,13 @@ either compiled into SQL it runs with the same result, or refused here with
 - a subquery inside an aggregate (S2-SUBSELECT-IN-AGGREGATE), ``Subquery`` in
   ``create()``/``bulk_create()`` values (S2-SELECT-IN-VALUES), ``SHA224`` (S2-SHA224),
   ``order_by(Collate(...))`` (S2-ORDER-BY-COLLATE) and ``Chr`` of a literal above 127
-  (S2-CHAR-NON-ASCII): NotSupportedError naming the construct and the workaround.
+  (S2-CHAR-NON-ASCII): NotSupportedError naming the construct and the workaround;
+- ORDER BY a correlated subquery (S2-SUBSELECT-OUTER-LEVELS): a derived table sorted by the
+  subquery's column; nested OuterRef, HAVING with a subquery, GROUP BY a correlated subquery
+  (S2-SUBSELECT-GROUP-BY, S2-CORRELATED-PROJECT-COLUMNSTORE): NotSupportedError (``shapes.py``);
+- DurationField times/divided by a number (S2-INTERVAL-ARITHMETIC): computed on microseconds;
+- a refusal whose boundary is a guess (``SERVER_DECIDES``): sent, and the server's refusal comes
+  back as NotSupportedError naming the construct.
 """
 
 from __future__ import annotations
