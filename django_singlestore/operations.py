@@ -13,6 +13,7 @@ from django.db.models.constants import OnConflict
 from django.db.models.expressions import Col
 
 from django_singlestore.design import table_spec
+from django_singlestore.rules import DATE_BEFORE_1000
 
 #: Parsers for date/time values that an expression returns as text (see get_db_converters).
 _TEMPORAL_PARSERS: dict[str, Callable[[str], Any]] = {
@@ -20,6 +21,19 @@ _TEMPORAL_PARSERS: dict[str, Callable[[str], Any]] = {
     "DateTimeField": datetime.datetime.fromisoformat,
     "TimeField": datetime.time.fromisoformat,
 }
+
+
+def _from_year_1000(adapted: Any, value: Any) -> Any:
+    """``adapted`` (a date/datetime as ``YYYY-MM-DD...`` text), or ValueError when its year is
+    before 1000: SingleStore's DATE and DATETIME start at 1000-01-01 (S2-DATE-BEFORE-1000), and
+    the server would refuse or alter the value."""
+    if isinstance(adapted, str) and adapted[:4].isdigit() and adapted[:4] < "1000":
+        raise ValueError(
+            f"SingleStore cannot store or compare {value!r}: its DATE and DATETIME range starts "
+            f"at 1000-01-01 ({DATE_BEFORE_1000.id}). Keep such values in a CharField or an "
+            "IntegerField (e.g. a proleptic ordinal, date.toordinal())."
+        )
+    return adapted
 
 
 class DatabaseOperations(MySQLDatabaseOperations):
@@ -41,6 +55,14 @@ class DatabaseOperations(MySQLDatabaseOperations):
 
             converters.insert(0, parse_text)
         return converters
+
+    def adapt_datefield_value(self, value: Any) -> Any:
+        """MySQL's text, refused before year 1000 (SingleStore's DATE range starts there)."""
+        return _from_year_1000(super().adapt_datefield_value(value), value)
+
+    def adapt_datetimefield_value(self, value: Any) -> Any:
+        """MySQL's text (UTC under USE_TZ), refused before year 1000 (S2-DATE-BEFORE-1000)."""
+        return _from_year_1000(super().adapt_datetimefield_value(value), value)
 
     def adapt_json_value(self, value: Any, encoder: type[json.JSONEncoder] | None) -> str:
         """JSON text with non-ASCII characters as themselves, the form the JSON lookups compare

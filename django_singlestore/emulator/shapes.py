@@ -47,8 +47,19 @@ _EARLY_DATE = re.compile(r"\s*0\d{3}-\d\d-\d\d")
 _SET_OPERATIONS = (exp.Union, exp.Except, exp.Intersect)
 
 
+#: Upper-case words one of which every :data:`_CANDIDATE` match contains; a second SELECT is
+#: looked for past the statement's own first word.
+_CANDIDATE_WORDS = (b"UPDATE", b"COLLATE", b"SHA2", b"CHAR", b"INTERVAL", b"'0")
+
+
 def candidate(sql: bytes) -> bool:
-    """Whether ``sql`` may hold a refused shape (the cheap test before :func:`check`)."""
+    """Whether ``sql`` may hold a refused shape (the cheap test before :func:`check`).
+
+    Plain substring searches of the upper-cased text first (a few microseconds for a point
+    query); the regular expression, which costs several times more, only confirms a hit."""
+    upper = sql.upper()
+    if upper.find(b"SELECT", 1) < 0 and not any(word in upper for word in _CANDIDATE_WORDS):
+        return False
     return _CANDIDATE.search(sql) is not None
 
 

@@ -275,6 +275,28 @@ CASES = [
         setup=(SHARDED, REFERENCE),
     ),
     Case(
+        "order-by-correlated-exists-by-position",
+        "SELECT t.id, EXISTS(SELECT 1 FROM r WHERE r.id = t.a) AS e FROM t ORDER BY 2 DESC",
+        rules.SUBSELECT_OUTER_LEVELS,
+        setup=(SHARDED, REFERENCE),
+    ),
+    Case(
+        # The backend's rewrite of the two rows above: the subquery is a column of a derived
+        # table, which is sorted by that column (docs/backend.md, "Query shapes").
+        "order-by-derived-column",
+        "SELECT * FROM (SELECT t.id AS col1, EXISTS(SELECT 1 FROM r WHERE r.id = t.a) AS "
+        "__s2_order0 FROM t) AS s2_ordered ORDER BY __s2_order0 DESC",
+        setup=(SHARDED, REFERENCE),
+        covers=rules.SUBSELECT_OUTER_LEVELS.id,
+    ),
+    Case(
+        "nested-outer-ref-in-where",
+        "SELECT t.id FROM t WHERE t.a = (SELECT r.a FROM r WHERE r.id = (SELECT u.tid FROM u "
+        "WHERE u.id = t.id LIMIT 1) LIMIT 1)",
+        rules.SUBSELECT_OUTER_LEVELS,
+        setup=(SHARDED, REFERENCE, SHARDED_U),
+    ),
+    Case(
         "filter-by-correlated-exists-order-by-column",
         "SELECT t.id FROM t WHERE EXISTS(SELECT 1 FROM r WHERE r.id = t.a) ORDER BY t.id",
         setup=(SHARDED, REFERENCE),
@@ -399,6 +421,17 @@ CASES = [
         setup=(DATES,),
     ),
     Case(
+        "insert-date-year-1000",
+        "INSERT INTO d (id, day, at) VALUES (1, '1000-01-01', '1000-01-01 00:00:00')",
+        setup=(DATES,),
+    ),
+    Case(
+        "insert-rows-one-before-1000",
+        "INSERT INTO d (id, at) VALUES (1, '2024-01-01 00:00:00'), (2, '0500-01-01 00:00:00')",
+        rules.DATE_BEFORE_1000,
+        setup=(DATES,),
+    ),
+    Case(
         "insert-early-date-text",
         "INSERT INTO d (id, note) VALUES (1, '0999-06-15')",
         setup=(DATES,),
@@ -408,6 +441,25 @@ CASES = [
     ),
     Case("interval-times-number", "SELECT NOW() + INTERVAL 3 DAY * 2", rules.INTERVAL_ARITHMETIC),
     Case("interval-added", "SELECT NOW() + INTERVAL 6 DAY"),
+    Case(
+        # What Django's MySQL backend sends for F("duration") * F("number").
+        "interval-column-times-column",
+        "SELECT (INTERVAL t.a MICROSECOND * t.b) FROM t",
+        rules.INTERVAL_ARITHMETIC,
+        setup=(SHARDED,),
+    ),
+    Case(
+        "interval-divided",
+        "SELECT NOW() + INTERVAL 6 DAY / 2",
+        rules.INTERVAL_ARITHMETIC,
+    ),
+    Case(
+        # The backend's rendering: the duration's microseconds times the number.
+        "microseconds-times-number",
+        "SELECT CAST(ROUND((t.a) * (2.5)) AS SIGNED) FROM t",
+        setup=(SHARDED,),
+        covers=rules.INTERVAL_ARITHMETIC.id,
+    ),
     Case("index-desc", "CREATE TABLE x (a INT, b INT, KEY kb (b DESC))", rules.INDEX_DESC),
     Case("create-index-desc", "CREATE INDEX kb ON t (b DESC)", rules.INDEX_DESC, setup=(SHARDED,)),
     Case("sort-key-desc", "CREATE TABLE x (a INT, b INT, SORT KEY (b DESC))"),
