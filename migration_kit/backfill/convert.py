@@ -31,6 +31,8 @@ def row_converters(
     fields: Sequence[models.Field], connection: BaseDatabaseWrapper
 ) -> list[tuple[int, Converter]]:
     """``(position, converter)`` for the columns whose raw database value needs converting."""
+    if not fields:
+        return []
     table = fields[0].model._meta.db_table
     result = []
     for i, field in enumerate(fields):
