@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -122,9 +121,10 @@ def _postgresql(
             return f"{c}::text", ""
         return f"replace({c}::text, '-', '')", ""
     if kind == "DateTimeField":
-        # timestamptz → naive in the target's zone; timestamp (USE_TZ False) → as stored.
-        value = f"{c} AT TIME ZONE '{target.timezone_name}'" if settings.USE_TZ else c
-        return f"to_char({value}, 'YYYY-MM-DD HH24:MI:SS.US')", ""
+        # Django's timestamptz → naive in the zone the target stores (its connection's zone
+        # with USE_TZ, TIME_ZONE without — the zone Django reads the source in, too).
+        zone = target.timezone_name
+        return f"to_char({c} AT TIME ZONE '{zone}', 'YYYY-MM-DD HH24:MI:SS.US')", ""
     return None, f"no PostgreSQL rendering for {type(field).__name__} ({kind})"
 
 

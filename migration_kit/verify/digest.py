@@ -165,9 +165,8 @@ def _postgresql_text(kind: str, c: str, connection: BaseDatabaseWrapper) -> str 
     if kind == "UUIDField":
         return f"replace({c}::text, '-', '')"
     if kind == "DateTimeField":
-        if not settings.USE_TZ:  # timestamp without time zone: as stored
-            return f"to_char({c}, 'YYYY-MM-DD HH24:MI:SS.US')"
-        return f"to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+        zone = "UTC" if settings.USE_TZ else connection.timezone_name
+        return f"to_char({c} AT TIME ZONE '{zone}', 'YYYY-MM-DD HH24:MI:SS.US')"
     if kind == "FloatField":
         bits = f"('x' || encode(float8send({c} + 0), 'hex'))::bit(64)::bigint"
         return (
