@@ -39,9 +39,11 @@ _MY_ESCAPE = (
 # Free-form texts: every CharField kind (slug, email, URL, file names, file paths, IP addresses
 # on MySQL-family servers, where they are char columns) and TextField.
 FREE_TEXT = TEXT_TYPES | {"FilePathField", "FileField", "IPAddressField", "GenericIPAddressField"}
-# PostgreSQL sessions print float8 in shortest exact form when extra_float_digits > 0 (the
-# default since PostgreSQL 12 is 1; a user's OPTIONS may lower it): set on every read.
+# Run before each PostgreSQL read: float8 prints its shortest exact form when
+# extra_float_digits > 0 (the default since PostgreSQL 12 is 1; a user's OPTIONS may lower
+# it), and dates, times and timestamps print as ISO text (psycopg reads no other DateStyle).
 PG_FLOAT_SETUP = "SET extra_float_digits = 3"
+PG_SETUP = [PG_FLOAT_SETUP, "SET DateStyle = ISO"]
 
 
 @dataclass
@@ -91,8 +93,8 @@ def column_plan(
             continue
         plan.sql_positions.append(i)
         parts.append(f"COALESCE({expr}, {null})" if fld.null else expr)
-        if source.vendor == "postgresql" and internal_type(fld) == "FloatField":
-            plan.setup = [PG_FLOAT_SETUP]
+        if source.vendor == "postgresql":
+            plan.setup = PG_SETUP
     if parts:
         plan.select = f"{join}({sep}, {', '.join(parts)})"
     return plan
@@ -106,25 +108,32 @@ def _postgresql(
 ) -> Rendering:
     kind = internal_type(field)
     if kind == "GenericIPAddressField" or kind == "IPAddressField":
-        # inet: abbrev() prints what the column's output function (and so Django) reads.
-        return _PG_ESCAPE.format(c=f"abbrev({c})"), ""
-    if kind in FREE_TEXT or kind == "JSONField":
+        # inet: abbrev() prints what the column's output function (and so Django) reads; an
+        # address holds no character LOAD DATA escapes.
+        return f"abbrev({c})", ""
+    if kind == "JSONField":
+        # jsonb's text escapes control characters itself (JSON strings cannot hold them raw):
+        # only its backslashes need doubling.
+        return f"replace({c}::text, '\\', '\\\\')", ""
+    if kind in FREE_TEXT:
         return _PG_ESCAPE.format(c=f"{c}::text"), ""
-    if kind in PLAIN_TYPES or kind in ("DecimalField", "FloatField"):
-        # numeric prints its scale's digits; float8 its shortest exact form (PG_FLOAT_SETUP),
-        # which MySQL-family servers parse back to the same double.
+    if kind in PLAIN_TYPES or kind in ("DecimalField", "FloatField", "DateField", "TimeField"):
+        # numeric prints its scale's digits; float8 its shortest exact form (PG_FLOAT_SETUP);
+        # date and time (DateStyle ISO, PG_SETUP) YYYY-MM-DD and HH:MM:SS[.ffffff], which
+        # MySQL-family servers parse back to the same values. The text casts are several
+        # times cheaper than to_char().
         return f"{c}::text", ""
     if kind in POSTGRESQL_TEXT:
         return POSTGRESQL_TEXT[kind].format(c=c), ""
     if kind == "UUIDField":
         if target.features.has_native_uuid_field:
             return f"{c}::text", ""
-        return f"replace({c}::text, '-', '')", ""
+        return f"encode(uuid_send({c}), 'hex')", ""
     if kind == "DateTimeField":
         # Django's timestamptz → naive in the zone the target stores (its connection's zone
-        # with USE_TZ, TIME_ZONE without — the zone Django reads the source in, too).
-        zone = target.timezone_name
-        return f"to_char({c} AT TIME ZONE '{zone}', 'YYYY-MM-DD HH24:MI:SS.US')", ""
+        # with USE_TZ, TIME_ZONE without — the zone Django reads the source in, too), printed
+        # as YYYY-MM-DD HH:MM:SS[.ffffff] (DateStyle ISO).
+        return f"({c} AT TIME ZONE '{target.timezone_name}')::text", ""
     return None, f"no PostgreSQL rendering for {type(field).__name__} ({kind})"
 
 
