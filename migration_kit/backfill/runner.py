@@ -287,6 +287,8 @@ class Batch:
     low: Any
     inclusive: bool
     newest: Any
+    count: int = 0
+    text: str | None = None  # the batch's LOAD DATA lines, when the source joined them
 
 
 class RangeCopier:
@@ -324,6 +326,23 @@ class RangeCopier:
             self.python_texts = convert.text_functions(python_fields, writer.connection)
         self.head = f"SELECT {select} FROM {table.name} WHERE "
         self.tail = f" ORDER BY {table.order_by} LIMIT %s"
+        # PostgreSQL joins a fully SQL-rendered batch itself: one row per batch, so no Python
+        # object is made per row (the read shares the GIL with the load).
+        self.joined = bool(
+            self.fast
+            and not self.fast.python_positions
+            and not self.lock
+            and conn.vendor == "postgresql"
+        )
+        if self.joined:
+            desc = ", ".join(f"{c} DESC" for c in table.pk_columns)
+            last = ", ".join(f"(array_agg({c} ORDER BY {desc}))[1]" for c in table.pk_columns)
+            self.head = (
+                f"SELECT string_agg(line, E'\\n'), count(*), {last} FROM (SELECT "
+                f"{', '.join(table.pk_columns)}, {self.fast.select} AS line "
+                f"FROM {table.name} WHERE "
+            )
+            self.tail += ") AS batch"
         if self.lock:
             # NO KEY on PostgreSQL: concurrent inserts referencing these rows are not blocked.
             no_key = conn.features.has_select_for_no_key_update
@@ -350,11 +369,16 @@ class RangeCopier:
                 cursor.execute(statement)
             cursor.execute(self.head + where + self.tail, [*params, self.size])
             raw = cursor.fetchall()
+        if self.joined:
+            text, count, *newest = raw[0]
+            if not count:
+                return None
+            return Batch([], last, inclusive, self.table.raw_key(newest), count, text)
         if not raw:
             return None
         newest = raw[-1][: self.nkeys] if self.fast else self.table.key_of(raw[-1])
         newest = self.table.raw_key(newest)
-        return Batch(raw, last, inclusive, newest)
+        return Batch(raw, last, inclusive, newest, len(raw))
 
     def _lines(self, raw: list[tuple]) -> bytes:
         """``LOAD DATA`` text of fast-path rows: the SQL part, then the Python-rendered columns."""
@@ -382,15 +406,15 @@ class RangeCopier:
         """Write a batch insert-if-absent, then checkpoint its last key; rows copied."""
         rejected: list[Rejected] = []
         if self.fast:
-            data = self._lines(batch.raw)
-            if self.writer.load_text(data, len(batch.raw), self.fast.order) is None:
+            data = self._lines(batch.raw) if batch.text is None else (batch.text + "\n").encode()
+            if self.writer.load_text(data, batch.count, self.fast.order) is None:
                 rejected = self.writer.insert(self._python_rows(batch)).rejected
         else:
             rejected = self.writer.write(self._python_rows(batch)).rejected
         if rejected:
             rejects.write(self.table, rejected)
             report("rejected", len(rejected))
-        copied = len(batch.raw) - len(rejected)
+        copied = batch.count - len(rejected)
         self.checkpoint.last_key = self.table.encode(batch.newest)
         self.checkpoint.rows_copied += copied
         self.checkpoint.save(update_fields=["last_key", "rows_copied", "updated_at"])
