@@ -95,10 +95,10 @@ def main() -> None:
         "target": kb.TARGETS[args.target],
         "cells": cells,
     }
-    kb.emit(results, bench_rows(results))
+    kb.emit(results, rows(results))
 
 
-def bench_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+def rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     """bench/runner.py's rows: one per cell, s2_backfill median rows/s vs the raw pipe's."""
     out = []
     for c in data["cells"]:
