@@ -98,10 +98,13 @@ def _stop_emulator() -> None:
         stop_emulator(_emulator)
 
 
-def mariadb(sql: str, database: str | None = None, stdin: bytes | None = None) -> str:
-    """Run SQL with the MariaDB client on the bench target (LOCAL INFILE enabled)."""
+def mariadb(
+    sql: str, database: str | None = None, stdin: bytes | None = None, port: int | None = None
+) -> str:
+    """Run SQL with the MariaDB client on the bench target (or ``port``; LOCAL INFILE on)."""
     database = target_db if database is None else database
-    args = ["mariadb", "--local-infile=1", "-h127.0.0.1", f"-P{target_port}", "-us2kit",
+    port = target_port if port is None else port
+    args = ["mariadb", "--local-infile=1", "-h127.0.0.1", f"-P{port}", "-us2kit",
             "-ps2kit", "-N", "-e", sql]  # fmt: skip
     if database:
         args.insert(-2, database)
@@ -157,3 +160,142 @@ def emit(results: dict[str, Any], rows: list[dict[str, Any]]) -> None:
         Path(os.environ["BENCH_JSON"]).write_text(
             json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
         )
+
+
+# -- the matrix: a narrow and a wide model, PostgreSQL and MariaDB sources ---------------------
+
+#: Per model: its label, table, and columns as (name, kind, nullable) in table order.
+MODELS: dict[str, dict[str, Any]] = {
+    "narrow": {
+        "label": "kitapp.BenchRow",
+        "table": TABLE,
+        "columns": [
+            ("id", "int", False), ("account", "int", False), ("kind", "text", False),
+            ("amount", "plain", False), ("at", "datetime", False), ("done", "bool", False),
+            ("note", "text", False),
+        ],
+    },
+    "wide": {
+        "label": "kitapp.BenchWide",
+        "table": "kitapp_benchwide",
+        "columns": [
+            ("id", "int", False), ("account", "int", False), ("kind", "text", False),
+            ("title", "text", False), ("amount", "plain", False), ("ratio", "plain", True),
+            ("created", "datetime", False), ("day", "plain", True), ("active", "bool", False),
+            ("note", "text", True), ("ref", "uuid", True), ("data", "text", True),
+            ("ip", "text", True),
+        ],
+    },
+}  # fmt: skip
+SOURCES = {"pg": "default", "maria": "mysql"}
+
+_WIDE_ROWS = """INSERT INTO kitapp_benchwide
+    (account, kind, title, amount, ratio, created, day, active, note, ref, data, ip)
+    SELECT g %% 50000, 'kind-' || (g %% 17), 'Commande n°' || g || ' — Zoë Ørsted',
+        (g %% 1000000) / 100.0,
+        CASE WHEN g %% 5 = 0 THEN NULL ELSE g / 7.0::float8 END,
+        TIMESTAMPTZ '2024-01-01 00:00:00+00' + g * INTERVAL '1.000123 second',
+        CASE WHEN g %% 4 = 0 THEN NULL ELSE DATE '2020-01-01' + (g %% 2000) END,
+        g %% 3 <> 0,
+        CASE WHEN g %% 6 = 0 THEN NULL ELSE 'note ' || g || E'\\twith tab, ü ✓ 🚀' END,
+        CASE WHEN g %% 3 = 0 THEN NULL ELSE md5(g::text)::uuid END,
+        CASE WHEN g %% 4 = 0 THEN NULL ELSE jsonb_build_object(
+            'n', g, 'tags', jsonb_build_array('a', 'ü'), 'ok', g %% 2 = 0, 'x', g / 3.0) END,
+        CASE WHEN g %% 2 = 0 THEN NULL ELSE ('10.' || (g %% 256) || '.' || ((g / 256) %% 256)
+            || '.1')::inet END
+    FROM generate_series(1, %s) AS g"""
+
+
+def ensure_matrix_rows(n: int) -> None:
+    """Both models hold rows 1..n on PostgreSQL and, copied by the raw pipe, on MariaDB."""
+    from django.db import connections
+
+    ensure_rows(n)
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM kitapp_benchwide")
+        if cursor.fetchone() != (n, n):
+            print(f"generating {n:,} wide source rows…", file=sys.stderr)
+            cursor.execute("TRUNCATE kitapp_benchwide RESTART IDENTITY")
+            cursor.execute(_WIDE_ROWS, [n])
+            cursor.execute("ANALYZE kitapp_benchwide")
+    for model in MODELS.values():
+        table = model["table"]
+        if mariadb(f"SELECT COUNT(*) FROM {table}", port=3306, database=BENCH_DB).strip() != str(n):
+            print(f"copying {table} to the MariaDB source…", file=sys.stderr)
+            mariadb(f"TRUNCATE {table}", port=3306, database=BENCH_DB)
+            raw_pipe(model, "pg", 3306, BENCH_DB)
+
+
+def _pg_select(model: dict[str, Any]) -> str:
+    exprs = []
+    for name, kind, _ in model["columns"]:
+        exprs.append(
+            {
+                "datetime": f"to_char({name} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')",
+                "bool": f"{name}::int",
+                "uuid": f"replace({name}::text, '-', '')",
+            }.get(kind, name)
+        )
+    return f"SELECT {', '.join(exprs)} FROM {model['table']} ORDER BY id"
+
+
+def _maria_select(model: dict[str, Any]) -> str:
+    exprs = []
+    for name, kind, nullable in model["columns"]:
+        expr = f"REPLACE(CAST({name} AS CHAR), '-', '')" if kind == "uuid" else name
+        if kind == "text":
+            expr = (
+                f"REPLACE(REPLACE(REPLACE({name}, '\\\\', '\\\\\\\\'), '\\t', '\\\\t'), "
+                "'\\n', '\\\\n')"
+            )
+        exprs.append(f"IFNULL({expr}, '\\\\N')" if nullable else expr)
+    return f"SELECT {', '.join(exprs)} FROM {model['table']} ORDER BY id"
+
+
+def raw_pipe(model: dict[str, Any], source: str, port: int | None = None, db: str | None = None):
+    """The baseline: the source's client printing the same columns, piped into the target's
+    ``LOAD DATA LOCAL INFILE '/dev/stdin'``; no Django, conversions done by the source's SQL
+    (``psql COPY … TO STDOUT`` for PostgreSQL, ``mariadb --raw -N -B -e SELECT …`` else)."""
+    port = target_port if port is None else port
+    db = target_db if db is None else db
+    columns = ", ".join(name for name, _, _ in model["columns"])
+    load = (
+        f"LOAD DATA LOCAL INFILE '/dev/stdin' INTO TABLE {model['table']} CHARACTER SET utf8mb4 "
+        f"FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' ({columns})"
+    )
+    if source == "pg":
+        producer_args = ["psql", "-h", "127.0.0.1", "-U", "s2kit", "-d", BENCH_DB, "-c",
+                         f"COPY ({_pg_select(model)}) TO STDOUT"]  # fmt: skip
+    else:
+        producer_args = ["mariadb", "--raw", "--default-character-set=utf8mb4", "-N", "-B",
+                         "-h127.0.0.1", "-P3306", "-us2kit", "-ps2kit", BENCH_DB,
+                         "-e", _maria_select(model)]  # fmt: skip
+    env = {**os.environ, "PGPASSWORD": "s2kit"}
+    producer = subprocess.Popen(producer_args, stdout=subprocess.PIPE, env=env)
+    subprocess.run(
+        ["mariadb", "--local-infile=1", "-h127.0.0.1", f"-P{port}", "-us2kit", "-ps2kit", db,
+         "-e", load],
+        stdin=producer.stdout, check=True,
+    )  # fmt: skip
+    producer.stdout.close()
+    if producer.wait() != 0:
+        raise SystemExit(f"{producer_args[0]} failed")
+
+
+def reset_matrix_target(model: dict[str, Any]) -> None:
+    """Empty ``model``'s target table and forget backfill checkpoints."""
+    from migration_kit.models import BackfillCheckpoint
+
+    mariadb(f"TRUNCATE {model['table']}")
+    BackfillCheckpoint.objects.all().delete()
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """Median, min and max of a cell's rounds."""
+    ordered = sorted(values)
+    return {"median": ordered[len(ordered) // 2], "min": ordered[0], "max": ordered[-1]}
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as ``uptime`` prints them."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())

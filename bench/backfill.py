@@ -1,18 +1,18 @@
-"""Backfill speed: ``s2_backfill`` vs the raw pipe and vs ``dumpdata | loaddata``, in one run.
+"""Backfill speed: ``s2_backfill`` vs a raw pipe moving the same columns, over a matrix, in one run.
 
-    .venv/bin/python bench/backfill.py [--rows 1000000] [--sample 20000] [--target s2|mysql]
+    .venv/bin/python bench/backfill.py [--rows 1000000] [--rounds 3] [--target s2|mysql]
+                                       [--models narrow,wide] [--sources pg,maria]
 
-Source: PostgreSQL; target: the SingleStore emulator in front of MariaDB (``--target s2``, the
-default) or MariaDB directly (``--target mysql``). Baselines, on the same tables in the same run:
-
-- raw pipe: ``psql -c "COPY (SELECT …) TO STDOUT" | mariadb -e "LOAD DATA LOCAL INFILE
-  '/dev/stdin' …"`` — no Django, conversions done by PostgreSQL in the COPY query;
-- ``dumpdata | loaddata``: Django's serializers on ``--sample`` rows, extrapolated as rows/s.
-
-Also reports rows/s by batch size (one worker) and by worker count (adaptive batches).
-Targets: s2_backfill ≥ 0.6x the raw pipe, ≥ 30x dumpdata/loaddata. Prints the results as JSON;
-with ``BENCH_JSON`` set, writes bench/runner.py's rows there, the by-batch-size and by-worker
-figures under the ``chart`` key of the best-figure row (the runner draws docs/img/backfill.png).
+Cells: a narrow model (``BenchRow``: integer, text, decimal, datetime, boolean, text with tabs)
+and a wide realistic one (``BenchWide``: every common field — NULLs, non-ASCII text, float,
+UUID, JSON, IP address, a DateTimeField); ``USE_TZ`` True and False; a PostgreSQL and a MariaDB
+source; the target is the SingleStore emulator in front of MariaDB (``--target s2``, the
+default) or MariaDB directly. In each cell the raw pipe (``psql COPY … TO STDOUT`` or
+``mariadb --raw -B -e SELECT …``, piped into ``LOAD DATA LOCAL INFILE '/dev/stdin'``) and
+``s2_backfill`` (defaults: adaptive batches, one worker) alternate ``--rounds`` times on an
+emptied target; each figure is the median rows/s, with min and max. Target: ≥ 0.9x the raw pipe in
+every cell. Prints the results as JSON; with ``BENCH_JSON`` set, writes bench/runner.py's rows
+there (one per cell).
 """
 
 from __future__ import annotations
@@ -20,140 +20,106 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import subprocess
 import sys
-import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _kitbench as kb
 
-
-def raw_pipe() -> None:
-    copy = (
-        "COPY (SELECT id, account, kind, amount, "
-        "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), done::int, note "
-        f"FROM {kb.TABLE} ORDER BY id) TO STDOUT"
-    )
-    load = (
-        f"LOAD DATA LOCAL INFILE '/dev/stdin' INTO TABLE {kb.TABLE} CHARACTER SET utf8mb4 "
-        f"FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' ({kb.COLUMNS})"
-    )
-    env = {**os.environ, "PGPASSWORD": "s2kit"}
-    producer = subprocess.Popen(
-        ["psql", "-h", "127.0.0.1", "-U", "s2kit", "-d", kb.BENCH_DB, "-c", copy],
-        stdout=subprocess.PIPE,
-        env=env,
-    )
-    subprocess.run(
-        ["mariadb", "--local-infile=1", "-h127.0.0.1", f"-P{kb.target_port}", "-us2kit",
-         "-ps2kit", kb.target_db, "-e", load],
-        stdin=producer.stdout, check=True,
-    )  # fmt: skip
-    producer.stdout.close()
-    if producer.wait() != 0:
-        raise SystemExit("psql COPY failed")
+TARGET = 0.9
 
 
-def backfill(**opts: object) -> dict:
+def backfill(label: str, source: str, use_tz: bool) -> dict:
     from django.core.management import call_command
+    from django.test.utils import override_settings
 
     out = io.StringIO()
-    call_command(
-        "s2_backfill", "kitapp.BenchRow", source="default", target=kb.target_alias, format="json",
-        restart=True, stdout=out, stderr=io.StringIO(), **opts,
-    )  # fmt: skip
+    with override_settings(USE_TZ=use_tz):
+        call_command(
+            "s2_backfill", label, source=source, target=kb.target_alias, format="json",
+            restart=True, stdout=out, stderr=io.StringIO(),
+        )  # fmt: skip
     return json.loads(out.getvalue())["models"][0]
 
 
-def dump_load(sample: int) -> float:
-    from django.core.management import call_command
-
-    with tempfile.TemporaryDirectory() as tmp:
-        fixture = os.path.join(tmp, "rows.json")
-        pks = ",".join(str(i) for i in range(1, sample + 1))
-
-        def run() -> None:
-            call_command(
-                "dumpdata", "kitapp.BenchRow", database="default", pks=pks, output=fixture,
-                verbosity=0,
-            )  # fmt: skip
-            call_command("loaddata", fixture, database=kb.target_alias, verbosity=0)
-
-        return kb.timed(run)
+def cell(name: str, source: str, use_tz: bool, rows: int, rounds: int) -> dict[str, Any]:
+    model = kb.MODELS[name]
+    raw, ours, notes = [], [], []
+    for _ in range(rounds):
+        kb.reset_matrix_target(model)
+        began = time.perf_counter()
+        kb.raw_pipe(model, source)
+        raw.append(rows / (time.perf_counter() - began))
+        assert int(kb.mariadb(f"SELECT COUNT(*) FROM {model['table']}")) == rows
+        kb.reset_matrix_target(model)
+        began = time.perf_counter()
+        summary = backfill(model["label"], kb.SOURCES[source], use_tz)
+        ours.append(rows / (time.perf_counter() - began))
+        assert summary["rows_copied"] == rows and summary["finished"], summary
+        assert summary["load_fallbacks"] == 0, summary
+        notes = summary["notes"]
+    raw_s, ours_s = kb.spread(raw), kb.spread(ours)
+    return {
+        "model": name,
+        "source": source,
+        "use_tz": use_tz,
+        "raw_pipe_rows_per_s": {k: round(v) for k, v in raw_s.items()},
+        "s2_backfill_rows_per_s": {k: round(v) for k, v in ours_s.items()},
+        "ratio": round(ours_s["median"] / raw_s["median"], 2),
+        "notes": notes,
+        "load_average": kb.load_average(),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--sample", type=int, default=20_000, help="rows for dumpdata/loaddata")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--target", choices=sorted(kb.TARGETS), default="s2")
+    parser.add_argument("--models", default="narrow,wide")
+    parser.add_argument("--sources", default="pg,maria")
     args = parser.parse_args()
-    kb.setup_copy(args.target, args.rows)
-    n = args.rows
-    results: dict = {"rows": n, "target": kb.TARGETS[args.target]}
-
-    kb.reset_target()
-    seconds = kb.timed(raw_pipe)
-    assert int(kb.mariadb(f"SELECT COUNT(*) FROM {kb.TABLE}")) == n
-    results["raw_pipe_rows_per_s"] = round(n / seconds)
-
-    kb.reset_target()
-    sample_seconds = dump_load(args.sample)
-    results["dumpdata_loaddata_rows_per_s"] = round(args.sample / sample_seconds)
-    results["dumpdata_loaddata_sample_rows"] = args.sample
-
-    by_batch = {}
-    for size in (1000, 5000, 20000, None):
-        kb.reset_target()
-        summary = backfill(batch_size=size, workers=1)
-        assert summary["rows_copied"] == n and summary["finished"]
-        by_batch["adaptive" if size is None else size] = round(summary["rows_per_second"])
-    by_workers = {1: by_batch["adaptive"]}
-    for workers in (2, 4):
-        kb.reset_target()
-        summary = backfill(workers=workers)
-        assert summary["rows_copied"] == n and summary["finished"]
-        by_workers[workers] = round(summary["rows_per_second"])
-    results["s2_backfill_rows_per_s_by_batch_size"] = by_batch
-    results["s2_backfill_rows_per_s_by_workers"] = by_workers
-    best = max([*by_batch.values(), *by_workers.values()])
-    default = by_batch["adaptive"]
-    results["s2_backfill_rows_per_s_default"] = default
-    results["s2_backfill_rows_per_s_best"] = best
-    results["ratio_default_vs_raw_pipe"] = round(default / results["raw_pipe_rows_per_s"], 2)
-    results["ratio_best_vs_raw_pipe"] = round(best / results["raw_pipe_rows_per_s"], 2)
-    results["ratio_default_vs_dumpdata_loaddata"] = round(
-        default / results["dumpdata_loaddata_rows_per_s"], 1
-    )
+    kb.setup_django(args.target, kb.COPY_DB)
+    kb.ensure_matrix_rows(args.rows)
+    cells = []
+    for name in args.models.split(","):
+        for source in args.sources.split(","):
+            for use_tz in (True, False):
+                cells.append(cell(name, source, use_tz, args.rows, args.rounds))
+                print(json.dumps(cells[-1]), file=sys.stderr, flush=True)
+    results = {
+        "rows": args.rows,
+        "rounds": args.rounds,
+        "target": kb.TARGETS[args.target],
+        "cells": cells,
+    }
     kb.emit(results, rows(results))
 
 
 def rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """bench/runner.py's rows: s2_backfill rows/s vs the raw pipe and vs dumpdata/loaddata."""
-    ours = data["s2_backfill_rows_per_s_default"]
-    best = data["s2_backfill_rows_per_s_best"]
-    raw = data["raw_pipe_rows_per_s"]
-    dump = data["dumpdata_loaddata_rows_per_s"]
-    where = f"{data['rows']:,} rows → {data['target']}"
-    chart = {
-        "rows": data["rows"],
-        "target": data["target"],
-        "raw_pipe_rows_per_s": raw,
-        "by_batch_size": data["s2_backfill_rows_per_s_by_batch_size"],
-        "by_workers": data["s2_backfill_rows_per_s_by_workers"],
-    }
-    return [
-        {"name": f"s2_backfill vs raw COPY | LOAD DATA pipe ({where})", "ours": ours,
-         "baseline": raw, "unit": "rows/s", "ratio": kb.ratio(ours, raw), "target": "≥ 0.6x"},
-        {"name": "s2_backfill, best batch size / workers, vs raw pipe", "ours": best,
-         "baseline": raw, "unit": "rows/s", "ratio": kb.ratio(best, raw), "target": "≥ 0.6x",
-         "chart": chart},
-        {"name": "s2_backfill vs dumpdata | loaddata", "ours": ours, "baseline": dump,
-         "unit": "rows/s", "ratio": kb.ratio(ours, dump), "target": "≥ 30x"},
-    ]  # fmt: skip
+    """bench/runner.py's rows: one per cell, s2_backfill median rows/s vs the raw pipe's."""
+    out = []
+    for c in data["cells"]:
+        ours, raw = c["s2_backfill_rows_per_s"], c["raw_pipe_rows_per_s"]
+        out.append(
+            {
+                "name": (
+                    f"s2_backfill vs raw pipe: {c['model']}, {c['source']} source, "
+                    f"USE_TZ={c['use_tz']} ({data['rows']:,} rows, median of {data['rounds']}; "
+                    f"ours {ours['min']:,} to {ours['max']:,}, "
+                    f"raw {raw['min']:,} to {raw['max']:,}; "
+                    f"load {c['load_average']})"
+                ),
+                "ours": ours["median"],
+                "baseline": raw["median"],
+                "unit": "rows/s",
+                "ratio": c["ratio"],
+                "target": f"≥ {TARGET}x",
+            }
+        )
+    return out
 
 
 if __name__ == "__main__":

@@ -46,8 +46,8 @@ TAIL_LINES = 12
 
 #: Smaller workloads for ``--quick`` (a smoke run of every script in a few minutes).
 QUICK_ARGS: dict[str, list[str]] = {
-    "backfill": ["--rows", "200000", "--sample", "5000"],
-    "verify": ["--rows", "200000"],
+    "backfill": ["--rows", "200000", "--rounds", "1"],
+    "verify": ["--rows", "200000", "--rounds", "1"],
     "dual_write": ["--creates", "200", "--rounds", "3", "--quick"],
     "cold_start": ["--runs", "5"],
     "integrity": ["--sizes", "300000", "--parents", "100000", "--repeat", "1"],

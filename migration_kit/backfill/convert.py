@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import models
+from django.db import DataError, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from migration_kit.db import MYSQL_FAMILY
 from migration_kit.fields import INTEGER_TYPES, TEXT_TYPES, internal_type
 
 Converter = Callable[[Any], Any]
@@ -31,6 +33,8 @@ def row_converters(
     fields: Sequence[models.Field], connection: BaseDatabaseWrapper
 ) -> list[tuple[int, Converter]]:
     """``(position, converter)`` for the columns whose raw database value needs converting."""
+    if not fields:
+        return []
     table = fields[0].model._meta.db_table
     result = []
     for i, field in enumerate(fields):
@@ -71,8 +75,23 @@ def prep_functions(
 
 
 def _prep(field: models.Field, connection: BaseDatabaseWrapper) -> Converter:
+    if internal_type(field) == "FloatField" and connection.vendor in MYSQL_FAMILY:
+        return _finite_float(field, connection)
+
     def prep(value: Any) -> Any:
         return field.get_db_prep_save(value, connection)
+
+    return prep
+
+
+def _finite_float(field: models.Field, connection: BaseDatabaseWrapper) -> Converter:
+    """NaN and ±Infinity (a PostgreSQL source may hold them) are refused as the row's error."""
+
+    def prep(value: Any) -> Any:
+        value = field.get_db_prep_save(value, connection)
+        if value is not None and not math.isfinite(value):
+            raise DataError(f"{field.column} = {value!r}: a MySQL-family DOUBLE cannot hold it")
+        return value
 
     return prep
 

@@ -21,13 +21,21 @@ Key = tuple[Any, ...]
 
 
 class Table:
-    """A model's table on one connection: quoted names, key columns, keyset predicates."""
+    """A model's table on one connection: quoted names, key columns, keyset predicates.
 
-    def __init__(self, model: type[models.Model], connection: BaseDatabaseWrapper):
+    ``writable`` leaves out generated columns (``GeneratedField``): a copy writes the others
+    and the target computes those; verify compares them all.
+    """
+
+    def __init__(
+        self, model: type[models.Model], connection: BaseDatabaseWrapper, writable: bool = False
+    ):
         self.model = model
         self.connection = connection
         qn = connection.ops.quote_name
-        self.fields: list[models.Field] = list(model._meta.concrete_fields)
+        self.fields: list[models.Field] = [
+            f for f in model._meta.concrete_fields if not (writable and f.generated)
+        ]
         self.pk_fields: list[models.Field] = keys.pk_fields(model)
         self.name = qn(model._meta.db_table)
         self.columns = [qn(f.column) for f in self.fields]

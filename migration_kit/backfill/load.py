@@ -88,10 +88,10 @@ class Writer:
         self.connection = target_connection(alias, local_infile=self.method == "load")
         self.connection.ensure_connection()
         self.connection.set_autocommit(False)
-        self.table = Table(model, self.connection)
+        self.table = Table(model, self.connection, writable=True)
         self.prep = convert.prep_functions(self.table.fields, self.connection)
         self._insert_sql_cache: dict[int, str] = {}
-        self._load_sql: str | None = None
+        self._load_sql: dict[tuple[int, ...] | None, str] = {}
         self._text: list[Callable[[Any], str]] | None = None
         self._spool: str | None = None
         self.notes: list[str] = []
@@ -127,15 +127,16 @@ class Writer:
         lines = ["\t".join([f(v) for f, v in zip(text, row, strict=True)]) for row in rows]
         return self.load_text(("\n".join(lines) + "\n").encode("utf-8"), len(rows))
 
-    def load_text(self, data: bytes, count: int) -> int | None:
+    def load_text(self, data: bytes, count: int, order: Sequence[int] | None = None) -> int | None:
         """Load ``count`` ready-made ``LOAD DATA`` lines; None if they must go through INSERT.
 
+        ``order``: the lines' columns as positions in ``table.fields`` (default: that order).
         Commits only when every warning is a duplicate-key skip; anything else (a value the
         target would truncate or coerce) rolls the load back.
         """
         try:
             with self.connection.cursor() as cursor:
-                written = self._load(cursor, data)
+                written = self._load(cursor, data, None if order is None else tuple(order))
                 cursor.execute("SELECT @@warning_count")
                 (warnings,) = cursor.fetchone()
                 clean = warnings == count - written
@@ -160,12 +161,12 @@ class Writer:
         """Insert with multi-row INSERT only, isolating the rows the target refuses."""
         return self._insert_isolating(list(rows))
 
-    def _load(self, cursor: Any, data: bytes) -> int:
+    def _load(self, cursor: Any, data: bytes, order: tuple[int, ...] | None = None) -> int:
         raw = _driver_cursor(cursor)
         if "infile_stream" in inspect.signature(raw.execute).parameters:
             chunks = (data[i : i + STREAM_CHUNK] for i in range(0, len(data), STREAM_CHUNK))
             with self.connection.wrap_database_errors:
-                raw.execute(self._load_statement(":stream:"), infile_stream=chunks)
+                raw.execute(self._load_statement(":stream:", order), infile_stream=chunks)
             return raw.rowcount
         if self._spool is None:
             # tmpfs when the machine has one: the batch never touches a disk.
@@ -173,25 +174,27 @@ class Writer:
             self._spool = os.path.join(tempfile.mkdtemp(prefix="s2_backfill_", dir=base), "rows")
         with open(self._spool, "wb") as spool:
             spool.write(data)
-        cursor.execute(self._load_statement(self._spool))
+        cursor.execute(self._load_statement(self._spool, order))
         return cursor.rowcount
 
-    def _load_statement(self, path: str) -> str:
-        if self._load_sql is None:
+    def _load_statement(self, path: str, order: tuple[int, ...] | None = None) -> str:
+        sql = self._load_sql.get(order)
+        if sql is None:
             targets, sets = [], []
-            for i, (fld, col) in enumerate(zip(self.table.fields, self.table.columns, strict=True)):
+            for i in range(len(self.table.fields)) if order is None else order:
+                fld, col = self.table.fields[i], self.table.columns[i]
                 if convert.is_binary(fld):
                     targets.append(f"@b{i}")
                     sets.append(f"{col} = UNHEX(@b{i})")
                 else:
                     targets.append(col)
-            self._load_sql = (
+            sql = self._load_sql[order] = (
                 "LOAD DATA LOCAL INFILE '{path}' IGNORE INTO TABLE "
                 f"{self.table.name} CHARACTER SET utf8mb4 "
                 "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' "
                 f"({', '.join(targets)})" + (f" SET {', '.join(sets)}" if sets else "")
             )
-        return self._load_sql.replace("{path}", path)
+        return sql.replace("{path}", path)
 
     # -- INSERT -----------------------------------------------------------------------------
 

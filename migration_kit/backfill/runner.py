@@ -233,6 +233,8 @@ def copy_range(
     current one loads; with them, read, load and checkpoint share one source transaction.
     """
     copier = RangeCopier(model, checkpoint, source, writer, options)
+    for note in copier.notes():
+        report("note", note)
     last = copier.table.decode(checkpoint.last_key)
     inclusive = False
     if last is None and checkpoint.range_start is not None:
@@ -283,6 +285,8 @@ class Batch:
     low: Any
     inclusive: bool
     newest: Any
+    count: int = 0
+    text: str | None = None  # the batch's LOAD DATA lines, when the source joined them
 
 
 class RangeCopier:
@@ -299,36 +303,93 @@ class RangeCopier:
         conn = connections[source]
         self.source, self.checkpoint = source, checkpoint
         self.writer, self.options = writer, options
-        self.table = table = Table(model, conn)
+        self.table = table = Table(model, conn, writable=True)
         self.converters = convert.row_converters(table.fields, conn)
         self.lock = should_lock(model, source, options.lock)
         self.end = table.decode(checkpoint.range_end)
         self.size = options.batch_size or INITIAL_BATCH
-        self.fast = None
+        self.plan = None
         if writer.method == "load":
-            self.fast = transfer.line_query(table, conn, writer.connection)
+            self.plan = transfer.column_plan(table, conn, writer.connection)
+        self.fast = self.plan if self.plan and self.plan.select else None
         self.nkeys = len(table.pk_fields)
         columns = ", ".join(table.columns)
-        select = f"{', '.join(table.pk_columns)}, {self.fast.select}" if self.fast else columns
+        select = columns
+        if self.fast:
+            # Keys, the SQL-rendered text, then the raw columns Python renders.
+            raw = [table.columns[i] for i in self.fast.python_positions]
+            select = ", ".join([*table.pk_columns, self.fast.select, *raw])
+            python_fields = [table.fields[i] for i in self.fast.python_positions]
+            self.python_converters = convert.row_converters(python_fields, conn)
+            self.python_texts = convert.text_functions(python_fields, writer.connection)
         self.head = f"SELECT {select} FROM {table.name} WHERE "
         self.tail = f" ORDER BY {table.order_by} LIMIT %s"
+        # PostgreSQL joins a fully SQL-rendered batch itself: one row per batch, so no Python
+        # object is made per row (the read shares the GIL with the load).
+        self.joined = bool(
+            self.fast
+            and not self.fast.python_positions
+            and not self.lock
+            and conn.vendor == "postgresql"
+        )
+        if self.joined:
+            desc = ", ".join(f"{c} DESC" for c in table.pk_columns)
+            last = ", ".join(f"(array_agg({c} ORDER BY {desc}))[1]" for c in table.pk_columns)
+            self.head = (
+                f"SELECT string_agg(line, E'\\n'), count(*), {last} FROM (SELECT "
+                f"{', '.join(table.pk_columns)}, {self.fast.select} AS line "
+                f"FROM {table.name} WHERE "
+            )
+            self.tail += ") AS batch"
         if self.lock:
             # NO KEY on PostgreSQL: concurrent inserts referencing these rows are not blocked.
             no_key = conn.features.has_select_for_no_key_update
             self.tail += " " + conn.ops.for_update_sql(no_key=no_key)
         self.generic = f"SELECT {columns} FROM {table.name} WHERE "
 
+    def notes(self) -> list[str]:
+        """Which columns are rendered in Python rather than in source SQL, and why."""
+        label = self.table.model._meta.label
+        if self.plan is not None:
+            return self.plan.notes(label)
+        why = (
+            "the target takes INSERT, not LOAD DATA"
+            if self.writer.method == "insert"
+            else f"no SQL renderings for a {connections[self.source].vendor} source"
+        )
+        return [f"{label}: every column converted in Python ({why})."]
+
     def read(self, last: Any, inclusive: bool) -> Batch | None:
         """The next batch after ``last`` on this thread's source connection; None at the end."""
         where, params = self.table.between(last, self.end, inclusive)
         with connections[self.source].cursor() as cursor:
+            for statement in self.fast.setup if self.fast else ():
+                cursor.execute(statement)
             cursor.execute(self.head + where + self.tail, [*params, self.size])
             raw = cursor.fetchall()
+        if self.joined:
+            text, count, *newest = raw[0]
+            if not count:
+                return None
+            return Batch([], last, inclusive, self.table.raw_key(newest), count, text)
         if not raw:
             return None
         newest = raw[-1][: self.nkeys] if self.fast else self.table.key_of(raw[-1])
         newest = self.table.raw_key(newest)
-        return Batch(raw, last, inclusive, newest)
+        return Batch(raw, last, inclusive, newest, len(raw))
+
+    def _lines(self, raw: list[tuple]) -> bytes:
+        """``LOAD DATA`` text of fast-path rows: the SQL part, then the Python-rendered columns."""
+        at = self.nkeys
+        if not self.fast.python_positions:
+            return ("\n".join([r[at] for r in raw]) + "\n").encode("utf-8")
+        tail = convert.convert_rows([r[at + 1 :] for r in raw], self.python_converters)
+        texts = self.python_texts
+        lines = [
+            "\t".join([r[at], *[f(v) for f, v in zip(texts, values, strict=True)]])
+            for r, values in zip(raw, tail, strict=True)
+        ]
+        return ("\n".join(lines) + "\n").encode("utf-8")
 
     def _python_rows(self, batch: Batch) -> list[list[Any]]:
         if not self.fast:
@@ -343,15 +404,15 @@ class RangeCopier:
         """Write a batch insert-if-absent, then checkpoint its last key; rows copied."""
         rejected: list[Rejected] = []
         if self.fast:
-            data = ("\n".join([r[self.nkeys] for r in batch.raw]) + "\n").encode("utf-8")
-            if self.writer.load_text(data, len(batch.raw)) is None:
+            data = self._lines(batch.raw) if batch.text is None else (batch.text + "\n").encode()
+            if self.writer.load_text(data, batch.count, self.fast.order) is None:
                 rejected = self.writer.insert(self._python_rows(batch)).rejected
         else:
             rejected = self.writer.write(self._python_rows(batch)).rejected
         if rejected:
             rejects.write(self.table, rejected)
             report("rejected", len(rejected))
-        copied = len(batch.raw) - len(rejected)
+        copied = batch.count - len(rejected)
         self.checkpoint.last_key = self.table.encode(batch.newest)
         self.checkpoint.rows_copied += copied
         self.checkpoint.save(update_fields=["last_key", "rows_copied", "updated_at"])

@@ -2,8 +2,9 @@
 
 reladiff's method, with one refinement. The key space is cut into chunks of about
 ``chunk_rows`` rows (boundaries from the side holding more rows; the first and last chunks are
-open, so rows present on one side only are found). For each chunk both databases return, in one
-query each and at the same time, the row count and checksum of every *bucket* — rows grouped
+open, so rows present on one side only are found). For each chunk both databases first return,
+at the same time, its row count and checksum in one aggregate; only for a chunk where those
+differ do they return the row count and checksum of every *bucket* — rows grouped
 by their key (integer key modulo ``buckets``, else bits of the key's MD5), so a row lands in
 the same bucket on both sides. Differing buckets holding at most ``leaf_rows`` rows are compared
 row by row (per-row digests of just those buckets); larger ones are bisected: the chunk is split
@@ -33,10 +34,18 @@ Range = tuple[Key | None, Key | None]  # (exclusive low, inclusive high); None i
 Buckets = dict[int, tuple[int, int]]  # bucket -> (rows, hash sum)
 
 
-class Side:
-    """One database's view of a model: bucket checksums, boundaries and row digests."""
+SQL, CHECKSUM, PYTHON = "sql", "checksum", "python"  # where a column is digested
 
-    def __init__(self, model: type[models.Model], alias: str, pushdown: list[bool], buckets: int):
+
+class Side:
+    """One database's view of a model: bucket checksums, boundaries and row digests.
+
+    ``modes`` says per column where it is digested: ``sql`` (its canonical text, in checksums
+    and row digests), ``checksum`` (an exact text in SQL checksums, the canonical text in
+    Python for row digests) or ``python`` (in Python always).
+    """
+
+    def __init__(self, model: type[models.Model], alias: str, modes: list[str], buckets: int):
         self.alias = alias
         self.connection = target_connection(alias, local_infile=False)
         # Used from one worker thread at a time (see Comparer), never concurrently.
@@ -50,14 +59,23 @@ class Side:
         conn, vendor = self.connection, self.connection.vendor
         self.buckets = buckets
         self.prefixed = [digest.prefixed(f) for f in table.fields]
-        columns = zip(table.fields, table.columns, pushdown, self.prefixed, strict=True)
-        parts = [
+        columns = list(zip(table.fields, table.columns, modes, self.prefixed, strict=True))
+        exact = [
             digest.sql_wrap(digest.sql_text(f, c, conn), pre, vendor, f.null)
-            for f, c, push, pre in columns
-            if push
+            for f, c, mode, pre in columns
+            if mode == SQL
         ]
-        self.md5 = digest.sql_md5(parts, vendor) if parts else None
-        self.python_positions = [i for i, push in enumerate(pushdown) if not push]
+        loose = [
+            digest.sql_wrap(digest.checksum_text(f, c, conn), True, vendor, f.null)
+            for f, c, mode, _ in columns
+            if mode == CHECKSUM
+        ]
+        # Checksums hash exact and loose texts; row digests only the exact ones (the loose
+        # columns are digested in Python there, by their canonical texts).
+        self.md5 = digest.sql_md5(exact + loose, vendor) if exact or loose else None
+        self.row_md5 = digest.sql_md5(exact, vendor) if exact else None
+        self.python_positions = [i for i, mode in enumerate(modes) if mode == PYTHON]
+        self.row_python_positions = [i for i, mode in enumerate(modes) if mode != SQL]
         self.python_texts = [digest.python_text(f) for f in table.fields]
         self.integer_key = (
             len(table.pk_fields) == 1 and internal_type(table.pk_fields[0]) in INTEGER_TYPES
@@ -90,6 +108,16 @@ class Side:
     def count(self) -> int:
         return self._query(f"SELECT COUNT(*) FROM {self.table.name}", [])[0][0]
 
+    def total(self, rng: Range) -> tuple[int, int] | None:
+        """(rows, SQL hash sum) of ``rng`` in one aggregate; None when columns are in Python."""
+        if self.python_positions or not self.md5:
+            return None
+        where, params = self.table.between(*rng)
+        hashed = digest.sql_hash_sum(self.md5, self.connection.vendor)
+        sql = f"SELECT COUNT(*), {hashed} FROM {self.table.name} WHERE {where}"
+        rows = self._query(sql, params)
+        return int(rows[0][0]), int(rows[0][1])
+
     def checksum(self, rng: Range) -> tuple[Buckets, Buckets]:
         """Per bucket of ``rng``: (rows, SQL hash sum) and (rows, Python hash sum)."""
         where, params = self.table.between(*rng)
@@ -103,16 +131,18 @@ class Side:
         in_python: Buckets = {}
         if self.python_positions and rows:
             sums: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-            for bucket, _key, hashed in self._python_hashes(where, params):
+            for bucket, _key, hashed in self._python_hashes(where, params, self.python_positions):
                 sums[bucket][0] += 1
                 sums[bucket][1] += hashed
             in_python = {b: (n, h) for b, (n, h) in sums.items()}
         return in_sql, in_python
 
-    def _python_hashes(self, where: str, params: list[Any]) -> Iterable[tuple[int, Key, int]]:
-        """(bucket, key, hash of key and Python-digested columns) for rows matching ``where``."""
+    def _python_hashes(
+        self, where: str, params: list[Any], columns: list[int]
+    ) -> Iterable[tuple[int, Key, int]]:
+        """(bucket, key, hash of key and the ``columns`` positions) for rows matching ``where``."""
         table = self.table
-        positions = [*table.pk_positions, *self.python_positions]
+        positions = [*table.pk_positions, *columns]
         columns = ", ".join(table.columns[i] for i in positions)
         fields = [table.fields[i] for i in positions]
         conv = convert.row_converters(fields, self.connection)
@@ -156,15 +186,16 @@ class Side:
     def row_digests(self, where: str, params: list[Any]) -> dict[Key, tuple[str | None, int]]:
         """Per-row digests (SQL MD5, Python hash) of the rows matching ``where``."""
         nkeys = len(self.table.pk_fields)
-        md5 = f", {self.md5}" if self.md5 else ""
+        md5 = f", {self.row_md5}" if self.row_md5 else ""
         raw = self._query(f"SELECT {self.keys}{md5} FROM {self.table.name} WHERE {where}", params)
         python: dict[Key, int] = {}
-        if self.python_positions:
-            python = {key: h for _, key, h in self._python_hashes(where, params)}
+        if self.row_python_positions:
+            hashes = self._python_hashes(where, params, self.row_python_positions)
+            python = {key: h for _, key, h in hashes}
         out: dict[Key, tuple[str | None, int]] = {}
         for row in raw:
             key = self.key(row[:nkeys])
-            out[key] = (row[nkeys] if self.md5 else None, python.get(key, 0))
+            out[key] = (row[nkeys] if self.row_md5 else None, python.get(key, 0))
         return out
 
     def digests_in(self, rng: Range, buckets: list[int]) -> dict[Key, tuple[str | None, int]]:
@@ -195,7 +226,18 @@ class Comparison:
     differing: list[Key] = field(default_factory=list)
     chunks: int = 0
     pushdown: list[str] = field(default_factory=list)
+    checksum_columns: list[str] = field(default_factory=list)
     python_columns: list[str] = field(default_factory=list)
+    reasons: dict[str, str] = field(default_factory=dict)  # Python-digested column → why
+
+
+def column_mode(field: models.Field, source: Any, target: Any) -> str:
+    """Where ``field`` is digested when comparing ``source`` with ``target`` (SQL, ...)."""
+    if all(digest.sql_text(field, "c", conn) is not None for conn in (source, target)):
+        return SQL
+    if all(digest.checksum_text(field, "c", conn) is not None for conn in (source, target)):
+        return CHECKSUM
+    return PYTHON
 
 
 class Comparer:
@@ -213,17 +255,22 @@ class Comparer:
     ):
         src, tgt = connections[source], connections[target]
         fields = list(model._meta.concrete_fields)
-        pushdown = [
-            digest.sql_text(f, "c", src) is not None and digest.sql_text(f, "c", tgt) is not None
-            for f in fields
-        ]
+        modes = [column_mode(f, src, tgt) for f in fields]
         self.model = model
-        self.source = Side(model, source, pushdown, buckets)
-        self.target = Side(model, target, pushdown, buckets)
+        self.source = Side(model, source, modes, buckets)
+        self.target = Side(model, target, modes, buckets)
         self.chunk_rows, self.fanout, self.leaf_rows = chunk_rows, fanout, leaf_rows
+        by_mode: dict[str, list[models.Field]] = defaultdict(list)
+        for f, mode in zip(fields, modes, strict=True):
+            by_mode[mode].append(f)
         self.result = Comparison(
-            pushdown=[f.column for f, p in zip(fields, pushdown, strict=True) if p],
-            python_columns=[f.column for f, p in zip(fields, pushdown, strict=True) if not p],
+            pushdown=[f.column for f in by_mode[SQL]],
+            checksum_columns=[f.column for f in by_mode[CHECKSUM]],
+            python_columns=[f.column for f in by_mode[PYTHON]],
+            reasons={
+                f.column: f"no SQL digest for {type(f).__name__} on {src.vendor} and {tgt.vendor}"
+                for f in by_mode[PYTHON]
+            },
         )
         self._pools = (ThreadPoolExecutor(1), ThreadPoolExecutor(1))
         self._source_rows: dict[Key, tuple[str | None, int]] = {}
@@ -257,12 +304,15 @@ class Comparer:
         found = bigger.boundaries((low, None), self.chunk_rows, 1)
         while True:
             high = found[0] if found else None
-            checksums = self._both_async("checksum", (low, high))
+            # One total per chunk first (no GROUP BY); buckets only for a chunk that differs.
+            totals = self._both_async("total", (low, high))
             # The next boundary is looked up while the other side still computes its checksum.
             upcoming = None
             if high is not None:
                 upcoming = pool.submit(bigger.boundaries, (high, None), self.chunk_rows, 1)
-            self._check((low, high), (checksums[0].result(), checksums[1].result()))
+            mine, theirs = totals[0].result(), totals[1].result()
+            if mine is None or mine != theirs:
+                self._check((low, high))
             self.result.chunks += 1
             if upcoming is None:
                 break

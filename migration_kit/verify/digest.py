@@ -3,16 +3,22 @@
 Each column becomes a canonical text — integers in decimal, booleans ``1``/``0``, decimals at
 their field's scale, datetimes in UTC (the connection's zone without ``USE_TZ``) as
 ``YYYY-MM-DD HH:MM:SS.ffffff``, dates, times with microseconds, durations in microseconds,
-UUIDs as 32 lowercase hex digits, binary as lowercase hex, floats by ``repr`` with -0 → 0,
+UUIDs as 32 lowercase hex digits, binary as lowercase hex, floats by their bits (below),
 JSON with sorted keys and no spaces. Free-form texts (strings, JSON, floats) get a
 ``<UTF-8 bytes>:`` prefix; NULL is ``N``, which no other text equals; the row text joins the
 columns with ``|``, which only prefixed texts can contain, so the encoding is unambiguous. A
 row's digest is the MD5 of its text; checksums sum the first 60 bits of row digests.
 
-PostgreSQL and MySQL/MariaDB/SingleStore compute the same texts in SQL for every type except
-floats (their shortest round-trip formats differ from Python's ``repr`` and from each other) and
-JSON (no portable canonical serializer); such columns, and every column on other backends, are
-digested in Python from the values Django reads.
+PostgreSQL and MySQL/MariaDB/SingleStore compute the same texts in SQL for every type but JSON
+(``sql_text``). A float's canonical text is its IEEE 754 bits — ``[-]<biased exponent>:<fraction>``
+in decimal, ``0:0`` for ±0 — which PostgreSQL reads with ``float8send`` and MySQL-family servers
+compute exactly with powers of two (``LOG2`` only guesses the exponent; comparisons correct it).
+JSON has no portable canonical serializer, but each side prints an exact text of its own (jsonb's
+normalized form; the text a MySQL-family server stores), and equal texts mean equal values:
+``checksum_text`` gives those. Chunk checksums use them in SQL; only rows in buckets whose
+checksums differ are digested in Python, where the canonical text decides (so keys in another
+order cost a re-read, never a false difference). Columns with neither (custom fields; every
+column on other backends) are digested in Python.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import decimal
 import hashlib
 import json
 import math
+import struct
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +38,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from migration_kit.db import MYSQL_FAMILY
 from migration_kit.fields import INTEGER_TYPES, POSTGRESQL_TEXT, TEXT_TYPES, internal_type
+
+# Free-form texts: every CharField kind and TextField, file names and paths, IP addresses.
+FREE_TEXT = TEXT_TYPES | {"FilePathField", "FileField", "IPAddressField", "GenericIPAddressField"}
+FRACTION_BITS = 2**52 - 1
 
 # Types whose canonical text is made of digits, lowercase hex and "-.: " only.
 FIXED_FORM = INTEGER_TYPES | {
@@ -42,6 +53,7 @@ FIXED_FORM = INTEGER_TYPES | {
     "TimeField",
     "DurationField",
     "BinaryField",
+    "FloatField",
 }
 HASH_BITS_HEX = 15  # 60 bits: sums of a chunk's rows stay exact in numeric/DECIMAL
 
@@ -54,7 +66,7 @@ def python_text(field: models.Field) -> Callable[[Any], str]:
     kind = internal_type(field)
     if kind in INTEGER_TYPES:
         return lambda v: str(int(v))
-    if kind in TEXT_TYPES:
+    if kind in FREE_TEXT:
         return str
     if kind == "BooleanField":
         return lambda v: "1" if v else "0"
@@ -64,7 +76,7 @@ def python_text(field: models.Field) -> Callable[[Any], str]:
         places = field.decimal_places if isinstance(field, models.DecimalField) else 0
         return lambda v: _decimal_text(v, places)
     if kind == "FloatField":
-        return lambda v: repr(float(v) + 0.0)  # + 0.0 turns -0.0 into 0.0
+        return _float_text
     if kind == "DateTimeField":
         return _datetime_text
     if kind == "DateField":
@@ -85,6 +97,11 @@ def _decimal_text(value: decimal.Decimal, places: int) -> str:
     if value.is_zero():
         value = abs(value)
     return format(value, "f")
+
+
+def _float_text(value: float) -> str:
+    (bits,) = struct.unpack(">Q", struct.pack(">d", float(value) + 0.0))  # + 0.0: -0 → 0
+    return f"{'-' if bits >> 63 else ''}{(bits >> 52) & 2047}:{bits & FRACTION_BITS}"
 
 
 def _datetime_text(value: datetime.datetime) -> str:
@@ -139,7 +156,9 @@ def sql_text(field: models.Field, column: str, connection: BaseDatabaseWrapper) 
 def _postgresql_text(kind: str, c: str, connection: BaseDatabaseWrapper) -> str | None:
     if kind in INTEGER_TYPES or kind == "DecimalField":
         return f"{c}::text"  # numeric(m, d) prints exactly d decimals, and has no -0
-    if kind in TEXT_TYPES:
+    if kind in ("GenericIPAddressField", "IPAddressField"):
+        return f"abbrev({c})"  # inet as its output function (and so Django) prints it
+    if kind in FREE_TEXT:
         return f"{c}::text"
     if kind in POSTGRESQL_TEXT:
         return POSTGRESQL_TEXT[kind].format(c=c)
@@ -148,6 +167,12 @@ def _postgresql_text(kind: str, c: str, connection: BaseDatabaseWrapper) -> str 
     if kind == "DateTimeField":
         zone = "UTC" if settings.USE_TZ else connection.timezone_name
         return f"to_char({c} AT TIME ZONE '{zone}', 'YYYY-MM-DD HH24:MI:SS.US')"
+    if kind == "FloatField":
+        bits = f"('x' || encode(float8send({c} + 0), 'hex'))::bit(64)::bigint"
+        return (
+            f"(CASE WHEN {c} < 0 THEN '-' ELSE '' END) || (({bits} >> 52) & 2047)::text "
+            f"|| ':' || ({bits} & {FRACTION_BITS})::text"
+        )
     return None
 
 
@@ -155,7 +180,7 @@ def _mysql_text(kind: str, c: str) -> str | None:
     # Django stores datetimes naive in UTC (USE_TZ) or in the connection's zone, DATETIME(6) and
     # TIME(6) print all six fractional digits, DECIMAL(m, d) prints d decimals, durations are
     # microseconds: the column's own text conversion is the canonical text (and cheapest).
-    if kind in INTEGER_TYPES or kind in TEXT_TYPES:
+    if kind in INTEGER_TYPES or kind in FREE_TEXT:
         return c
     if kind in ("DecimalField", "DurationField", "DateTimeField", "DateField", "TimeField"):
         return c
@@ -165,6 +190,40 @@ def _mysql_text(kind: str, c: str) -> str | None:
         return f"LOWER(REPLACE(CAST({c} AS CHAR), '-', ''))"
     if kind == "BinaryField":
         return f"LOWER(HEX({c}))"
+    if kind == "FloatField":
+        return _mysql_float_bits(c)
+    return None
+
+
+def _mysql_float_bits(c: str) -> str:
+    """SQL for a DOUBLE's canonical bits text, by exact power-of-two arithmetic."""
+    a = f"ABS({c})"
+    guess = f"LEAST(GREATEST(FLOOR(LOG2({a})), -1074), 1023)"  # LOG2 may round across 2^e
+    exp = (
+        f"({guess} - (POW(2, {guess}) > {a}) "
+        f"+ ({guess} < 1023 AND POW(2, LEAST({guess} + 1, 1023)) <= {a}))"
+    )
+    fraction = (
+        f"CASE WHEN {exp} < -1022 THEN {a} / POW(2, -1074) "
+        f"ELSE {a} / POW(2, {exp} - 52) - {FRACTION_BITS + 1} END"
+    )
+    return (
+        f"CASE WHEN {c} = 0 THEN '0:0' ELSE CONCAT(IF({c} < 0, '-', ''), "
+        f"GREATEST({exp} + 1023, 0), ':', CAST({fraction} AS UNSIGNED)) END"
+    )
+
+
+def checksum_text(field: models.Field, column: str, connection: BaseDatabaseWrapper) -> str | None:
+    """SQL for an exact (not canonical) text of a JSON column, or None.
+
+    Equal texts on both sides mean equal values; unequal ones are settled in Python.
+    """
+    if internal_type(field) != "JSONField":
+        return None
+    if connection.vendor == "postgresql":
+        return f"{column}::text"
+    if connection.vendor in MYSQL_FAMILY:
+        return f"CAST({column} AS CHAR)"
     return None
 
 

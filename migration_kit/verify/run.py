@@ -29,6 +29,7 @@ class Outcome:
     chunks: int = 0
     seconds: float = 0.0
     python_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def remaining(self) -> int:
@@ -50,6 +51,7 @@ class Outcome:
             "sample": run.sample,
             "chunks": self.chunks,
             "python_columns": self.python_columns,
+            "notes": self.notes,
             "seconds": round(self.seconds, 3),
             "error": run.error,
             "verify_run": run.pk,
@@ -106,6 +108,11 @@ def verify(
         result = comparer.compare()
         outcome.chunks = result.chunks
         outcome.python_columns = result.python_columns
+        label = model._meta.label
+        outcome.notes = [
+            f"{label}.{column}: digested in Python, not in SQL ({why})."
+            for column, why in result.reasons.items()
+        ]
         run.source_rows, run.target_rows = result.source_rows, result.target_rows
         # Rows written during the pass are re-read; keys still queued in the outbox get
         # ``lag_wait`` seconds to drain and are then reported as lagging, not as differences.

@@ -93,13 +93,19 @@ def test_unknown_bench_is_a_usage_error(runner: ModuleType) -> None:
     assert exc.value.code == 2
 
 
-BACKFILL_RESULTS = {
-    "rows": 1000, "target": "emulator", "raw_pipe_rows_per_s": 1000,
-    "dumpdata_loaddata_rows_per_s": 10, "s2_backfill_rows_per_s_default": 700,
-    "s2_backfill_rows_per_s_best": 900,
-    "s2_backfill_rows_per_s_by_batch_size": {1000: 500, 5000: 600, 20000: 900, "adaptive": 700},
-    "s2_backfill_rows_per_s_by_workers": {1: 700, 2: 800, 4: 650},
-}  # fmt: skip
+#: Rows in the runner's contract with a ``chart`` on one of them (the runner draws it).
+CHART_ROWS = [
+    {"name": "s2_backfill vs raw COPY | LOAD DATA pipe (1,000 rows → emulator)", "ours": 700,
+     "baseline": 1000, "unit": "rows/s", "ratio": 0.7, "target": "≥ 0.6x"},
+    {"name": "s2_backfill, best batch size / workers, vs raw pipe", "ours": 900,
+     "baseline": 1000, "unit": "rows/s", "ratio": 0.9, "target": "≥ 0.6x",
+     "chart": {"rows": 1000, "target": "emulator", "raw_pipe_rows_per_s": 1000,
+               "by_batch_size": {"1000": 500, "5000": 600, "20000": 900, "adaptive": 700},
+               "by_workers": {"1": 700, "2": 800, "4": 650}}},
+    {"name": "s2_backfill vs dumpdata | loaddata", "ours": 700, "baseline": 10,
+     "unit": "rows/s", "ratio": 70.0, "target": "≥ 30x"},
+]  # fmt: skip
+SPREAD = {"median": 90, "min": 80, "max": 95}
 
 
 def bench_module(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
@@ -112,32 +118,30 @@ def bench_module(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return module
 
 
-def test_backfill_rows_carry_the_chart(monkeypatch: pytest.MonkeyPatch) -> None:
-    rows = bench_module("backfill", monkeypatch).rows(BACKFILL_RESULTS)
-    assert [r["ratio"] for r in rows] == [0.7, 0.9, 70.0]
-    assert [r["target"] for r in rows] == ["≥ 0.6x", "≥ 0.6x", "≥ 30x"]
-    assert "1,000 rows → emulator" in rows[0]["name"]
-    charts = [r["chart"] for r in rows if "chart" in r]
-    assert charts == [
-        {"rows": 1000, "target": "emulator", "raw_pipe_rows_per_s": 1000,
-         "by_batch_size": BACKFILL_RESULTS["s2_backfill_rows_per_s_by_batch_size"],
-         "by_workers": BACKFILL_RESULTS["s2_backfill_rows_per_s_by_workers"]}
-    ]  # fmt: skip
-
-
-def test_verify_rows(monkeypatch: pytest.MonkeyPatch) -> None:
-    rows = bench_module("verify", monkeypatch).rows(
-        {
-            "rows": 1000, "target": "emulator", "raw_checksum_pass_both_sides_s": 0.5,
-            "s2_verify_clean_s": 0.6, "s2_verify_with_differences_s": 0.8, "differences": 7,
-            "ratio_clean": 1.2, "ratio_with_differences": 1.6,
-        }
-    )  # fmt: skip
+def test_backfill_rows_one_per_matrix_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+    cell = {"model": "wide", "source": "pg", "use_tz": False, "ratio": 0.9,
+            "s2_backfill_rows_per_s": SPREAD, "raw_pipe_rows_per_s": {**SPREAD, "median": 100},
+            "load_average": "1.00 2.00 3.00"}  # fmt: skip
+    rows = bench_module("backfill", monkeypatch).rows(
+        {"rows": 1000, "rounds": 3, "cells": [cell, {**cell, "use_tz": True}]}
+    )
     assert [(r["ours"], r["baseline"], r["ratio"], r["target"]) for r in rows] == [
-        (0.6, 0.5, 1.2, "≤ 1.5x"),
-        (0.8, 0.5, 1.6, "≤ 2x"),
+        (90, 100, 0.9, "≥ 0.9x")
+    ] * 2
+    assert "wide, pg source, USE_TZ=False (1,000 rows, median of 3" in rows[0]["name"]
+    assert "ours 80 to 95" in rows[0]["name"] and "load 1.00 2.00 3.00" in rows[0]["name"]
+
+
+def test_verify_rows_one_per_matrix_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+    cell = {"model": "narrow", "source": "maria", "use_tz": True, "ratio": 1.2,
+            "s2_verify_s": {"median": 0.6, "min": 0.5, "max": 0.7},
+            "raw_checksum_s": {"median": 0.5, "min": 0.5, "max": 0.5},
+            "load_average": "1.00 1.00 1.00"}  # fmt: skip
+    rows = bench_module("verify", monkeypatch).rows({"rows": 1000, "rounds": 3, "cells": [cell]})
+    assert [(r["ours"], r["baseline"], r["ratio"], r["target"]) for r in rows] == [
+        (0.6, 0.5, 1.2, "≤ 1.1x")
     ]
-    assert "7 differences" in rows[1]["name"]
+    assert "narrow, maria source, USE_TZ=True" in rows[0]["name"]
 
 
 def test_kitbench_emit_follows_the_contract(
@@ -157,9 +161,8 @@ def test_kitbench_emit_follows_the_contract(
 
 
 def backfill_rows_as_stored(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
-    """bench/backfill.py's rows for ``BACKFILL_RESULTS``, through JSON (so keys are strings)."""
-    rows = bench_module("backfill", monkeypatch).rows(BACKFILL_RESULTS)
-    return json.loads(json.dumps(rows))
+    """``CHART_ROWS`` as the runner stores them (through JSON)."""
+    return json.loads(json.dumps(CHART_ROWS))
 
 
 def test_backfill_chart_comes_through_the_contract(
