@@ -61,9 +61,9 @@ def main() -> None:
     from django.test.utils import override_settings
     from django.utils import timezone
 
-    from migration_kit import triggers
+    from migration_kit.dualwrite import triggers
+    from migration_kit.dualwrite.drain import drain_all, fast_path
     from migration_kit.models import OutboxEntry
-    from migration_kit.sync import drain_all, fast_path
     from tests.dualwriteapp.models import Order
 
     mirror = "s2"

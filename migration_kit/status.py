@@ -17,9 +17,9 @@ from django.apps import apps
 from django.db import connections, models
 from django.db.models import Count, Max, Q, Sum
 
-from migration_kit import triggers
+from migration_kit.dualwrite import triggers
+from migration_kit.dualwrite.drain import lag, outbox_aliases
 from migration_kit.models import BackfillCheckpoint, VerifyRun
-from migration_kit.sync import lag, outbox_aliases
 from s2router.phases import Phase
 
 

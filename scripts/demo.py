@@ -588,7 +588,7 @@ def stop_fast_path() -> None:
     from django.apps import apps
 
     if apps.ready:
-        from migration_kit.sync import fast_path
+        from migration_kit.dualwrite.drain import fast_path
 
         fast_path.stop()
 

@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.db import connections
 from django.test.utils import override_settings
 
-from migration_kit.apply import apply_keys, rendering_for
+from migration_kit.dualwrite.apply import apply_keys, rendering_for
 from tests.dualwriteapp.models import Order
 from tests.kit.conftest import everything_rows, snapshot
 from tests.kitapp.models import Composite, Everything

@@ -164,7 +164,7 @@ def test_racing_mirrored_writes_never_lose_to_the_backfill() -> None:
 
     from django.db import connections, transaction
 
-    from migration_kit.apply import apply_keys
+    from migration_kit.dualwrite.apply import apply_keys
 
     Everything.objects.using("default").bulk_create(everything_rows(3000))
     stop = threading.Event()

@@ -13,10 +13,11 @@ import pytest
 from django.db import connections
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from migration_kit import outbox, triggers
+from migration_kit.dualwrite import capture as outbox
+from migration_kit.dualwrite import triggers
+from migration_kit.dualwrite.drain import fast_path
 from migration_kit.keys import decode_pk, encode_pk
 from migration_kit.models import OutboxEntry
-from migration_kit.sync import fast_path
 from s2router.phases import set_phase
 from tests.kit.commands import json_result
 from tests.kitapp.models import Composite, DateKeyed, StrKeyed, UuidKeyed

@@ -12,9 +12,9 @@ import threading
 import pytest
 from django.db import connections, transaction
 
-from migration_kit import sync
+from migration_kit.dualwrite import drain as sync
+from migration_kit.dualwrite.drain import drain, fast_path
 from migration_kit.models import OutboxEntry
-from migration_kit.sync import drain, fast_path
 from tests.syncapp.models import Tag
 from tests.syncapp.testing import capture_triggers, differences, mirrored, pending
 

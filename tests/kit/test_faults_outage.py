@@ -24,8 +24,8 @@ from django_singlestore.emulator.pytest_plugin import (
     start_emulator,
     stop_emulator,
 )
+from migration_kit.dualwrite.drain import drain_all, fast_path
 from migration_kit.models import OutboxEntry
-from migration_kit.sync import drain_all, fast_path
 from tests.syncapp.models import Author, Book, Tag
 from tests.syncapp.testing import capture_triggers, differences, mirrored, pending
 

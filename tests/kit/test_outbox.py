@@ -10,8 +10,8 @@ import pytest
 from django.db import IntegrityError, connections, transaction
 from django.db.models.signals import post_save, pre_delete
 
+from migration_kit.dualwrite.capture import enqueue_keys
 from migration_kit.models import OutboxEntry
-from migration_kit.outbox import enqueue_keys
 from s2router.phases import write_aliases
 from tests.syncapp.models import Author, Book, Tag
 from tests.syncapp.scenarios import SCENARIOS, Scenario
@@ -146,7 +146,7 @@ def test_enqueue_keys_covers_raw_sql() -> None:
 @committing
 @pytest.mark.parametrize("fast", ["thread", "inline"])
 def test_fast_path_applies_after_commit(fast: str) -> None:
-    from migration_kit.sync import fast_path
+    from migration_kit.dualwrite.drain import fast_path
 
     with mirrored("default", "mysql", fast=fast):
         author = Author.objects.using("default").create(name="quick")

@@ -12,8 +12,8 @@ from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from migration_kit.dualwrite.drain import _due
 from migration_kit.models import OutboxEntry
-from migration_kit.sync import _due
 
 BEFORE = ("migration_kit", "0004_verifyrun_rowstore")
 AFTER = ("migration_kit", "0005_outbox_indexes")

@@ -18,9 +18,9 @@ from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
-from migration_kit import triggers
+from migration_kit.dualwrite import triggers
+from migration_kit.dualwrite.drain import drain_all
 from migration_kit.models import BackfillCheckpoint, OutboxEntry, VerifyRun
-from migration_kit.sync import drain_all
 from s2router import shadow
 from s2router.models import ShadowStat
 from s2router.phases import IllegalTransition, set_phase

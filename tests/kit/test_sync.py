@@ -11,9 +11,9 @@ from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
-from migration_kit.apply import apply_keys
+from migration_kit.dualwrite.apply import apply_keys
+from migration_kit.dualwrite.drain import DrainResult, _claim, drain, drain_all
 from migration_kit.models import OutboxEntry
-from migration_kit.sync import DrainResult, _claim, drain, drain_all
 from tests.kit.commands import json_output
 from tests.syncapp.models import Author, Book, Tag
 from tests.syncapp.testing import differences, mirrored, pending

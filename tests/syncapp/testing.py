@@ -11,9 +11,9 @@ from django.apps import apps
 from django.db import models
 from django.test import override_settings
 
-from migration_kit import triggers
+from migration_kit.dualwrite import triggers
+from migration_kit.dualwrite.drain import drain_all, fast_path
 from migration_kit.models import OutboxEntry
-from migration_kit.sync import drain_all, fast_path
 from s2router.phases import write_aliases
 from tests.syncapp.models import Author
 from tests.syncapp.scenarios import Scenario

@@ -40,7 +40,7 @@ from django.db.models.deletion import Collector
 from django.db.models.fields import AutoFieldMixin
 from django.utils import timezone
 
-from migration_kit import triggers
+from migration_kit.dualwrite import triggers
 from migration_kit.keys import encode_pk
 
 #: Apps whose models are never mirrored: the kit's and the router's own state.
@@ -104,7 +104,7 @@ def enqueue_keys(model: type[models.Model], keys: Iterable[Any], using: str | No
 
 def _record(model: type[models.Model], keys: Iterable[Any], primary: str, mirror: str) -> int:
     """Insert one outbox entry per distinct key and hand the batch to the fast path on commit."""
-    from migration_kit.sync import fast_path
+    from migration_kit.dualwrite.drain import fast_path
 
     model = model._meta.concrete_model
     distinct = list(dict.fromkeys(k for k in keys if k is not None))
@@ -157,7 +157,7 @@ def _insert_entries(alias: str, label: str, keys: list[Any], mirror: str, batch:
 
 def _poke(alias: str) -> None:
     """After the write commits, let the fast path drain what the triggers recorded on ``alias``."""
-    from migration_kit.sync import fast_path
+    from migration_kit.dualwrite.drain import fast_path
 
     connections[alias].on_commit(functools.partial(fast_path.poke, alias), robust=True)
 

@@ -39,10 +39,10 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from migration_kit import conf
-from migration_kit.apply import ApplyResult, apply_keys
-from migration_kit.db import is_transient
+from migration_kit.dualwrite.apply import ApplyResult, apply_keys
 from migration_kit.keys import decode_pk
 from migration_kit.models import OutboxEntry
+from migration_kit.vendors import is_transient
 
 logger = logging.getLogger("migration_kit.sync")
 

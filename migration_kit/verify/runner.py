@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from migration_kit import keys as pk_json
 from migration_kit.backfill.keyset import Key, Table
+from migration_kit.dualwrite.drain import outbox_aliases
 from migration_kit.models import OutboxEntry, VerifyRun
-from migration_kit.sync import outbox_aliases
 from migration_kit.verify.compare import Comparer
 
 SAMPLE_SIZE = 20
@@ -135,7 +135,7 @@ def verify(
         run.differences = len(differences)
         run.sample = outcome.differing[:SAMPLE_SIZE]
         if repair and differences:
-            from migration_kit.apply import apply_keys
+            from migration_kit.dualwrite.apply import apply_keys
 
             keys = [table.from_key(k) for k in differences]
             apply_keys(model, keys, *_repair_direction(model, source, target))

@@ -34,7 +34,7 @@ from django.core.signals import setting_changed
 from django.db import connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from migration_kit.fields import INTEGER_TYPES, POSTGRESQL_TEXT, TEXT_TYPES, internal_type
+from migration_kit.field_types import INTEGER_TYPES, POSTGRESQL_TEXT, TEXT_TYPES, internal_type
 
 #: Key types whose text form on both database families parses back with ``field.to_python``.
 _TEXT_KEYS = TEXT_TYPES | {"UUIDField", "DecimalField", "DateField"}

@@ -33,8 +33,8 @@ from django.db.models.constants import OnConflict
 from django.db.models.expressions import RawSQL
 from django.db.models.fields import AutoFieldMixin
 
-from migration_kit.db import MYSQL_FAMILY
-from migration_kit.fields import INTEGER_TYPES, POSTGRESQL_TEXT, TEXT_TYPES, internal_type
+from migration_kit.field_types import INTEGER_TYPES, POSTGRESQL_TEXT, TEXT_TYPES, internal_type
+from migration_kit.vendors import MYSQL_FAMILY
 
 #: Rows per statement; also bounds the number of locks held at once on the source.
 DEFAULT_CHUNK_SIZE = 500
