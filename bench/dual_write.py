@@ -62,7 +62,8 @@ def main() -> None:
     from django.utils import timezone
 
     from migration_kit.dualwrite import triggers
-    from migration_kit.dualwrite.drain import drain_all, fast_path
+    from migration_kit.dualwrite.drain import drain_all
+    from migration_kit.dualwrite.relay import relay
     from migration_kit.models import OutboxEntry
     from tests.dualwriteapp.models import Order
 
@@ -113,7 +114,7 @@ def main() -> None:
             ):
                 keys = dual_keys if phase == "dual_write" else None
                 latencies = one_round(source, n, written, keys)
-                fast_path.flush(60)
+                relay.flush(60)
         finally:
             if with_triggers:
                 triggers.remove(Order, source)
@@ -123,7 +124,7 @@ def main() -> None:
     def caught_up(source: str) -> list[str]:
         """After a source's cells: the mirror holds exactly its dual-write rows (what the fast
         path left drained first, as s2_sync would); then the mirror is emptied for the next."""
-        fast_path.stop()
+        relay.stop()
         drain_all([source])
         left = OutboxEntry.objects.using(source).count()
         on_mirror = set(Order.objects.using(mirror).values_list("pk", flat=True))
@@ -159,7 +160,7 @@ def main() -> None:
     for number, (source, capture, fast, use_tz) in enumerate(cells):
         # A new fast-path thread for each cell: its connections must be opened under the cell's
         # USE_TZ, as in a process started with that setting.
-        fast_path.stop()
+        relay.stop()
         connections.close_all()
         with override_settings(USE_TZ=use_tz):
             for phase in ("legacy", "dual_write"):  # warm-up: connections, caches, the thread

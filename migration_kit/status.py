@@ -18,7 +18,7 @@ from django.db import connections, models
 from django.db.models import Count, Max, Q, Sum
 
 from migration_kit.dualwrite import triggers
-from migration_kit.dualwrite.drain import lag, outbox_aliases
+from migration_kit.dualwrite.outbox import lag, outbox_aliases
 from migration_kit.models import BackfillCheckpoint, VerifyRun
 from s2router.phases import Phase
 

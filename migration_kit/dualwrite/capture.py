@@ -3,7 +3,7 @@
 While a model is in ``dual_write``/``shadow`` (source primary, SingleStore mirror) or ``cutover``
 (SingleStore primary, source mirror), each write on the primary alias also inserts one
 ``OutboxEntry`` per affected primary key, in the same transaction: if the write rolls back, so
-do its entries. After commit, the keys go to the fast path (``migration_kit.sync``), which
+do its entries. After commit, the keys go to the relay (``migration_kit.dualwrite.relay``), which
 applies them to the mirror at once; whatever it cannot apply stays in the outbox for
 ``s2_sync``.
 
@@ -20,9 +20,9 @@ Each wrapper asks the router first and does nothing extra for models that are no
 that alias. M2M ``add`` inserts through-table rows with ``bulk_create``, so through rows are
 captured by their own key like any other row. Raw SQL is not seen: call ``enqueue_keys``.
 
-Where ``migration_kit.triggers`` are installed on the primary, the database writes the entries
-itself: the wrappers then run the write untouched (no extra transaction, no key reads) and only
-poke the fast path after commit — and raw SQL is captured too.
+Where capture triggers (``migration_kit.dualwrite.triggers``) are installed on the primary, the
+database writes the entries itself: the wrappers then run the write untouched (no extra
+transaction, no key reads) and only poke the relay after commit — and raw SQL is captured too.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from django.db import connections, models, router, transaction
 from django.db.models import Q
 from django.db.models.deletion import Collector
 from django.db.models.fields import AutoFieldMixin
-from django.utils import timezone
 
 from migration_kit.dualwrite import triggers
 from migration_kit.keys import encode_pk
@@ -103,8 +102,9 @@ def enqueue_keys(model: type[models.Model], keys: Iterable[Any], using: str | No
 
 
 def _record(model: type[models.Model], keys: Iterable[Any], primary: str, mirror: str) -> int:
-    """Insert one outbox entry per distinct key and hand the batch to the fast path on commit."""
-    from migration_kit.dualwrite.drain import fast_path
+    """Insert one outbox entry per distinct key and hand the batch to the relay on commit."""
+    from migration_kit.dualwrite.outbox import insert_entries
+    from migration_kit.dualwrite.relay import relay
 
     model = model._meta.concrete_model
     distinct = list(dict.fromkeys(k for k in keys if k is not None))
@@ -112,54 +112,21 @@ def _record(model: type[models.Model], keys: Iterable[Any], primary: str, mirror
         return 0
     label = model._meta.label
     batch = uuid.uuid4().hex
-    _insert_entries(primary, label, [encode_pk(model, key) for key in distinct], mirror, batch)
-    # robust: nothing the fast path does may raise into the code that committed the write.
+    insert_entries(primary, label, [encode_pk(model, key) for key in distinct], mirror, batch)
+    # robust: nothing the relay does may raise into the code that committed the write.
     transaction.on_commit(
-        functools.partial(fast_path.submit, label, primary, mirror, batch, distinct),
+        functools.partial(relay.submit, label, primary, mirror, batch, distinct),
         using=primary,
         robust=True,
     )
     return len(distinct)
 
 
-def _insert_entries(alias: str, label: str, keys: list[Any], mirror: str, batch: str) -> None:
-    """INSERT the entries directly: through ``bulk_create`` they would cost as much CPU as the
-    application's own save. Values still go through each field's adapter for this database."""
-    from migration_kit.models import ENTRY_FIELDS, OutboxEntry
-
-    connection = connections[alias]
-    opts = OutboxEntry._meta
-    fields = [opts.get_field(name) for name in ENTRY_FIELDS]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    # Every column but the key is the same for the whole call: adapt those once.
-    label_field, key_field, *other_fields = fields
-    label_prep = label_field.get_db_prep_save(label, connection=connection)
-    others = (alias, mirror, timezone.now(), 0, "", batch)
-    rest = [
-        f.get_db_prep_save(v, connection=connection)
-        for f, v in zip(other_fields, others, strict=True)
-    ]
-    with connection.cursor() as cursor:
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            params = [
-                param
-                for key in chunk
-                for param in (label_prep, key_field.get_db_prep_save(key, connection), *rest)
-            ]
-            cursor.execute(
-                f"INSERT INTO {connection.ops.quote_name(opts.db_table)} ({columns}) "
-                f"VALUES {', '.join([row_sql] * len(chunk))}",
-                params,
-            )
-
-
 def _poke(alias: str) -> None:
-    """After the write commits, let the fast path drain what the triggers recorded on ``alias``."""
-    from migration_kit.dualwrite.drain import fast_path
+    """After the write commits, let the relay drain what the triggers recorded on ``alias``."""
+    from migration_kit.dualwrite.relay import relay
 
-    connections[alias].on_commit(functools.partial(fast_path.poke, alias), robust=True)
+    connections[alias].on_commit(functools.partial(relay.poke, alias), robust=True)
 
 
 def _untouched(alias: str, write: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

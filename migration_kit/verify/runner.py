@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from migration_kit import keys as pk_json
 from migration_kit.backfill.keyset import Key, Table
-from migration_kit.dualwrite.drain import outbox_aliases
+from migration_kit.dualwrite.outbox import outbox_aliases
 from migration_kit.models import OutboxEntry, VerifyRun
 from migration_kit.verify.compare import Comparer
 

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 
 from migration_kit.dualwrite import capture as outbox
 from migration_kit.dualwrite import triggers
-from migration_kit.dualwrite.drain import fast_path
+from migration_kit.dualwrite.relay import relay
 from migration_kit.keys import decode_pk, encode_pk
 from migration_kit.models import OutboxEntry
 from s2router.phases import set_phase
@@ -167,7 +167,7 @@ def test_fast_path_thread_drains_what_the_triggers_wrote() -> None:
     with capture_triggers("default", "mysql"), mirrored("default", "mysql", fast="thread"):
         for i in range(20):
             Author.objects.using("default").create(name=f"thread {i}")
-        assert fast_path.flush(30)
+        assert relay.flush(30)
         assert pending("default") == 0
         assert differences("default", "mysql") == {}
 

@@ -24,7 +24,8 @@ from django_singlestore.emulator.pytest_plugin import (
     start_emulator,
     stop_emulator,
 )
-from migration_kit.dualwrite.drain import drain_all, fast_path
+from migration_kit.dualwrite.drain import drain_all
+from migration_kit.dualwrite.relay import relay
 from migration_kit.models import OutboxEntry
 from tests.syncapp.models import Author, Book, Tag
 from tests.syncapp.testing import capture_triggers, differences, mirrored, pending
@@ -50,13 +51,13 @@ def private_mirror(pytestconfig: pytest.Config) -> Iterator[dict]:
     settings = connections.settings[ALIAS]
     saved = settings["HOST"], settings["PORT"]
     state = {"emulator": start_emulator(backend, []), "backend": backend}
-    fast_path.stop()
+    relay.stop()
     connections[ALIAS].close()
     settings["HOST"], settings["PORT"] = state["emulator"].host, str(state["emulator"].port)
     try:
         yield state
     finally:
-        fast_path.stop()
+        relay.stop()
         connections[ALIAS].close()
         settings["HOST"], settings["PORT"] = saved
         stop_emulator(state["emulator"])
@@ -116,7 +117,7 @@ def test_mirror_outage_loses_no_write(private_mirror: dict, capture: str) -> Non
 def outage(private_mirror: dict, capture: str) -> None:
     """Kill the mirror under concurrent writers, restart it, and check nothing was lost."""
     Author.objects.using("default").create(name="before the outage")
-    assert fast_path.flush(20)
+    assert relay.flush(20)
     assert pending("default") == 0 and differences("default", ALIAS) == {}
 
     kill(private_mirror)
@@ -128,7 +129,7 @@ def outage(private_mirror: dict, capture: str) -> None:
         thread.join(120)
     assert not any(thread.is_alive() for thread in threads)
     assert errors == [], "a source write failed while the mirror was down"
-    assert fast_path.flush(30)
+    assert relay.flush(30)
     left = pending("default")
     assert left >= WRITERS * WRITES_PER_WRITER * 2  # at least each author and book
     # A drain during the outage fails softly: entries stay, with their error and a retry time.

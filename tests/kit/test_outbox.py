@@ -146,19 +146,19 @@ def test_enqueue_keys_covers_raw_sql() -> None:
 @committing
 @pytest.mark.parametrize("fast", ["thread", "inline"])
 def test_fast_path_applies_after_commit(fast: str) -> None:
-    from migration_kit.dualwrite.drain import fast_path
+    from migration_kit.dualwrite.relay import relay
 
     with mirrored("default", "mysql", fast=fast):
         author = Author.objects.using("default").create(name="quick")
         Book.objects.using("default").create(author=author, title="t")
-        assert fast_path.flush()
+        assert relay.flush()
         assert differences("default", "mysql") == {}
         with transaction.atomic(using="default"):
             Author.objects.using("default").filter(pk=author.pk).update(name="quicker")
-            assert fast_path.flush()
+            assert relay.flush()
             # Not committed yet: the fast path has nothing to apply.
             assert Author.objects.using("mysql").get().name == "quick"
-        assert fast_path.flush()
+        assert relay.flush()
         assert differences("default", "mysql") == {}
         assert pending("default") == 0
 

@@ -12,7 +12,7 @@ from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from migration_kit.dualwrite.drain import _due
+from migration_kit.dualwrite.outbox import due
 from migration_kit.models import OutboxEntry
 
 BEFORE = ("migration_kit", "0004_verifyrun_rowstore")
@@ -84,7 +84,7 @@ def test_drain_and_batch_delete_use_indexes_on_postgresql() -> None:
             "FROM generate_series(1, 20000) AS g"
         )
         cursor.execute(f"ANALYZE {TABLE}")
-        claim = _due("default", timezone.now()).select_for_update(skip_locked=True)
+        claim = due("default", timezone.now()).select_for_update(skip_locked=True)
         sql, params = claim.values_list("id")[:500].query.sql_with_params()
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())

@@ -12,7 +12,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from migration_kit.dualwrite.apply import apply_keys
-from migration_kit.dualwrite.drain import DrainResult, _claim, drain, drain_all
+from migration_kit.dualwrite.drain import DrainResult, drain, drain_all
+from migration_kit.dualwrite.outbox import claim
 from migration_kit.models import OutboxEntry
 from tests.kit.commands import json_output
 from tests.syncapp.models import Author, Book, Tag
@@ -94,7 +95,7 @@ def test_claimed_entries_are_leased_until_they_expire() -> None:
     """A drainer that dies after claiming blocks nobody for longer than the lease."""
     with mirrored("default", "mysql"):
         Tag.objects.using("default").bulk_create([Tag(name=str(i)) for i in range(3)])
-        assert len(_claim("default", 10)) == 3  # and then the drainer "crashes"
+        assert len(claim("default", 10)) == 3  # and then the drainer "crashes"
         assert drain("default").claimed == 0
         with override_settings(MIGRATION_KIT={"FAST_PATH": "off", "LEASE_SECONDS": 0}):
             OutboxEntry.objects.using("default").update(next_attempt_at=timezone.now())

@@ -12,7 +12,8 @@ from django.db import models
 from django.test import override_settings
 
 from migration_kit.dualwrite import triggers
-from migration_kit.dualwrite.drain import drain_all, fast_path
+from migration_kit.dualwrite.drain import drain_all
+from migration_kit.dualwrite.relay import relay
 from migration_kit.models import OutboxEntry
 from s2router.phases import write_aliases
 from tests.syncapp.models import Author
@@ -41,7 +42,7 @@ def mirrored(
         try:
             yield
         finally:
-            fast_path.stop()
+            relay.stop()
 
 
 def synced_models() -> list[type[models.Model]]:

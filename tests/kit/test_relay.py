@@ -12,8 +12,9 @@ import threading
 import pytest
 from django.db import connections, transaction
 
-from migration_kit.dualwrite import drain as sync
-from migration_kit.dualwrite.drain import drain, fast_path
+from migration_kit.dualwrite import relay as relay_module
+from migration_kit.dualwrite.drain import DrainResult, drain
+from migration_kit.dualwrite.relay import relay
 from migration_kit.models import OutboxEntry
 from tests.syncapp.models import Tag
 from tests.syncapp.testing import capture_triggers, differences, mirrored, pending
@@ -31,19 +32,19 @@ def test_a_burst_of_captured_writes_is_drained_in_few_passes(
     source: str, target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     drains: list[str] = []
-    original = fast_path._drain
+    original = relay._drain
 
     def counting(alias: str, once: bool = False) -> None:
         drains.append(alias)
         original(alias, once)
 
-    monkeypatch.setattr(fast_path, "_drain", counting)
+    monkeypatch.setattr(relay, "_drain", counting)
     # A gap of 50 ms ends a burst: even a slow machine's writes keep this one burst together.
-    monkeypatch.setattr(sync, "QUIET_SECONDS", 0.05)
+    monkeypatch.setattr(relay_module, "QUIET_SECONDS", 0.05)
     with capture_triggers(source, target), mirrored(source, target, fast="thread"):
         for i in range(100):
             Tag.objects.using(source).create(name=f"burst {i}")
-        assert fast_path.flush(30)
+        assert relay.flush(30)
         assert pending(source) == 0
         assert differences(source, target) == {}
     assert 1 <= len(drains) <= 25, f"{len(drains)} drains for 100 commits"
@@ -76,7 +77,7 @@ def test_writers_and_other_drainers_go_on_while_a_drain_holds_its_entries(
             finally:
                 connections.close_all()
 
-        results: list[sync.DrainResult] = []
+        results: list[DrainResult] = []
 
         def drain_in_thread() -> None:
             try:
