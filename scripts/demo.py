@@ -584,7 +584,7 @@ def _count_lines(text: str) -> int:
 
 
 def stop_relay() -> None:
-    """Let the migration kit's fast-path thread finish its mirror writes (once Django is up)."""
+    """Let the migration kit's relay thread finish its mirror writes (once Django is up)."""
     from django.apps import apps
 
     if apps.ready:

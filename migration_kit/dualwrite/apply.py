@@ -1,6 +1,6 @@
 """Apply keys from a source database to a target: re-read the rows, upsert them, delete the gone.
 
-This is the one way the kit repairs a mirror, shared by the outbox fast path, ``s2_sync`` and
+This is the one way the kit repairs a mirror, shared by the relay, ``s2_sync`` and
 ``s2_verify --repair``. It never trusts a captured value: it reads the row as it is *now* on the
 source and makes the target say the same, so applying a key twice, late, or out of order with
 other keys converges on the source's state.

@@ -62,7 +62,7 @@ class Relay:
 
     def submit(self, label: str, primary: str, mirror: str, batch: str, keys: list[Any]) -> None:
         """Called by ``transaction.on_commit``; never raises into the writer."""
-        mode = conf.get("FAST_PATH")
+        mode = conf.get("RELAY")
         if mode == "off" or time.monotonic() < self._down_until.get(mirror, 0.0):
             return
         if mode == "inline":
@@ -75,7 +75,7 @@ class Relay:
     def poke(self, alias: str) -> None:
         """Called by ``transaction.on_commit`` after a write whose entries triggers recorded on
         ``alias``: drain that outbox now. Never raises into the writer."""
-        mode = conf.get("FAST_PATH")
+        mode = conf.get("RELAY")
         if mode == "off" or time.monotonic() < self._drain_paused_until.get(alias, 0.0):
             return
         if mode == "inline":

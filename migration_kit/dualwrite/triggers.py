@@ -3,7 +3,7 @@
 With triggers installed on a migrating model's source tables, every INSERT, UPDATE and DELETE
 there — Django's, raw SQL's, another program's — adds its keys to the outbox inside the same
 statement, so a dual-write ``save()`` costs one round trip, as it does without the kit. The
-Python wrappers in ``migration_kit.outbox`` then only hand the alias to the fast path after
+Python wrappers in ``migration_kit.dualwrite.capture`` then only hand the alias to the relay after
 commit. Where no trigger is installed (or cannot be: SingleStore has no triggers, so the
 ``cutover`` primary always uses them) the wrappers write the entries themselves.
 

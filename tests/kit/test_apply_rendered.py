@@ -1,6 +1,6 @@
 """``apply_keys`` onto a MySQL-family target: the source renders the rows as SQL literals.
 
-The fast path, ``s2_sync`` and ``s2_verify --repair`` all apply through ``apply_keys``. Onto
+The relay, ``s2_sync`` and ``s2_verify --repair`` all apply through ``apply_keys``. Onto
 SingleStore (the emulator here), MySQL or MariaDB, the source's SELECT renders each column it
 can as the target's literal and only the others (floats, and a native UUID going to a
 ``char(32)`` column) pass through Python. The mirror must then hold what the all-Python path

@@ -105,11 +105,11 @@ def writer(seed: int, errors: list[BaseException]) -> None:
 
 @pytest.mark.parametrize("capture", ["wrappers", "triggers"])
 def test_mirror_outage_loses_no_write(private_mirror: dict, capture: str) -> None:
-    settings = {"FAST_PATH": "thread", "RETRY_BASE_SECONDS": 0.2, "MIRROR_DOWN_SECONDS": 0.5}
+    settings = {"RELAY": "thread", "RETRY_BASE_SECONDS": 0.2, "MIRROR_DOWN_SECONDS": 0.5}
     with ExitStack() as stack:
         if capture == "triggers":
             stack.enter_context(capture_triggers("default", ALIAS))
-        stack.enter_context(mirrored("default", ALIAS, fast="thread"))
+        stack.enter_context(mirrored("default", ALIAS, relay="thread"))
         stack.enter_context(override_settings(MIGRATION_KIT=settings))
         outage(private_mirror, capture)
 
@@ -133,13 +133,13 @@ def outage(private_mirror: dict, capture: str) -> None:
     left = pending("default")
     assert left >= WRITERS * WRITES_PER_WRITER * 2  # at least each author and book
     # A drain during the outage fails softly: entries stay, with their error and a retry time.
-    # (Entries the triggers wrote were already tried by the fast path: some wait out their
+    # (Entries the triggers wrote were already tried by the relay: some wait out their
     # backoff, so this drain may find none due.)
     during = drain_all(["default"], batch_size=100)
     assert not during.applied
     assert during.failed or capture == "triggers"
     assert pending("default") == left
-    # Every failed attempt was recorded on its entries (with triggers, by the fast path's drains).
+    # Every failed attempt was recorded on its entries (with triggers, by the relay's drains).
     tried = OutboxEntry.objects.using("default").exclude(last_error="")
     assert tried.exists() and not tried.filter(attempts=0).exists()
 

@@ -73,7 +73,7 @@ def test_0005_trims_the_indexes_of_an_existing_install(alias: str) -> None:
 
 @pytest.mark.django_db(databases=["default"])
 def test_drain_and_batch_delete_use_indexes_on_postgresql() -> None:
-    """With a backlog the drain's claim walks the primary key and the fast path's delete by
+    """With a backlog the drain's claim walks the primary key and the relay's delete by
     batch its index: the two queries an outbox write's indexes are kept for."""
     connection = connections["default"]
     with connection.cursor() as cursor:

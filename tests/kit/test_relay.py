@@ -1,4 +1,4 @@
-"""The fast path under bursts of commits, and the one-transaction drain (docs/migration-kit.md).
+"""The relay under bursts of commits, and the one-transaction drain (docs/migration-kit.md).
 
 A burst of captured writes is drained in a few passes, not one per commit, and every write still
 reaches the mirror. A drain that locks its entries while it applies them blocks no writer — the
@@ -41,7 +41,7 @@ def test_a_burst_of_captured_writes_is_drained_in_few_passes(
     monkeypatch.setattr(relay, "_drain", counting)
     # A gap of 50 ms ends a burst: even a slow machine's writes keep this one burst together.
     monkeypatch.setattr(relay_module, "QUIET_SECONDS", 0.05)
-    with capture_triggers(source, target), mirrored(source, target, fast="thread"):
+    with capture_triggers(source, target), mirrored(source, target, relay="thread"):
         for i in range(100):
             Tag.objects.using(source).create(name=f"burst {i}")
         assert relay.flush(30)

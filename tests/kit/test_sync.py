@@ -49,7 +49,7 @@ def test_s2_sync_drains_and_reports_lag(source: str, target: str) -> None:
 def test_failed_entries_back_off_and_retry() -> None:
     with (
         mirrored("default", "mysql"),
-        override_settings(MIGRATION_KIT={"FAST_PATH": "off", "RETRY_BASE_SECONDS": 30}),
+        override_settings(MIGRATION_KIT={"RELAY": "off", "RETRY_BASE_SECONDS": 30}),
     ):
         Tag.objects.using("default").create(name="t")
         rename("mysql", "syncapp_tag", "syncapp_tag_away")
@@ -76,7 +76,7 @@ def test_failed_entries_back_off_and_retry() -> None:
 def test_second_failure_doubles_the_delay() -> None:
     with (
         mirrored("default", "mysql"),
-        override_settings(MIGRATION_KIT={"FAST_PATH": "off", "RETRY_BASE_SECONDS": 10}),
+        override_settings(MIGRATION_KIT={"RELAY": "off", "RETRY_BASE_SECONDS": 10}),
     ):
         Tag.objects.using("default").create(name="t")
         rename("mysql", "syncapp_tag", "syncapp_tag_away")
@@ -97,7 +97,7 @@ def test_claimed_entries_are_leased_until_they_expire() -> None:
         Tag.objects.using("default").bulk_create([Tag(name=str(i)) for i in range(3)])
         assert len(claim("default", 10)) == 3  # and then the drainer "crashes"
         assert drain("default").claimed == 0
-        with override_settings(MIGRATION_KIT={"FAST_PATH": "off", "LEASE_SECONDS": 0}):
+        with override_settings(MIGRATION_KIT={"RELAY": "off", "LEASE_SECONDS": 0}):
             OutboxEntry.objects.using("default").update(next_attempt_at=timezone.now())
             assert drain("default").applied == 3
         assert differences("default", "mysql") == {}

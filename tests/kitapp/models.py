@@ -97,7 +97,8 @@ class DateKeyed(models.Model):
 
 
 class CommaList(models.Field):
-    """A list of integers stored as ``"1,2,3"``: a custom field no fast path can render."""
+    """A list of integers stored as ``"1,2,3"``: a custom field the backfill's fast path cannot
+    render."""
 
     description = "comma-separated integers"
 
@@ -121,7 +122,8 @@ class CommaList(models.Field):
 
 class AllFields(models.Model):
     """One column of every concrete field type Django ships (ImageField stores what FileField
-    does and needs Pillow), plus a generated column and a foreign key: the fast-path tests."""
+    does and needs Pillow), plus a generated column and a foreign key: the backfill's fast-path
+    tests."""
 
     small = models.SmallIntegerField(null=True)
     integer = models.IntegerField(null=True)

@@ -13,7 +13,7 @@ from django.test import override_settings
 
 from migration_kit.dualwrite import triggers
 from migration_kit.dualwrite.drain import drain_all
-from migration_kit.dualwrite.relay import relay
+from migration_kit.dualwrite.relay import relay as kit_relay
 from migration_kit.models import OutboxEntry
 from s2router.phases import write_aliases
 from tests.syncapp.models import Author
@@ -29,7 +29,7 @@ def mirrored(
     target: str,
     *,
     phase: str = "dual_write",
-    fast: str = "off",
+    relay: str = "off",
     apps_: tuple[str, ...] = SYNC_APPS,
 ) -> Iterator[None]:
     """Make ``apps_`` migrate from ``source`` to SingleStore alias ``target``, in ``phase``."""
@@ -38,11 +38,11 @@ def mirrored(
         "MIGRATING": {app: {"source": source, "phase": phase} for app in apps_},
         "PHASE_CACHE_SECONDS": 0,
     }
-    with override_settings(S2ROUTER=router, MIGRATION_KIT={"FAST_PATH": fast}):
+    with override_settings(S2ROUTER=router, MIGRATION_KIT={"RELAY": relay}):
         try:
             yield
         finally:
-            relay.stop()
+            kit_relay.stop()
 
 
 def synced_models() -> list[type[models.Model]]:
