@@ -3,7 +3,7 @@
     .venv/bin/python bench/dual_write.py [--creates 400] [--rounds 7] [--source default mysql]
                                          [--quick]
 
-The model is ``tests.dualwriteapp.Order`` — a big auto key, a big integer, a decimal, non-ASCII
+The model is ``tests.kit.dualwriteapp.Order`` — a big auto key, a big integer, a decimal, non-ASCII
 text, two timestamps (one often NULL), a boolean and a JSON document — the shape of the order
 tables users migrate. The source is PostgreSQL (``default``) and MariaDB (``mysql``); the mirror
 is the SingleStore emulator. Each cell alternates ``legacy`` and ``dual_write`` rounds of
@@ -65,7 +65,7 @@ def main() -> None:
     from migration_kit.dualwrite.drain import drain_all
     from migration_kit.dualwrite.relay import relay
     from migration_kit.models import OutboxEntry
-    from tests.dualwriteapp.models import Order
+    from tests.kit.dualwriteapp.models import Order
 
     mirror = "s2"
     for alias in (*args.source, mirror):

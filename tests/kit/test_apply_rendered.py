@@ -20,9 +20,9 @@ from django.db import connections
 from django.test.utils import override_settings
 
 from migration_kit.dualwrite.apply import apply_keys, rendering_for
-from tests.dualwriteapp.models import Order
-from tests.kit.conftest import everything_rows, snapshot
-from tests.kitapp.models import Composite, Everything
+from tests.kit.dualwriteapp.models import Order
+from tests.kit.kitapp.models import Composite, Everything
+from tests.kit.rows import everything_rows, snapshot
 
 pytestmark = pytest.mark.django_db(
     transaction=True, reset_sequences=True, databases=["default", "mysql", "s2"]

@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 
 from migration_kit.models import BackfillCheckpoint
 from tests.kit.commands import json_output
-from tests.kit.conftest import everything_rows, keyed_rows, snapshot
-from tests.kitapp.models import Everything
+from tests.kit.kitapp.models import Everything
+from tests.kit.rows import everything_rows, keyed_rows, snapshot
 
 pytestmark = pytest.mark.django_db(
     transaction=True, reset_sequences=True, databases=["default", "mysql"]

@@ -20,10 +20,10 @@ from migration_kit.keys import decode_pk, encode_pk
 from migration_kit.models import OutboxEntry
 from s2router.phases import set_phase
 from tests.kit.commands import json_result
-from tests.kitapp.models import Composite, DateKeyed, StrKeyed, UuidKeyed
-from tests.syncapp.models import Author, Book, Restaurant
-from tests.syncapp.scenarios import SCENARIOS, Scenario
-from tests.syncapp.testing import (
+from tests.kit.kitapp.models import Composite, DateKeyed, StrKeyed, UuidKeyed
+from tests.kit.syncapp.models import Author, Book, Restaurant
+from tests.kit.syncapp.scenarios import SCENARIOS, Scenario
+from tests.kit.syncapp.testing import (
     capture_triggers,
     differences,
     drain,

@@ -27,8 +27,8 @@ from django_singlestore.emulator.pytest_plugin import (
 from migration_kit.dualwrite.drain import drain_all
 from migration_kit.dualwrite.relay import relay
 from migration_kit.models import OutboxEntry
-from tests.syncapp.models import Author, Book, Tag
-from tests.syncapp.testing import capture_triggers, differences, mirrored, pending
+from tests.kit.syncapp.models import Author, Book, Tag
+from tests.kit.syncapp.testing import capture_triggers, differences, mirrored, pending
 
 pytestmark = [
     pytest.mark.s2,

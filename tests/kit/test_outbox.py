@@ -13,9 +13,9 @@ from django.db.models.signals import post_save, pre_delete
 from migration_kit.dualwrite.capture import enqueue_keys
 from migration_kit.models import OutboxEntry
 from s2router.phases import write_aliases
-from tests.syncapp.models import Author, Book, Tag
-from tests.syncapp.scenarios import SCENARIOS, Scenario
-from tests.syncapp.testing import differences, drain, mirrored, pending, run_scenario
+from tests.kit.syncapp.models import Author, Book, Tag
+from tests.kit.syncapp.scenarios import SCENARIOS, Scenario
+from tests.kit.syncapp.testing import differences, drain, mirrored, pending, run_scenario
 
 # Most tests run inside one rolled-back transaction per database (fast); those that need real
 # commits (autocommit behaviour, the relay after commit, DDL) ask for transaction=True.

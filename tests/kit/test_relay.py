@@ -16,8 +16,8 @@ from migration_kit.dualwrite import relay as relay_module
 from migration_kit.dualwrite.drain import DrainResult, drain
 from migration_kit.dualwrite.relay import relay
 from migration_kit.models import OutboxEntry
-from tests.syncapp.models import Tag
-from tests.syncapp.testing import capture_triggers, differences, mirrored, pending
+from tests.kit.syncapp.models import Tag
+from tests.kit.syncapp.testing import capture_triggers, differences, mirrored, pending
 
 committing = pytest.mark.django_db(transaction=True, databases=["default", "mysql"])
 PAIRS = [

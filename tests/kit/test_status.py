@@ -25,9 +25,9 @@ from s2router import shadow
 from s2router.models import ShadowStat
 from s2router.phases import IllegalTransition, set_phase
 from tests.kit.commands import json_output
-from tests.routerapp.models import Order
-from tests.syncapp.models import Author, Book
-from tests.syncapp.testing import mirrored
+from tests.kit.syncapp.models import Author, Book
+from tests.kit.syncapp.testing import mirrored
+from tests.router.routerapp.models import Order
 
 pytestmark = pytest.mark.django_db(databases=["default", "mysql"])
 
@@ -149,7 +149,7 @@ def s2_status_in_a_new_process(tmp_path: Path, *args: str) -> subprocess.Complet
 @pytest.mark.django_db(
     databases=["default", "mysql"],
     transaction=True,
-    available_apps=["s2router", "migration_kit", "tests.routerapp"],
+    available_apps=["s2router", "migration_kit", "tests.router.routerapp"],
 )
 def test_shadow_mismatches_of_another_connection_reach_s2_status(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(shadow, "FLUSH_EVERY", 2)

@@ -16,8 +16,8 @@ from migration_kit.dualwrite.drain import DrainResult, drain, drain_all
 from migration_kit.dualwrite.outbox import claim
 from migration_kit.models import OutboxEntry
 from tests.kit.commands import json_output
-from tests.syncapp.models import Author, Book, Tag
-from tests.syncapp.testing import differences, mirrored, pending
+from tests.kit.syncapp.models import Author, Book, Tag
+from tests.kit.syncapp.testing import differences, mirrored, pending
 
 # Rolled-back transactions by default; real commits where DDL (which commits on MariaDB) or
 # several connections (concurrent drainers) are involved.

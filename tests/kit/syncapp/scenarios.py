@@ -17,9 +17,9 @@ import pytest
 from django.db import connections, transaction
 from django.db.models import Count, Q
 
-from tests.kit.conftest import everything_rows, keyed_rows
-from tests.kitapp.models import Composite, Everything, StrKeyed, UuidKeyed
-from tests.syncapp.models import Author, Book, Club, Membership, Place, Restaurant, Review, Tag
+from tests.kit.kitapp.models import Composite, Everything, StrKeyed, UuidKeyed
+from tests.kit.rows import everything_rows, keyed_rows
+from tests.kit.syncapp.models import Author, Book, Club, Membership, Place, Restaurant, Review, Tag
 
 Scenario = Callable[[str], Iterator[None]]
 SCENARIOS: list[Scenario] = []

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections
 
-from tests.integrityapp.models import (
+from tests.integrity.integrityapp.models import (
     Author,
     Book,
     Bookmark,

@@ -4,7 +4,7 @@ import django.db.models.deletion
 import django.db.models.expressions
 from django.db import migrations, models
 
-import tests.kitapp.models
+import tests.kit.kitapp.models
 
 
 class Migration(migrations.Migration):
@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
                 ("name", models.CharField(max_length=50)),
                 ("at", models.DateTimeField()),
                 ("ratio", models.FloatField(null=True)),
-                ("numbers", tests.kitapp.models.CommaList(null=True)),
+                ("numbers", tests.kit.kitapp.models.CommaList(null=True)),
             ],
         ),
         migrations.CreateModel(

@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 
 
-class DesignAppConfig(AppConfig):
-    name = "tests.designapp"
-    label = "designapp"
+class KitappConfig(AppConfig):
+    name = "tests.kit.kitapp"
+    label = "kitapp"
     default_auto_field = "django.db.models.BigAutoField"

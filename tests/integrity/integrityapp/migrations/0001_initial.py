@@ -6,7 +6,7 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 import django_singlestore.design
-import tests.integrityapp.models
+import tests.integrity.integrityapp.models
 
 
 class Migration(migrations.Migration):
@@ -108,7 +108,7 @@ class Migration(migrations.Migration):
             field=models.ForeignKey(
                 db_constraint=False,
                 null=True,
-                on_delete=models.SET(tests.integrityapp.models.house_author),
+                on_delete=models.SET(tests.integrity.integrityapp.models.house_author),
                 related_name="backed",
                 to="integrityapp.author",
             ),

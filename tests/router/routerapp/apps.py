@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class RouterAppConfig(AppConfig):
-    name = "tests.routerapp"
+    name = "tests.router.routerapp"
     label = "routerapp"

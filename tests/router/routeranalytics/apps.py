@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class RouterAnalyticsConfig(AppConfig):
-    name = "tests.routeranalytics"
+    name = "tests.router.routeranalytics"
     label = "routeranalytics"

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import models
 
-from tests.kitapp.models import Composite, Everything, StrKeyed, UuidKeyed
+from tests.kit.kitapp.models import Composite, Everything, StrKeyed, UuidKeyed
 
 UTC = datetime.UTC
 TEXTS = ["", "plain", "tab\there", "new\nline", "back\\slash", "\\N", "ünïcødé ✓ 🚀", "cr\rlf"]

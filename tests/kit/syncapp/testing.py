@@ -16,8 +16,8 @@ from migration_kit.dualwrite.drain import drain_all
 from migration_kit.dualwrite.relay import relay as kit_relay
 from migration_kit.models import OutboxEntry
 from s2router.phases import write_aliases
-from tests.syncapp.models import Author
-from tests.syncapp.scenarios import Scenario
+from tests.kit.syncapp.models import Author
+from tests.kit.syncapp.scenarios import Scenario
 
 #: Every table the sync tests write: syncapp's models (M2M through tables included) and kitapp's.
 SYNC_APPS = ("syncapp", "kitapp")

@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class IntegrityAppConfig(AppConfig):
-    name = "tests.integrityapp"
+    name = "tests.integrity.integrityapp"
     label = "integrityapp"
     default_auto_field = "django.db.models.BigAutoField"
