@@ -3,7 +3,7 @@
     .venv/bin/python bench/dual_write.py [--creates 400] [--rounds 7] [--source default mysql]
                                          [--quick]
 
-The model is ``tests.dualwriteapp.Order`` — a big auto key, a big integer, a decimal, non-ASCII
+The model is ``tests.kit.dualwriteapp.Order`` — a big auto key, a big integer, a decimal, non-ASCII
 text, two timestamps (one often NULL), a boolean and a JSON document — the shape of the order
 tables users migrate. The source is PostgreSQL (``default``) and MariaDB (``mysql``); the mirror
 is the SingleStore emulator. Each cell alternates ``legacy`` and ``dual_write`` rounds of
@@ -14,15 +14,15 @@ the spread of the per-round ratios (min to max).
 Cells, for each source:
 
 - ``triggers``: the capture triggers ``s2_phase … dual_write`` installs record each outbox entry
-  inside the INSERT; the fast path (``FAST_PATH="thread"``, the default) drains them after commit
+  inside the INSERT; the relay (``RELAY="thread"``, the default) drains them after commit
   from a thread of the writing process. Measured with ``USE_TZ`` True and False. The triggers
   exist only during the ``dual_write`` rounds, so ``legacy`` pays nothing for them.
-- ``triggers, fast path off``: the same writes with the draining left to ``s2_sync``: the
+- ``triggers, relay off``: the same writes with the draining left to ``s2_sync``: the
   writer's own cost, without the mirror work competing for the process and the CPUs.
 - ``wrappers``: no triggers; the kit's wrappers insert the entry in a transaction around the
   write.
 
-At the end every dual-write row must be on the mirror and the outbox empty (what the fast path
+At the end every dual-write row must be on the mirror and the outbox empty (what the relay
 left is drained first, as ``s2_sync`` would).
 """
 
@@ -61,10 +61,11 @@ def main() -> None:
     from django.test.utils import override_settings
     from django.utils import timezone
 
-    from migration_kit import triggers
+    from migration_kit.dualwrite import triggers
+    from migration_kit.dualwrite.drain import drain_all
+    from migration_kit.dualwrite.relay import relay
     from migration_kit.models import OutboxEntry
-    from migration_kit.sync import drain_all, fast_path
-    from tests.dualwriteapp.models import Order
+    from tests.kit.dualwriteapp.models import Order
 
     mirror = "s2"
     for alias in (*args.source, mirror):
@@ -98,7 +99,7 @@ def main() -> None:
 
     written = 0
 
-    def phase_round(source: str, phase: str, capture: str, fast: str, n: int) -> list[float]:
+    def phase_round(source: str, phase: str, capture: str, relay_mode: str, n: int) -> list[float]:
         nonlocal written
         with_triggers = phase == "dual_write" and capture == "triggers"
         if with_triggers:
@@ -109,11 +110,11 @@ def main() -> None:
                     "SINGLESTORE": mirror,
                     "MIGRATING": {"dualwriteapp.Order": {"source": source, "phase": phase}},
                 },
-                MIGRATION_KIT={"FAST_PATH": fast},
+                MIGRATION_KIT={"RELAY": relay_mode},
             ):
                 keys = dual_keys if phase == "dual_write" else None
                 latencies = one_round(source, n, written, keys)
-                fast_path.flush(60)
+                relay.flush(60)
         finally:
             if with_triggers:
                 triggers.remove(Order, source)
@@ -121,9 +122,9 @@ def main() -> None:
         return latencies
 
     def caught_up(source: str) -> list[str]:
-        """After a source's cells: the mirror holds exactly its dual-write rows (what the fast
-        path left drained first, as s2_sync would); then the mirror is emptied for the next."""
-        fast_path.stop()
+        """After a source's cells: the mirror holds exactly its dual-write rows (what the relay
+        left drained first, as s2_sync would); then the mirror is emptied for the next."""
+        relay.stop()
         drain_all([source])
         left = OutboxEntry.objects.using(source).count()
         on_mirror = set(Order.objects.using(mirror).values_list("pk", flat=True))
@@ -156,20 +157,20 @@ def main() -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{args.rounds} rounds of {args.creates} create() per phase and cell; mirror: emulator; "
           f"load average {load}")  # fmt: skip
-    for number, (source, capture, fast, use_tz) in enumerate(cells):
-        # A new fast-path thread for each cell: its connections must be opened under the cell's
+    for number, (source, capture, relay_mode, use_tz) in enumerate(cells):
+        # A new relay thread for each cell: its connections must be opened under the cell's
         # USE_TZ, as in a process started with that setting.
-        fast_path.stop()
+        relay.stop()
         connections.close_all()
         with override_settings(USE_TZ=use_tz):
             for phase in ("legacy", "dual_write"):  # warm-up: connections, caches, the thread
-                phase_round(source, phase, capture, fast, 50)
+                phase_round(source, phase, capture, relay_mode, 50)
             samples: dict[str, list[float]] = {"legacy": [], "dual_write": []}
             ratios = []
             for _ in range(args.rounds):
                 medians = {}
                 for phase in ("legacy", "dual_write"):
-                    got = phase_round(source, phase, capture, fast, args.creates)
+                    got = phase_round(source, phase, capture, relay_mode, args.creates)
                     samples[phase] += got
                     medians[phase] = statistics.median(got)
                 ratios.append(medians["dual_write"] / medians["legacy"])
@@ -177,9 +178,9 @@ def main() -> None:
         legacy = statistics.median(samples["legacy"]) * 1000
         dual = statistics.median(samples["dual_write"]) * 1000
         p95 = {p: statistics.quantiles(s, n=20)[18] * 1000 for p, s in samples.items()}
-        how = capture if fast == "thread" else f"{capture}, fast path {fast}"
+        how = capture if relay_mode == "thread" else f"{capture}, relay {relay_mode}"
         label = f"Order.create(), {how}, {vendor[source]} source, USE_TZ={use_tz}"
-        headline = capture == "triggers" and fast == "thread"
+        headline = capture == "triggers" and relay_mode == "thread"
         print(
             f"{label:<62} legacy {legacy:.3f} ms (p95 {p95['legacy']:.3f}), dual_write "
             f"{dual:.3f} ms (p95 {p95['dual_write']:.3f}): {dual / legacy:.2f}x, rounds "

@@ -56,7 +56,7 @@ def configure() -> None:
             "django.contrib.auth",
             "s2router",
             "migration_kit",
-            "tests.integrityapp",
+            "tests.integrity.integrityapp",
         ],
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
         USE_TZ=True,

@@ -59,9 +59,9 @@ def main() -> None:
     from django.urls import path
 
     from s2router import tenancy
-    from tests.router.conftest import ROUTERS, router_settings
-    from tests.routeranalytics.models import PageView
-    from tests.routerapp.models import Country, Customer, Order, TenantNote
+    from tests.router.configs import ROUTERS, router_settings
+    from tests.router.routeranalytics.models import PageView
+    from tests.router.routerapp.models import Country, Customer, Order, TenantNote
 
     mysql = connections.settings["mysql"]
     mysql["NAME"], mysql["CONN_MAX_AGE"] = BASE_DB, 600

@@ -2,21 +2,23 @@
 
 Keys (all optional):
 
-- ``FAST_PATH``: how committed outbox batches reach the mirror right away — ``"thread"``
-  (default: a background thread per process, off the request's critical path), ``"inline"``
-  (in the ``on_commit`` callback, before the writing call returns), or ``"off"`` (only
-  ``s2_sync`` applies them).
+- ``RELAY``: how the relay (``migration_kit.dualwrite.relay``) gets committed outbox batches to
+  the mirror right away — ``"thread"`` (default: a background thread per process, off the
+  request's critical path), ``"inline"`` (in the ``on_commit`` callback, before the writing call
+  returns), or ``"off"`` (only ``s2_sync`` applies them). Formerly ``FAST_PATH``: that name
+  still works, with the warning ``migration_kit.W001``.
 - ``RETRY_BASE_SECONDS`` (1) / ``RETRY_MAX_SECONDS`` (300): exponential backoff of outbox
   entries whose apply failed.
 - ``LEASE_SECONDS`` (60): how long ``s2_sync`` owns the entries it claimed before another
   drainer may take them over (a crashed drainer's entries come back after this).
-- ``MIRROR_DOWN_SECONDS`` (5): after a failed fast-path apply to an alias, leave that alias to
+- ``MIRROR_DOWN_SECONDS`` (5): after a failed relay apply to an alias, leave that alias to
   ``s2_sync`` for this long instead of trying on every write.
 
 Settings style (``django_singlestore.problems``, as ``S2ROUTER`` and the backend's OPTIONS): one
 parser per key, none raising; every problem is the system check ``migration_kit.E001`` with a
 hint (the one id for this dict, like ``s2router.E007`` for ``S2ROUTER``), and :func:`get`, the
-strict accessor every reader uses, raises ``ImproperlyConfigured`` naming it.
+strict accessor every reader uses, raises ``ImproperlyConfigured`` naming it. A renamed key is
+the warning ``migration_kit.W001``: its value is still used under the new name.
 """
 
 from __future__ import annotations
@@ -31,30 +33,61 @@ from django.core.signals import setting_changed
 from django_singlestore.problems import Problem, raise_for
 
 CHECK_ID = "migration_kit.E001"
+RENAMED_ID = "migration_kit.W001"
 DEFAULTS: dict[str, Any] = {
-    "FAST_PATH": "thread",
+    "RELAY": "thread",
     "RETRY_BASE_SECONDS": 1.0,
     "RETRY_MAX_SECONDS": 300.0,
     "LEASE_SECONDS": 60.0,
     "MIRROR_DOWN_SECONDS": 5.0,
 }
-FAST_PATH_MODES = ("thread", "inline", "off")
+RELAY_MODES = ("thread", "inline", "off")
+#: Keys that were renamed (old: new); the old name still works, with ``migration_kit.W001``.
+RENAMED = {"FAST_PATH": "RELAY"}
 
 Parser = Callable[[str, Any, list[Problem]], Any]
 
 
-def _fast_path(key: str, value: Any, problems: list[Problem]) -> str:
-    if value in FAST_PATH_MODES:
+def _relay(key: str, value: Any, problems: list[Problem]) -> str:
+    if value in RELAY_MODES:
         return value
     problems.append(
         Problem(
             CHECK_ID,
-            f"MIGRATION_KIT[{key!r}] is {value!r}; use one of {', '.join(FAST_PATH_MODES)}.",
+            f"MIGRATION_KIT[{key!r}] is {value!r}; use one of {', '.join(RELAY_MODES)}.",
             "'thread' applies committed batches in the background, 'inline' before the write "
-            "returns, 'off' leaves them to s2_sync; see docs/migration-kit.md (Dual write).",
+            "returns, 'off' leaves them to s2_sync; see docs/migration-kit.md (The relay).",
         )
     )
-    return DEFAULTS[key]
+    return DEFAULTS["RELAY"]
+
+
+def _renamed(raw: Mapping[str, Any], problems: list[Problem]) -> dict[str, str]:
+    """For each renamed key ``raw`` still uses, its new name -> the name it was given under
+    (which is what a parser's message must name); a W001 problem for each."""
+    given_as: dict[str, str] = {}
+    for old, new in RENAMED.items():
+        if old not in raw:
+            continue
+        if new in raw:
+            problems.append(
+                Problem(
+                    RENAMED_ID,
+                    f"MIGRATION_KIT has both {old!r} and its new name {new!r}; {old!r} is ignored.",
+                    f"Remove {old!r}.",
+                )
+            )
+            continue
+        given_as[new] = old
+        problems.append(
+            Problem(
+                RENAMED_ID,
+                f"MIGRATION_KIT[{old!r}] is deprecated: the key is now called {new!r}.",
+                f"Rename it: MIGRATION_KIT = {{{new!r}: {raw[old]!r}, ...}}; until then its "
+                "value is used as the new key's.",
+            )
+        )
+    return given_as
 
 
 def _seconds(key: str, value: Any, problems: list[Problem]) -> float:
@@ -71,7 +104,7 @@ def _seconds(key: str, value: Any, problems: list[Problem]) -> float:
 
 
 PARSERS: dict[str, Parser] = {
-    "FAST_PATH": _fast_path,
+    "RELAY": _relay,
     "RETRY_BASE_SECONDS": _seconds,
     "RETRY_MAX_SECONDS": _seconds,
     "LEASE_SECONDS": _seconds,
@@ -89,11 +122,11 @@ def parse(raw: Any) -> tuple[dict[str, Any], list[Problem]]:
             Problem(
                 CHECK_ID,
                 f"MIGRATION_KIT must be a dict, not {type(raw).__name__}.",
-                "e.g. MIGRATION_KIT = {'FAST_PATH': 'thread'}; see docs/migration-kit.md.",
+                "e.g. MIGRATION_KIT = {'RELAY': 'thread'}; see docs/migration-kit.md.",
             )
         )
         raw = {}
-    unknown = sorted(set(raw) - set(DEFAULTS), key=str)
+    unknown = sorted(set(raw) - set(DEFAULTS) - set(RENAMED), key=str)
     if unknown:
         problems.append(
             Problem(
@@ -102,7 +135,11 @@ def parse(raw: Any) -> tuple[dict[str, Any], list[Problem]]:
                 f"Known keys: {', '.join(DEFAULTS)}.",
             )
         )
-    values = {key: PARSERS[key](key, raw.get(key, DEFAULTS[key]), problems) for key in DEFAULTS}
+    given_as = _renamed(raw, problems)
+    values = {}
+    for key, default in DEFAULTS.items():
+        name = given_as.get(key, key)  # a parser's message names the key the user wrote
+        values[key] = PARSERS[key](name, raw.get(name, default), problems)
     return values, problems
 
 
@@ -121,8 +158,8 @@ def get(key: str) -> Any:
 
 
 def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
-    """System check ``migration_kit.E001``, one message per problem: checked at startup so a
-    typo does not first surface inside a commit hook."""
+    """System checks ``migration_kit.E001`` and ``W001``, one message per problem: checked at
+    startup so a typo does not first surface inside a commit hook."""
     _, problems = parse(getattr(settings, "MIGRATION_KIT", None))
     return [p.as_check(obj="MIGRATION_KIT") for p in problems]
 

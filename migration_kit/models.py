@@ -76,7 +76,7 @@ class OutboxEntry(models.Model):
 
     class Meta:
         # Every outbox write pays for each index, so only these three (and the primary key):
-        # draining claims and deletes entries by id (the primary key); the fast path deletes
+        # draining claims and deletes entries by id (the primary key); the relay deletes
         # the wrappers' entries by batch; lag and verify look entries up by model label. A
         # plain Index, not db_index, so PostgreSQL builds no varchar_pattern_ops twin for LIKE.
         indexes = [

@@ -583,14 +583,14 @@ def _count_lines(text: str) -> int:
     return sum(1 for line in text.splitlines() if "→" in line)
 
 
-def stop_fast_path() -> None:
-    """Let the migration kit's fast-path thread finish its mirror writes (once Django is up)."""
+def stop_relay() -> None:
+    """Let the migration kit's relay thread finish its mirror writes (once Django is up)."""
     from django.apps import apps
 
     if apps.ready:
-        from migration_kit.sync import fast_path
+        from migration_kit.dualwrite.relay import relay
 
-        fast_path.stop()
+        relay.stop()
 
 
 def run(demo: Demo) -> list[Step]:
@@ -612,7 +612,7 @@ def run(demo: Demo) -> list[Step]:
             if not step.ok:
                 break
     finally:
-        stop_fast_path()
+        stop_relay()
         demo.emulator.stop()
     return summary
 

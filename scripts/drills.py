@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import demo
-from demo import Emulator, StepFailed, Traffic, manage, say, stop_fast_path
+from demo import Emulator, StepFailed, Traffic, manage, say, stop_relay
 
 TENANTS = [f"t{i:02d}" for i in range(1, 9)]
 
@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(Result(title, note=f"FAILED: {type(exc).__name__}: {exc}"))
             say(f"  -> {results[-1]}")
     finally:
-        stop_fast_path()
+        stop_relay()
         emulator.stop()
     say("\n== drills")
     say("| drill | writes tried | committed | keys mirrored | keys lost | verify | ok | notes |")

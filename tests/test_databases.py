@@ -5,7 +5,7 @@ import importlib
 import pytest
 from django.db import connections
 
-from tests.testapp.models import Note
+from tests.backend.testapp.models import Note
 
 
 @pytest.mark.parametrize("package", ["django_singlestore", "s2router", "migration_kit"])

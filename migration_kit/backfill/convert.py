@@ -17,8 +17,8 @@ from typing import Any
 from django.db import DataError, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from migration_kit.db import MYSQL_FAMILY
-from migration_kit.fields import INTEGER_TYPES, TEXT_TYPES, internal_type
+from migration_kit.field_types import INTEGER_TYPES, TEXT_TYPES, internal_type
+from migration_kit.vendors import MYSQL_FAMILY
 
 Converter = Callable[[Any], Any]
 

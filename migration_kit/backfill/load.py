@@ -37,7 +37,7 @@ from django.db.utils import load_backend
 
 from migration_kit.backfill import convert
 from migration_kit.backfill.keyset import Table
-from migration_kit.db import MYSQL_FAMILY, errno, is_transient
+from migration_kit.vendors import MYSQL_FAMILY, errno, is_transient
 
 DUPLICATE_KEY = 1062
 # Errors meaning "LOCAL INFILE is disabled here": fall back to INSERT for the rest of the run.

@@ -27,8 +27,8 @@ from django_singlestore.extras import optional
 from migration_kit.backfill import convert, state, transfer
 from migration_kit.backfill.keyset import Table
 from migration_kit.backfill.load import TRANSIENT_RETRIES, Rejected, Writer
-from migration_kit.db import is_transient
 from migration_kit.models import BackfillCheckpoint
+from migration_kit.vendors import is_transient
 
 INITIAL_BATCH = 2000
 MIN_BATCH = 100

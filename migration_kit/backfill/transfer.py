@@ -24,8 +24,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from migration_kit.backfill.convert import PLAIN_TYPES
 from migration_kit.backfill.keyset import Table
-from migration_kit.db import MYSQL_FAMILY
-from migration_kit.fields import POSTGRESQL_TEXT, TEXT_TYPES, internal_type
+from migration_kit.field_types import POSTGRESQL_TEXT, TEXT_TYPES, internal_type
+from migration_kit.vendors import MYSQL_FAMILY
 
 # Escaping for LOAD DATA's default FIELDS ESCAPED BY '\\': backslash first.
 _PG_ESCAPE = (

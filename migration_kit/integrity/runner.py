@@ -13,7 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import Model
 
-from migration_kit.fields import INTEGER_TYPES, TEXT_TYPES, internal_type
+from migration_kit.field_types import INTEGER_TYPES, TEXT_TYPES, internal_type
 from migration_kit.integrity.relations import (
     GENERIC,
     Relation,

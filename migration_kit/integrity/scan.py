@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.db.models import Model
 
-from migration_kit.fields import INTEGER_TYPES, internal_type
+from migration_kit.field_types import INTEGER_TYPES, internal_type
 
 # At most this many keys go into one ``IN (...)`` list and one parent lookup.
 IN_BATCH = 5_000

@@ -2,7 +2,7 @@
 
 The ``created_at`` index served no query, and ``batch``'s ``db_index`` built a second,
 ``varchar_pattern_ops`` index on PostgreSQL for LIKE lookups nobody makes. The plain ``batch``
-index is created before the old ones go, so the fast path's delete by batch is never left
+index is created before the old ones go, so the relay's delete by batch is never left
 without one on databases whose DDL is not transactional.
 """
 

@@ -27,7 +27,7 @@ from django.db import connections, models
 from migration_kit.backfill import convert
 from migration_kit.backfill.keyset import Key, Table
 from migration_kit.backfill.load import target_connection
-from migration_kit.fields import INTEGER_TYPES, internal_type
+from migration_kit.field_types import INTEGER_TYPES, internal_type
 from migration_kit.verify import digest
 
 Range = tuple[Key | None, Key | None]  # (exclusive low, inclusive high); None is open

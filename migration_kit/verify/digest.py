@@ -36,8 +36,8 @@ from django.conf import settings
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from migration_kit.db import MYSQL_FAMILY
-from migration_kit.fields import INTEGER_TYPES, POSTGRESQL_TEXT, TEXT_TYPES, internal_type
+from migration_kit.field_types import INTEGER_TYPES, POSTGRESQL_TEXT, TEXT_TYPES, internal_type
+from migration_kit.vendors import MYSQL_FAMILY
 
 # Free-form texts: every CharField kind and TextField, file names and paths, IP addresses.
 FREE_TEXT = TEXT_TYPES | {"FilePathField", "FileField", "IPAddressField", "GenericIPAddressField"}

@@ -12,7 +12,7 @@ from django.db.transaction import TransactionManagementError
 from singlestoredb import OperationalError as DriverOperationalError
 
 from django_singlestore.base import DatabaseWrapper, _translate
-from tests.backendapp.models import Article, Tag
+from tests.backend.backendapp.models import Article, Tag
 
 pytestmark = [pytest.mark.s2]
 

@@ -9,7 +9,7 @@ from django.db.models.functions import RowNumber
 from django.test import override_settings
 from django.utils import timezone
 
-from tests.backendapp.models import Account, Article, Event, LegacyItem, Reading, Tag
+from tests.backend.backendapp.models import Account, Article, Event, LegacyItem, Reading, Tag
 
 pytestmark = [pytest.mark.s2, pytest.mark.django_db(databases=["default", "s2"])]
 

@@ -17,7 +17,7 @@ from django_singlestore.design import (
     table_spec,
 )
 from django_singlestore.schema import ModelStorageManager
-from tests.backendapp.models import Article, Event, LegacyItem, Reading, Tag
+from tests.backend.backendapp.models import Article, Event, LegacyItem, Reading, Tag
 
 
 def s2(**options: object) -> DatabaseWrapper:
@@ -99,7 +99,7 @@ def test_invalid_storage_is_a_clear_error() -> None:
         ModelStorageManager(table_storage_type="DISK")
 
 
-@isolate_apps("tests.backendapp")
+@isolate_apps("tests.backend.backendapp")
 def test_unique_field_on_sharded_table_is_e001_with_hint() -> None:
     class Customer(models.Model):
         email = models.CharField(max_length=100, unique=True)
@@ -115,7 +115,7 @@ def test_unique_field_on_sharded_table_is_e001_with_hint() -> None:
     assert "UnenforcedUniqueConstraint" in issues[0].hint
 
 
-@isolate_apps("tests.backendapp")
+@isolate_apps("tests.backend.backendapp")
 def test_each_documented_fix_clears_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
     class AsReference(models.Model):
         email = models.CharField(max_length=100, unique=True)
@@ -159,7 +159,7 @@ def test_each_documented_fix_clears_the_error(monkeypatch: pytest.MonkeyPatch) -
     assert check_ids(ByEnv, connections["s2"]) == []
 
 
-@isolate_apps("tests.backendapp")
+@isolate_apps("tests.backend.backendapp")
 def test_other_rules_have_their_own_ids() -> None:
     class Keyless(models.Model):
         code = models.CharField(max_length=10, unique=True)

@@ -10,7 +10,7 @@ from django.test.utils import isolate_apps
 from django_singlestore.design import table_spec
 from django_singlestore.introspection import parse_show_create_table
 from django_singlestore.rules import Storage
-from tests.backendapp.models import Article, Event, LegacyItem, Tag
+from tests.backend.backendapp.models import Article, Event, LegacyItem, Tag
 
 SHOWN = """CREATE TABLE `t` (
   `a` int(11) NOT NULL,
@@ -61,13 +61,13 @@ def test_table_design_introspected(model: type) -> None:
 
 @pytest.mark.s2
 @pytest.mark.django_db(databases=["default", "s2"])
-@isolate_apps("tests.backendapp")
+@isolate_apps("tests.backend.backendapp")
 @pytest.mark.parametrize("model", [Event, Tag, LegacyItem, Article])
 def test_inspectdb_round_trips_the_design(model: type) -> None:
     out = StringIO()
     call_command("inspectdb", model._meta.db_table, database="s2", stdout=out)
     source = out.getvalue().replace("class Meta:", "class Meta:\n        app_label = 'backendapp'")
-    namespace: dict = {"__name__": "tests.backendapp.inspected"}
+    namespace: dict = {"__name__": "tests.backend.backendapp.inspected"}
     exec(source, namespace)
     (inspected,) = [
         value

@@ -8,7 +8,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, JSONObject
 from django.test.utils import CaptureQueriesContext
 
-from tests.backendapp.models import Doc
+from tests.backend.backendapp.models import Doc
 
 pytestmark = [pytest.mark.s2, pytest.mark.django_db(databases=["default", "s2"])]
 

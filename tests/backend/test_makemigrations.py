@@ -1,8 +1,8 @@
 """``makemigrations`` keeps a new model's table design inside its ``CreateModel``.
 
-The models are ``tests.designapp``'s: design entries next to foreign keys, one of them the shard
-key. Its committed migration was written by this command; the ``s2`` test database is migrated
-with it.
+The models are ``tests.backend.designapp``'s: design entries next to foreign keys, one of them
+the shard key. Its committed migration was written by this command; the ``s2`` test database is
+migrated with it.
 """
 
 import importlib
@@ -25,8 +25,8 @@ from django.test import override_settings
 from django_singlestore.autodetector import DesignAutodetector
 from django_singlestore.design import ShardKey, SortKey, TableStorage
 from django_singlestore.rules import Storage
-from tests.designapp.migrations import __name__ as committed_package
-from tests.designapp.models import Account, Region, Visit
+from tests.backend.designapp.migrations import __name__ as committed_package
+from tests.backend.designapp.models import Account, Region, Visit
 
 
 def write_migrations(tmp_path: Path, command: object = "makemigrations") -> list:

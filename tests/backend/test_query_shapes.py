@@ -28,8 +28,8 @@ from django.db.models.functions import SHA224, Chr, Collate, Concat
 from django.test.utils import CaptureQueriesContext
 
 from django_singlestore import rules
-from tests.backendapp.models import Article, Tag
-from tests.kitapp.models import Everything
+from tests.backend.backendapp.models import Article, Tag
+from tests.kit.kitapp.models import Everything
 
 pytestmark = [pytest.mark.s2, pytest.mark.django_db(databases=["s2"], transaction=True)]
 REAL_SERVER = bool(os.environ.get("S2_TEST_URL"))

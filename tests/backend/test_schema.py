@@ -47,7 +47,7 @@ def models_v1_v2(**v2_meta: object) -> tuple[type, type]:
 
 @pytest.fixture
 def gadget() -> Iterator[tuple[type, type]]:
-    with isolate_apps("tests.backendapp"):
+    with isolate_apps("tests.backend.backendapp"):
         v1, v2 = models_v1_v2()
         connection = connections["s2"]
         with connection.schema_editor() as editor:
@@ -95,7 +95,7 @@ def test_table_design_change_rebuilds_with_new_shard_and_sort_key(
     gadget: tuple[type, type],
 ) -> None:
     v1, _ = gadget
-    with isolate_apps("tests.backendapp"):
+    with isolate_apps("tests.backend.backendapp"):
         _, redesigned = models_v1_v2(
             constraints=[TableStorage("REFERENCE"), SortKey("-name")], comment="now a lookup"
         )
@@ -112,7 +112,7 @@ def test_table_design_change_rebuilds_with_new_shard_and_sort_key(
 
 @pytest.mark.usefixtures("gadget")
 def test_shard_key_change_rebuilds() -> None:
-    with isolate_apps("tests.backendapp"):
+    with isolate_apps("tests.backend.backendapp"):
 
         class Sharded(models.Model):
             name = models.CharField(max_length=20, null=True)
@@ -134,7 +134,7 @@ def test_shard_key_change_rebuilds() -> None:
 
 def test_comment_change_is_rebuilt(gadget: tuple[type, type]) -> None:
     v1, _ = gadget
-    with isolate_apps("tests.backendapp"):
+    with isolate_apps("tests.backend.backendapp"):
         _, commented = models_v1_v2(comment="gadgets")
         connection = connections["s2"]
         with connection.schema_editor() as editor:

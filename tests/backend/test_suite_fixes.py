@@ -11,7 +11,7 @@ from django.test.utils import isolate_apps
 from django_singlestore import rules
 from django_singlestore.base import DatabaseWrapper
 from django_singlestore.design import table_spec
-from tests.backendapp.models import Doc, Event
+from tests.backend.backendapp.models import Doc, Event
 
 pytestmark = [pytest.mark.s2]
 
@@ -47,7 +47,7 @@ def test_json_keys_with_quotes_and_non_ascii_characters_match() -> None:
         assert list(Doc.objects.using("s2").filter(**lookup)) == [doc]
 
 
-@isolate_apps("tests.backendapp")
+@isolate_apps("tests.backend.backendapp")
 def test_text_columns_get_no_db_index_key() -> None:
     class Note(models.Model):
         body = models.TextField(db_index=True)
@@ -60,7 +60,7 @@ def test_text_columns_get_no_db_index_key() -> None:
     assert [k.columns for k in spec.keys if k.columns != ("id",)] == [("title",)]
 
 
-@isolate_apps("tests.backendapp")
+@isolate_apps("tests.backend.backendapp")
 def test_deferrable_unique_constraint_is_not_created() -> None:
     """As on every backend without deferrable constraints (Django warns: models.W038)."""
 
@@ -80,7 +80,7 @@ def test_deferrable_unique_constraint_is_not_created() -> None:
     assert [k.name for k in spec.keys if k.kind == rules.UNIQUE] == ["pink_now"]
 
 
-@isolate_apps("tests.backendapp")
+@isolate_apps("tests.backend.backendapp")
 def test_foreign_key_to_a_multi_table_child_is_bigint() -> None:
     """The child's pk is its parent link, itself a key to a BIGINT AutoField."""
 

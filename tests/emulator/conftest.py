@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
-import singlestoredb
 
 from django_singlestore.emulator.pytest_plugin import RunningEmulator
+from tests.emulator.scratchdb import drop_database, new_database, open_connection
 
 Connect = Callable[..., Any]
 
@@ -39,28 +38,12 @@ def server(_s2emu_process: RunningEmulator | None) -> dict[str, Any]:
     }
 
 
-def open_connection(params: dict[str, Any], **kwargs: Any) -> Any:
-    return singlestoredb.connect(**{**params, "local_infile": True, **kwargs})
-
-
 @pytest.fixture(scope="session")
 def admin(server: dict[str, Any]) -> Iterator[Any]:
     """One session-wide connection for creating and dropping scratch databases."""
     connection = open_connection(server)
     yield connection
     connection.close()
-
-
-def new_database(admin: Any) -> str:
-    name = f"s2emu_t_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE {name}")
-    return name
-
-
-def drop_database(admin: Any, name: str) -> None:
-    with admin.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 import singlestoredb
 
 from django_singlestore import rules
-from tests.emulator.conftest import drop_database, new_database, open_connection
+from tests.emulator.scratchdb import drop_database, new_database, open_connection
 
 REAL_SERVER = bool(os.environ.get("S2_TEST_URL"))
 

@@ -25,8 +25,8 @@ import singlestoredb
 from django_singlestore import rules
 from django_singlestore.emulator import protocol
 from django_singlestore.emulator.pytest_plugin import start_emulator, stop_emulator
-from tests.emulator.conftest import drop_database, new_database, open_connection
 from tests.emulator.rawclient import RawClient
+from tests.emulator.scratchdb import drop_database, new_database, open_connection
 
 REAL_SERVER = bool(os.environ.get("S2_TEST_URL"))
 

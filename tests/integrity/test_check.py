@@ -8,9 +8,9 @@ import pytest
 from django.test import override_settings
 
 from migration_kit.integrity import Report, check, discover, select_models
-from tests.integrity.conftest import MISSING, plant
+from tests.integrity.planting import MISSING, plant
 
-ROUTER = "tests.integrity.conftest.SplitRouter"
+ROUTER = "tests.integrity.planting.SplitRouter"
 
 
 def by_label(report: Report) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def test_same_database_finds_every_planted_orphan(alias: str, batch_size: int) -
 @pytest.mark.parametrize(("child", "parent"), [("mysql", "default"), ("default", "mysql")])
 def test_cross_database_checks_against_the_parents_database(child: str, parent: str) -> None:
     with override_settings(DATABASE_ROUTERS=[ROUTER]):
-        from tests.integrity.conftest import SplitRouter
+        from tests.integrity.planting import SplitRouter
 
         SplitRouter.child_alias, SplitRouter.parent_alias = child, parent
         try:
@@ -104,7 +104,7 @@ def test_clean_database_reports_zero() -> None:
 
 @pytest.mark.django_db(databases=["default"])
 def test_sample_is_capped_sorted_and_real() -> None:
-    from tests.integrityapp.models import Book
+    from tests.integrity.integrityapp.models import Book
 
     pks = [Book.objects.create(author_id=10**9 + n).pk for n in range(7)]
     result = by_label(check(["integrityapp.Book"], database="default", sample=3, batch_size=2))[
@@ -154,7 +154,7 @@ def test_gaps_in_integer_keys_cost_no_empty_chunks() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from tests.integrityapp.models import Review
+    from tests.integrity.integrityapp.models import Review
 
     for pk in (1, 2, 10**12, 10**12 + 1, 2 * 10**12):
         Review.objects.create(pk=pk, book_id=MISSING)
@@ -170,8 +170,8 @@ def test_gaps_in_integer_keys_cost_no_empty_chunks() -> None:
 @pytest.mark.django_db(databases=["default", "mysql"])
 def test_cross_database_lookup_respects_the_targets_collation() -> None:
     """MariaDB compares 'GOOD' = 'good' (as Django's own queries there would): not broken."""
-    from tests.integrity.conftest import SplitRouter
-    from tests.integrityapp.models import Author, Book
+    from tests.integrity.integrityapp.models import Author, Book
+    from tests.integrity.planting import SplitRouter
 
     with override_settings(DATABASE_ROUTERS=[ROUTER]):
         SplitRouter.child_alias, SplitRouter.parent_alias = "default", "mysql"
@@ -189,7 +189,7 @@ def test_cross_database_lookup_respects_the_targets_collation() -> None:
 @pytest.mark.django_db(databases=["default", "mysql"])
 @pytest.mark.parametrize("alias", ["default", "mysql"])
 def test_sample_reads_on_from_the_first_broken_row(alias: str) -> None:
-    from tests.integrityapp.models import Book, Review
+    from tests.integrity.integrityapp.models import Book, Review
 
     book = Book.objects.using(alias).create()
     base = 10**6

@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from migration_kit.integrity.scan import AntiJoin
-from tests.integrity.conftest import MISSING, plant
-from tests.integrityapp.models import Author, Book, Comment, Review
+from tests.integrity.integrityapp.models import Author, Book, Comment, Review
+from tests.integrity.planting import MISSING, plant
 
 
 def run(*args: str, **options: Any) -> tuple[int, str, str]:
@@ -239,8 +239,8 @@ def test_fix_leaves_generic_relations_alone() -> None:
 def test_parent_links_and_composite_keys_are_report_only() -> None:
     from django.db import connection
 
-    from tests.integrity.conftest import unchecked
-    from tests.integrityapp.models import Novel, Stock
+    from tests.integrity.integrityapp.models import Novel, Stock
+    from tests.integrity.planting import unchecked
 
     Stock.objects.create(shelf="s", author_id=MISSING)
     with unchecked("default"), connection.cursor() as cursor:

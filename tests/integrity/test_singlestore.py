@@ -13,10 +13,10 @@ import pytest
 from django.test import override_settings
 
 from migration_kit.integrity import check
-from tests.integrity.conftest import MISSING, SplitRouter, plant
+from tests.integrity.integrityapp.models import Book, Review
+from tests.integrity.planting import MISSING, SplitRouter, plant
 from tests.integrity.test_check import ROUTER, assert_found, by_label
 from tests.integrity.test_command import plant_books, run
-from tests.integrityapp.models import Book, Review
 
 pytestmark = pytest.mark.s2
 

@@ -8,8 +8,8 @@ from django.core import checks
 from django.core.checks.registry import CheckRegistry
 
 from migration_kit.integrity.checks import integrity_check
-from tests.integrity.conftest import MISSING
-from tests.integrityapp.models import Author, Book
+from tests.integrity.integrityapp.models import Author, Book
+from tests.integrity.planting import MISSING
 
 
 def test_no_databases_no_queries() -> None:

@@ -23,8 +23,8 @@ from django.test import override_settings
 from migration_kit.integrity import check
 from s2router import tenancy
 from s2router.tenancy import no_tenant, tenant
-from tests.integrity.conftest import MISSING, unchecked
-from tests.integrityapp.models import Author, Book, Comment, Profile
+from tests.integrity.integrityapp.models import Author, Book, Comment, Profile
+from tests.integrity.planting import MISSING, unchecked
 
 TENANTS = ["acme", "globex"]
 

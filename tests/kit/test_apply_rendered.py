@@ -1,6 +1,6 @@
 """``apply_keys`` onto a MySQL-family target: the source renders the rows as SQL literals.
 
-The fast path, ``s2_sync`` and ``s2_verify --repair`` all apply through ``apply_keys``. Onto
+The relay, ``s2_sync`` and ``s2_verify --repair`` all apply through ``apply_keys``. Onto
 SingleStore (the emulator here), MySQL or MariaDB, the source's SELECT renders each column it
 can as the target's literal and only the others (floats, and a native UUID going to a
 ``char(32)`` column) pass through Python. The mirror must then hold what the all-Python path
@@ -19,10 +19,10 @@ from django.core.management import call_command
 from django.db import connections
 from django.test.utils import override_settings
 
-from migration_kit.apply import apply_keys, rendering_for
-from tests.dualwriteapp.models import Order
-from tests.kit.conftest import everything_rows, snapshot
-from tests.kitapp.models import Composite, Everything
+from migration_kit.dualwrite.apply import apply_keys, rendering_for
+from tests.kit.dualwriteapp.models import Order
+from tests.kit.kitapp.models import Composite, Everything
+from tests.kit.rows import everything_rows, snapshot
 
 pytestmark = pytest.mark.django_db(
     transaction=True, reset_sequences=True, databases=["default", "mysql", "s2"]

@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 
 from migration_kit.models import BackfillCheckpoint
 from tests.kit.commands import json_output
-from tests.kit.conftest import everything_rows, keyed_rows, snapshot
-from tests.kitapp.models import Everything
+from tests.kit.kitapp.models import Everything
+from tests.kit.rows import everything_rows, keyed_rows, snapshot
 
 pytestmark = pytest.mark.django_db(
     transaction=True, reset_sequences=True, databases=["default", "mysql"]
@@ -164,7 +164,7 @@ def test_racing_mirrored_writes_never_lose_to_the_backfill() -> None:
 
     from django.db import connections, transaction
 
-    from migration_kit.apply import apply_keys
+    from migration_kit.dualwrite.apply import apply_keys
 
     Everything.objects.using("default").bulk_create(everything_rows(3000))
     stop = threading.Event()

@@ -15,8 +15,8 @@ from django.core.management import call_command
 from django.db import connections
 
 from migration_kit.models import BackfillCheckpoint
-from tests.kit.conftest import everything_rows
-from tests.kitapp.models import Everything
+from tests.kit.kitapp.models import Everything
+from tests.kit.rows import everything_rows
 
 pytestmark = pytest.mark.django_db(
     transaction=True, reset_sequences=True, databases=["default", "mysql"]

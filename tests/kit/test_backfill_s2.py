@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.kit.commands import json_result
-from tests.kit.conftest import everything_rows, keyed_rows, snapshot
-from tests.kitapp.models import Composite, Everything, StrKeyed, UuidKeyed
+from tests.kit.kitapp.models import Composite, Everything, StrKeyed, UuidKeyed
+from tests.kit.rows import everything_rows, keyed_rows, snapshot
 
 pytestmark = [
     pytest.mark.s2,

@@ -13,16 +13,17 @@ import pytest
 from django.db import connections
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from migration_kit import outbox, triggers
+from migration_kit.dualwrite import capture as outbox
+from migration_kit.dualwrite import triggers
+from migration_kit.dualwrite.relay import relay
 from migration_kit.keys import decode_pk, encode_pk
 from migration_kit.models import OutboxEntry
-from migration_kit.sync import fast_path
 from s2router.phases import set_phase
 from tests.kit.commands import json_result
-from tests.kitapp.models import Composite, DateKeyed, StrKeyed, UuidKeyed
-from tests.syncapp.models import Author, Book, Restaurant
-from tests.syncapp.scenarios import SCENARIOS, Scenario
-from tests.syncapp.testing import (
+from tests.kit.kitapp.models import Composite, DateKeyed, StrKeyed, UuidKeyed
+from tests.kit.syncapp.models import Author, Book, Restaurant
+from tests.kit.syncapp.scenarios import SCENARIOS, Scenario
+from tests.kit.syncapp.testing import (
     capture_triggers,
     differences,
     drain,
@@ -68,7 +69,7 @@ def test_a_save_is_one_statement_and_its_entry_comes_from_the_trigger(source: st
         "MIGRATING": {"syncapp": {"source": source, "phase": "dual_write"}},
         "PHASE_CACHE_SECONDS": 60,
     }
-    settings = override_settings(S2ROUTER=router, MIGRATION_KIT={"FAST_PATH": "off"})
+    settings = override_settings(S2ROUTER=router, MIGRATION_KIT={"RELAY": "off"})
     with capture_triggers(source, target), settings:
         Author.objects.using(source).create(name="warm-up")  # phase and triggers now cached
         with CaptureQueriesContext(connections[source]) as queries:
@@ -152,8 +153,8 @@ def test_an_apply_inside_an_enclosing_transaction_does_not_keep_the_triggers_qui
         assert pending("default") == 1
 
 
-def test_fast_path_drains_what_the_triggers_wrote(django_capture_on_commit_callbacks) -> None:
-    with capture_triggers("default", "mysql"), mirrored("default", "mysql", fast="inline"):
+def test_relay_drains_what_the_triggers_wrote(django_capture_on_commit_callbacks) -> None:
+    with capture_triggers("default", "mysql"), mirrored("default", "mysql", relay="inline"):
         with django_capture_on_commit_callbacks(using="default", execute=True) as callbacks:
             Author.objects.using("default").create(name="applied at once")
         assert len(callbacks) == 1  # the poke, nothing else
@@ -162,11 +163,11 @@ def test_fast_path_drains_what_the_triggers_wrote(django_capture_on_commit_callb
 
 
 @committing
-def test_fast_path_thread_drains_what_the_triggers_wrote() -> None:
-    with capture_triggers("default", "mysql"), mirrored("default", "mysql", fast="thread"):
+def test_relay_thread_drains_what_the_triggers_wrote() -> None:
+    with capture_triggers("default", "mysql"), mirrored("default", "mysql", relay="thread"):
         for i in range(20):
             Author.objects.using("default").create(name=f"thread {i}")
-        assert fast_path.flush(30)
+        assert relay.flush(30)
         assert pending("default") == 0
         assert differences("default", "mysql") == {}
 
@@ -241,7 +242,7 @@ def test_the_triggers_exist_while_the_source_is_the_primary() -> None:
     def states() -> set[str]:
         return {triggers.state(m, "default", "mysql") for m in (Book, through)}
 
-    with override_settings(S2ROUTER=ROUTER, MIGRATION_KIT={"FAST_PATH": "off"}):
+    with override_settings(S2ROUTER=ROUTER, MIGRATION_KIT={"RELAY": "off"}):
         set_phase("syncapp.Book", "dual_write")
         assert states() == {"installed"}
         set_phase("syncapp.Book", "shadow")

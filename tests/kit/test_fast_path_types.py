@@ -25,8 +25,8 @@ from django.test.utils import override_settings
 from migration_kit.backfill import transfer
 from migration_kit.backfill.keyset import Table
 from tests.kit.commands import json_result
-from tests.kit.conftest import TEXTS, keyed_rows, snapshot
-from tests.kitapp.models import AllFields, Composite, CustomColumn
+from tests.kit.kitapp.models import AllFields, Composite, CustomColumn
+from tests.kit.rows import TEXTS, keyed_rows, snapshot
 
 pytestmark = [
     pytest.mark.s2,

@@ -24,10 +24,11 @@ from django_singlestore.emulator.pytest_plugin import (
     start_emulator,
     stop_emulator,
 )
+from migration_kit.dualwrite.drain import drain_all
+from migration_kit.dualwrite.relay import relay
 from migration_kit.models import OutboxEntry
-from migration_kit.sync import drain_all, fast_path
-from tests.syncapp.models import Author, Book, Tag
-from tests.syncapp.testing import capture_triggers, differences, mirrored, pending
+from tests.kit.syncapp.models import Author, Book, Tag
+from tests.kit.syncapp.testing import capture_triggers, differences, mirrored, pending
 
 pytestmark = [
     pytest.mark.s2,
@@ -50,13 +51,13 @@ def private_mirror(pytestconfig: pytest.Config) -> Iterator[dict]:
     settings = connections.settings[ALIAS]
     saved = settings["HOST"], settings["PORT"]
     state = {"emulator": start_emulator(backend, []), "backend": backend}
-    fast_path.stop()
+    relay.stop()
     connections[ALIAS].close()
     settings["HOST"], settings["PORT"] = state["emulator"].host, str(state["emulator"].port)
     try:
         yield state
     finally:
-        fast_path.stop()
+        relay.stop()
         connections[ALIAS].close()
         settings["HOST"], settings["PORT"] = saved
         stop_emulator(state["emulator"])
@@ -104,11 +105,11 @@ def writer(seed: int, errors: list[BaseException]) -> None:
 
 @pytest.mark.parametrize("capture", ["wrappers", "triggers"])
 def test_mirror_outage_loses_no_write(private_mirror: dict, capture: str) -> None:
-    settings = {"FAST_PATH": "thread", "RETRY_BASE_SECONDS": 0.2, "MIRROR_DOWN_SECONDS": 0.5}
+    settings = {"RELAY": "thread", "RETRY_BASE_SECONDS": 0.2, "MIRROR_DOWN_SECONDS": 0.5}
     with ExitStack() as stack:
         if capture == "triggers":
             stack.enter_context(capture_triggers("default", ALIAS))
-        stack.enter_context(mirrored("default", ALIAS, fast="thread"))
+        stack.enter_context(mirrored("default", ALIAS, relay="thread"))
         stack.enter_context(override_settings(MIGRATION_KIT=settings))
         outage(private_mirror, capture)
 
@@ -116,7 +117,7 @@ def test_mirror_outage_loses_no_write(private_mirror: dict, capture: str) -> Non
 def outage(private_mirror: dict, capture: str) -> None:
     """Kill the mirror under concurrent writers, restart it, and check nothing was lost."""
     Author.objects.using("default").create(name="before the outage")
-    assert fast_path.flush(20)
+    assert relay.flush(20)
     assert pending("default") == 0 and differences("default", ALIAS) == {}
 
     kill(private_mirror)
@@ -128,17 +129,17 @@ def outage(private_mirror: dict, capture: str) -> None:
         thread.join(120)
     assert not any(thread.is_alive() for thread in threads)
     assert errors == [], "a source write failed while the mirror was down"
-    assert fast_path.flush(30)
+    assert relay.flush(30)
     left = pending("default")
     assert left >= WRITERS * WRITES_PER_WRITER * 2  # at least each author and book
     # A drain during the outage fails softly: entries stay, with their error and a retry time.
-    # (Entries the triggers wrote were already tried by the fast path: some wait out their
+    # (Entries the triggers wrote were already tried by the relay: some wait out their
     # backoff, so this drain may find none due.)
     during = drain_all(["default"], batch_size=100)
     assert not during.applied
     assert during.failed or capture == "triggers"
     assert pending("default") == left
-    # Every failed attempt was recorded on its entries (with triggers, by the fast path's drains).
+    # Every failed attempt was recorded on its entries (with triggers, by the relay's drains).
     tried = OutboxEntry.objects.using("default").exclude(last_error="")
     assert tried.exists() and not tried.filter(attempts=0).exists()
 

@@ -10,15 +10,15 @@ import pytest
 from django.db import IntegrityError, connections, transaction
 from django.db.models.signals import post_save, pre_delete
 
+from migration_kit.dualwrite.capture import enqueue_keys
 from migration_kit.models import OutboxEntry
-from migration_kit.outbox import enqueue_keys
 from s2router.phases import write_aliases
-from tests.syncapp.models import Author, Book, Tag
-from tests.syncapp.scenarios import SCENARIOS, Scenario
-from tests.syncapp.testing import differences, drain, mirrored, pending, run_scenario
+from tests.kit.syncapp.models import Author, Book, Tag
+from tests.kit.syncapp.scenarios import SCENARIOS, Scenario
+from tests.kit.syncapp.testing import differences, drain, mirrored, pending, run_scenario
 
 # Most tests run inside one rolled-back transaction per database (fast); those that need real
-# commits (autocommit behaviour, the fast path after commit, DDL) ask for transaction=True.
+# commits (autocommit behaviour, the relay after commit, DDL) ask for transaction=True.
 pytestmark = pytest.mark.django_db(databases=["default", "mysql"])
 committing = pytest.mark.django_db(transaction=True, databases=["default", "mysql"])
 
@@ -144,29 +144,29 @@ def test_enqueue_keys_covers_raw_sql() -> None:
 
 
 @committing
-@pytest.mark.parametrize("fast", ["thread", "inline"])
-def test_fast_path_applies_after_commit(fast: str) -> None:
-    from migration_kit.sync import fast_path
+@pytest.mark.parametrize("mode", ["thread", "inline"])
+def test_relay_applies_after_commit(mode: str) -> None:
+    from migration_kit.dualwrite.relay import relay
 
-    with mirrored("default", "mysql", fast=fast):
+    with mirrored("default", "mysql", relay=mode):
         author = Author.objects.using("default").create(name="quick")
         Book.objects.using("default").create(author=author, title="t")
-        assert fast_path.flush()
+        assert relay.flush()
         assert differences("default", "mysql") == {}
         with transaction.atomic(using="default"):
             Author.objects.using("default").filter(pk=author.pk).update(name="quicker")
-            assert fast_path.flush()
-            # Not committed yet: the fast path has nothing to apply.
+            assert relay.flush()
+            # Not committed yet: the relay has nothing to apply.
             assert Author.objects.using("mysql").get().name == "quick"
-        assert fast_path.flush()
+        assert relay.flush()
         assert differences("default", "mysql") == {}
         assert pending("default") == 0
 
 
 @committing
-def test_fast_path_failure_leaves_entries_for_the_drainer() -> None:
+def test_relay_failure_leaves_entries_for_the_drainer() -> None:
     """The mirror refuses the row (its table is gone): the write succeeds, the entry stays."""
-    with mirrored("default", "mysql", fast="inline"):
+    with mirrored("default", "mysql", relay="inline"):
         with connections["mysql"].cursor() as cursor:
             cursor.execute("RENAME TABLE syncapp_tag TO syncapp_tag_away")
         try:
@@ -180,16 +180,16 @@ def test_fast_path_failure_leaves_entries_for_the_drainer() -> None:
 
 
 @committing
-def test_fast_path_lock_timeout_does_not_mark_the_mirror_down() -> None:
+def test_relay_lock_timeout_does_not_mark_the_mirror_down() -> None:
     """A lock wait timeout on the mirror leaves that key to the drainer; the next write still
-    goes through the fast path (only an unreachable mirror pauses it)."""
+    goes through the relay (only an unreachable mirror pauses it)."""
     import threading
 
     from django.test import override_settings
 
     with (
-        mirrored("default", "mysql", fast="inline"),
-        override_settings(MIGRATION_KIT={"FAST_PATH": "inline", "MIRROR_DOWN_SECONDS": 60}),
+        mirrored("default", "mysql", relay="inline"),
+        override_settings(MIGRATION_KIT={"RELAY": "inline", "MIRROR_DOWN_SECONDS": 60}),
     ):
         tag = Tag.objects.using("default").create(name="first")
         assert Tag.objects.using("mysql").get(pk=tag.pk).name == "first"

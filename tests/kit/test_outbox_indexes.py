@@ -12,8 +12,8 @@ from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from migration_kit.dualwrite.outbox import due
 from migration_kit.models import OutboxEntry
-from migration_kit.sync import _due
 
 BEFORE = ("migration_kit", "0004_verifyrun_rowstore")
 AFTER = ("migration_kit", "0005_outbox_indexes")
@@ -73,7 +73,7 @@ def test_0005_trims_the_indexes_of_an_existing_install(alias: str) -> None:
 
 @pytest.mark.django_db(databases=["default"])
 def test_drain_and_batch_delete_use_indexes_on_postgresql() -> None:
-    """With a backlog the drain's claim walks the primary key and the fast path's delete by
+    """With a backlog the drain's claim walks the primary key and the relay's delete by
     batch its index: the two queries an outbox write's indexes are kept for."""
     connection = connections["default"]
     with connection.cursor() as cursor:
@@ -84,7 +84,7 @@ def test_drain_and_batch_delete_use_indexes_on_postgresql() -> None:
             "FROM generate_series(1, 20000) AS g"
         )
         cursor.execute(f"ANALYZE {TABLE}")
-        claim = _due("default", timezone.now()).select_for_update(skip_locked=True)
+        claim = due("default", timezone.now()).select_for_update(skip_locked=True)
         sql, params = claim.values_list("id")[:500].query.sql_with_params()
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())

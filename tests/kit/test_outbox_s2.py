@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.syncapp.models import Author, Tag
-from tests.syncapp.scenarios import SCENARIOS, Scenario
-from tests.syncapp.testing import differences, drain, mirrored, pending, run_scenario
+from tests.kit.syncapp.models import Author, Tag
+from tests.kit.syncapp.scenarios import SCENARIOS, Scenario
+from tests.kit.syncapp.testing import differences, drain, mirrored, pending, run_scenario
 
 pytestmark = [pytest.mark.s2, pytest.mark.django_db(databases=["default", "mysql", "s2"])]
 

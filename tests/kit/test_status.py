@@ -18,16 +18,16 @@ from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
-from migration_kit import triggers
+from migration_kit.dualwrite import triggers
+from migration_kit.dualwrite.drain import drain_all
 from migration_kit.models import BackfillCheckpoint, OutboxEntry, VerifyRun
-from migration_kit.sync import drain_all
 from s2router import shadow
 from s2router.models import ShadowStat
 from s2router.phases import IllegalTransition, set_phase
 from tests.kit.commands import json_output
-from tests.routerapp.models import Order
-from tests.syncapp.models import Author, Book
-from tests.syncapp.testing import mirrored
+from tests.kit.syncapp.models import Author, Book
+from tests.kit.syncapp.testing import mirrored
+from tests.router.routerapp.models import Order
 
 pytestmark = pytest.mark.django_db(databases=["default", "mysql"])
 
@@ -149,7 +149,7 @@ def s2_status_in_a_new_process(tmp_path: Path, *args: str) -> subprocess.Complet
 @pytest.mark.django_db(
     databases=["default", "mysql"],
     transaction=True,
-    available_apps=["s2router", "migration_kit", "tests.routerapp"],
+    available_apps=["s2router", "migration_kit", "tests.router.routerapp"],
 )
 def test_shadow_mismatches_of_another_connection_reach_s2_status(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(shadow, "FLUSH_EVERY", 2)
@@ -232,7 +232,7 @@ def test_leaving_cutover_waits_for_the_mirror() -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ({"FAST_PATH": "sometimes"}, "FAST_PATH"),
+        ({"RELAY": "sometimes"}, "RELAY"),
         ({"LEASE_SECONDS": -1}, "LEASE_SECONDS"),
         ({"RETRIES": 3}, "unknown key"),
     ],
@@ -248,22 +248,49 @@ def test_every_bad_key_is_reported_with_a_hint_and_the_accessor_names_the_check(
 
     from migration_kit import conf
 
-    bad = {"FAST_PATH": "sometimes", "LEASE_SECONDS": True, "RETRIES": 3}
+    bad = {"RELAY": "sometimes", "LEASE_SECONDS": True, "RETRIES": 3}
     with override_settings(MIGRATION_KIT=bad):
         errors = [e for e in run_checks() if e.id == "migration_kit.E001"]
         assert [e.msg.split()[0] for e in errors] == [
             "MIGRATION_KIT",
-            "MIGRATION_KIT['FAST_PATH']",
+            "MIGRATION_KIT['RELAY']",
             "MIGRATION_KIT['LEASE_SECONDS']",
         ]
-        assert "Known keys: FAST_PATH," in errors[0].hint and "'inline'" in errors[1].hint
+        assert "Known keys: RELAY," in errors[0].hint and "'inline'" in errors[1].hint
         with pytest.raises(ImproperlyConfigured, match=r"\(migration_kit\.E001\) \(2 more"):
             conf.get("LEASE_SECONDS")
     with override_settings(MIGRATION_KIT={"LEASE_SECONDS": 7}):
-        assert conf.get("LEASE_SECONDS") == 7.0 and conf.get("FAST_PATH") == "thread"
+        assert conf.get("LEASE_SECONDS") == 7.0 and conf.get("RELAY") == "thread"
     with override_settings(MIGRATION_KIT="thread"):
         [error] = [e for e in run_checks() if e.id == "migration_kit.E001"]
         assert "must be a dict, not str" in error.msg
+
+
+def test_the_old_fast_path_key_still_works_with_a_deprecation_warning() -> None:
+    """``FAST_PATH`` was renamed ``RELAY``: its value is used, and ``migration_kit.W001`` says so;
+    a wrong value is still the error naming the key as written."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from migration_kit import conf
+
+    def kit_checks() -> list:
+        return [e for e in run_checks() if e.id.startswith("migration_kit.")]
+
+    with override_settings(MIGRATION_KIT={"FAST_PATH": "inline"}):
+        [warning] = kit_checks()
+        assert warning.id == "migration_kit.W001" and not warning.is_serious()
+        assert "['FAST_PATH'] is deprecated" in warning.msg and "'RELAY'" in warning.msg
+        assert "MIGRATION_KIT = {'RELAY': 'inline', ...}" in warning.hint
+        assert conf.get("RELAY") == "inline"
+    with override_settings(MIGRATION_KIT={"FAST_PATH": "inline", "RELAY": "off"}):
+        [warning] = kit_checks()
+        assert warning.id == "migration_kit.W001" and "'FAST_PATH' is ignored" in warning.msg
+        assert conf.get("RELAY") == "off"
+    with override_settings(MIGRATION_KIT={"FAST_PATH": "sometimes"}):
+        assert [e.id for e in kit_checks()] == ["migration_kit.W001", "migration_kit.E001"]
+        assert "MIGRATION_KIT['FAST_PATH'] is 'sometimes'" in kit_checks()[1].msg
+        with pytest.raises(ImproperlyConfigured, match=r"FAST_PATH.*migration_kit\.E001"):
+            conf.get("RELAY")
 
 
 @pytest.mark.s2

@@ -11,12 +11,13 @@ from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 
-from migration_kit.apply import apply_keys
+from migration_kit.dualwrite.apply import apply_keys
+from migration_kit.dualwrite.drain import DrainResult, drain, drain_all
+from migration_kit.dualwrite.outbox import claim
 from migration_kit.models import OutboxEntry
-from migration_kit.sync import DrainResult, _claim, drain, drain_all
 from tests.kit.commands import json_output
-from tests.syncapp.models import Author, Book, Tag
-from tests.syncapp.testing import differences, mirrored, pending
+from tests.kit.syncapp.models import Author, Book, Tag
+from tests.kit.syncapp.testing import differences, mirrored, pending
 
 # Rolled-back transactions by default; real commits where DDL (which commits on MariaDB) or
 # several connections (concurrent drainers) are involved.
@@ -48,7 +49,7 @@ def test_s2_sync_drains_and_reports_lag(source: str, target: str) -> None:
 def test_failed_entries_back_off_and_retry() -> None:
     with (
         mirrored("default", "mysql"),
-        override_settings(MIGRATION_KIT={"FAST_PATH": "off", "RETRY_BASE_SECONDS": 30}),
+        override_settings(MIGRATION_KIT={"RELAY": "off", "RETRY_BASE_SECONDS": 30}),
     ):
         Tag.objects.using("default").create(name="t")
         rename("mysql", "syncapp_tag", "syncapp_tag_away")
@@ -75,7 +76,7 @@ def test_failed_entries_back_off_and_retry() -> None:
 def test_second_failure_doubles_the_delay() -> None:
     with (
         mirrored("default", "mysql"),
-        override_settings(MIGRATION_KIT={"FAST_PATH": "off", "RETRY_BASE_SECONDS": 10}),
+        override_settings(MIGRATION_KIT={"RELAY": "off", "RETRY_BASE_SECONDS": 10}),
     ):
         Tag.objects.using("default").create(name="t")
         rename("mysql", "syncapp_tag", "syncapp_tag_away")
@@ -94,9 +95,9 @@ def test_claimed_entries_are_leased_until_they_expire() -> None:
     """A drainer that dies after claiming blocks nobody for longer than the lease."""
     with mirrored("default", "mysql"):
         Tag.objects.using("default").bulk_create([Tag(name=str(i)) for i in range(3)])
-        assert len(_claim("default", 10)) == 3  # and then the drainer "crashes"
+        assert len(claim("default", 10)) == 3  # and then the drainer "crashes"
         assert drain("default").claimed == 0
-        with override_settings(MIGRATION_KIT={"FAST_PATH": "off", "LEASE_SECONDS": 0}):
+        with override_settings(MIGRATION_KIT={"RELAY": "off", "LEASE_SECONDS": 0}):
             OutboxEntry.objects.using("default").update(next_attempt_at=timezone.now())
             assert drain("default").applied == 3
         assert differences("default", "mysql") == {}

@@ -14,9 +14,9 @@ from migration_kit.models import OutboxEntry, VerifyRun
 from migration_kit.verify import digest
 from migration_kit.verify.compare import Comparer
 from tests.kit.commands import json_result
-from tests.kit.conftest import everything_rows, keyed_rows
-from tests.kitapp.models import Composite, Everything, StrKeyed, UuidKeyed
-from tests.syncapp.testing import mirrored
+from tests.kit.kitapp.models import Composite, Everything, StrKeyed, UuidKeyed
+from tests.kit.rows import everything_rows, keyed_rows
+from tests.kit.syncapp.testing import mirrored
 
 pytestmark = pytest.mark.django_db(
     transaction=True, reset_sequences=True, databases=["default", "mysql"]

@@ -229,7 +229,7 @@ def backfilled(outputs: list[Any]) -> None:
 
 
 def drained(data: dict[str, Any]) -> None:
-    """``s2_sync`` failed nothing and left no outbox entry (the writers' own fast path may
+    """``s2_sync`` failed nothing and left no outbox entry (the writers' own relay may
     have applied the live writes already)."""
     assert data["failed"] == 0 and not data["errors"], data
     assert all(not pending for pending in data["lag"].values()), data

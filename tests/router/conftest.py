@@ -1,4 +1,4 @@
-"""Router test wiring: S2ROUTER configurations applied with override_settings."""
+"""Router fixtures: the router installed with ``configs.router_settings`` via override_settings."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -6,20 +6,7 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
-ROUTERS = ["s2router.SingleStoreRouter"]
-
-
-def router_settings(**overrides: Any) -> dict[str, Any]:
-    """The test apps placed the way a real project would place them, plus ``overrides``."""
-    return {
-        "SINGLESTORE": "s2",
-        "CONTRIB_DATABASE": "default",
-        "ANALYTICS": ["routeranalytics"],
-        "REFERENCE": ["routerapp.Country"],
-        "MIGRATING": {"routerapp.Order": {"source": "default", "phase": "legacy"}},
-        "PHASE_CACHE_SECONDS": 60,
-        **overrides,
-    }
+from tests.router.configs import ROUTERS, router_settings
 
 
 @pytest.fixture

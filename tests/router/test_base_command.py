@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from s2router.commands import S2Command
-from tests.router.conftest import ROUTERS, router_settings
+from tests.router.configs import ROUTERS, router_settings
 
 OURS = {name: app for name, app in get_commands().items() if name.startswith("s2_")}
 KIT_COMMANDS = ["s2_backfill", "s2_verify", "s2_sync", "s2_status", "s2_capture"]

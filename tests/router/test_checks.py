@@ -13,7 +13,7 @@ from django.test import override_settings
 from django.test.utils import isolate_apps
 
 from s2router.checks import check_settings, relation_messages
-from tests.router.conftest import ROUTERS, router_settings
+from tests.router.configs import ROUTERS, router_settings
 
 MINE = ["routerapp", "routeranalytics", "auth", "contenttypes", "sessions", "admin", "sites"]
 
@@ -152,7 +152,7 @@ def test_the_strict_accessor_refuses_a_phase_change_naming_the_check():
     from django.core.exceptions import ImproperlyConfigured
 
     from s2router import conf, phases
-    from tests.routerapp.models import Order
+    from tests.router.routerapp.models import Order
 
     bad = router_settings(
         MIGRATING={"routerapp.Order": {"source": "default", "phse": "dual_write"}}
@@ -171,7 +171,7 @@ def test_the_strict_accessor_refuses_a_phase_change_naming_the_check():
 
 def test_placements_are_built_from_keywords_with_self_explaining_fields(s2router_settings):
     from s2router import conf
-    from tests.routerapp.models import Country
+    from tests.router.routerapp.models import Country
 
     placement = conf.get_config().placement(Country)  # REFERENCE with a source: mirrored
     assert (placement.read_alias, placement.write_alias, placement.mirror_alias) == (
@@ -195,7 +195,7 @@ class TestRelations:
     @pytest.fixture(autouse=True)
     def _isolated(self, s2router_settings):
         """Models defined in these tests go to a throw-away app registry."""
-        with isolate_apps("tests.routeranalytics", "tests.routerapp"):
+        with isolate_apps("tests.router.routeranalytics", "tests.router.routerapp"):
             yield
 
     def test_e008_cascade_from_singlestore_to_contrib(self):
@@ -220,7 +220,7 @@ class TestRelations:
         assert relation_ids(Hit) == ["s2router.E008"]
 
     def test_e009_constraint_on_postgresql_to_a_singlestore_table(self):
-        from tests.routeranalytics.models import Event
+        from tests.router.routeranalytics.models import Event
 
         class Tag(models.Model):  # noqa: DJ008
             event = models.ForeignKey(Event, models.DO_NOTHING)
@@ -240,7 +240,7 @@ class TestRelations:
         assert relation_ids(Hit) == []
 
     def test_w003_migrating_model_pointing_at_an_unplaced_model(self):
-        from tests.routerapp.models import Customer
+        from tests.router.routerapp.models import Customer
 
         class Invoice(models.Model):  # noqa: DJ008
             customer = models.ForeignKey(Customer, models.CASCADE)

@@ -11,8 +11,8 @@ from django.test import override_settings
 from s2router import phases
 from s2router.commands import selected_tenants
 from s2router.conf import Phase
-from tests.router.conftest import ROUTERS, router_settings
-from tests.routerapp.models import Order
+from tests.router.configs import ROUTERS, router_settings
+from tests.router.routerapp.models import Order
 
 pytestmark = [
     pytest.mark.django_db(databases=["default"]),

@@ -6,8 +6,8 @@ from django.db import router
 from s2router import phases
 from s2router.models import ModelPhase
 from s2router.phases import Phase
-from tests.routeranalytics.models import PageView
-from tests.routerapp.models import Country, Customer, Order
+from tests.router.routeranalytics.models import PageView
+from tests.router.routerapp.models import Country, Customer, Order
 
 pytestmark = pytest.mark.django_db(databases=["default"])
 

@@ -9,9 +9,9 @@ from django.contrib.sites.models import Site
 from django.db import router
 
 from s2router.router import SingleStoreRouter
-from tests.routeranalytics.models import Event, PageView
-from tests.routerapp.models import Country, Customer, Order
-from tests.testapp.models import Note
+from tests.backend.testapp.models import Note
+from tests.router.routeranalytics.models import Event, PageView
+from tests.router.routerapp.models import Country, Customer, Order
 
 CONTRIB_MODELS = [LogEntry, User, Group, Permission, ContentType, Session, Site]
 # app label -> a model name in it, for contrib apps these tests do not install
@@ -173,7 +173,7 @@ def test_shared_apps_have_tables_wherever_migrations_happen(s2router_settings):
 
 def test_auto_created_through_tables_migrate_with_their_owner(s2router_settings):
     """Flushes and table lists ask allow_migrate with the through model itself."""
-    from tests.integrityapp.models import Book
+    from tests.integrity.integrityapp.models import Book
 
     s2router_settings(ANALYTICS=["integrityapp.Book", "integrityapp.Tag"])
     through = Book.tags.through

@@ -14,11 +14,11 @@ from django.db import connections
 from django.test import override_settings
 
 from s2router import tenancy
-from tests.router.conftest import ROUTERS, router_settings
+from tests.router.configs import ROUTERS, router_settings
+from tests.router.routeranalytics.models import PageView
+from tests.router.routerapp.models import Order, TenantNote
 from tests.router.test_migrate import S2_TABLES
 from tests.router.test_tenancy import _wsgi, run_asgi
-from tests.routeranalytics.models import PageView
-from tests.routerapp.models import Order, TenantNote
 
 pytestmark = pytest.mark.s2
 

@@ -13,11 +13,11 @@ from django.db import connections, transaction
 
 from s2router import shadow
 from s2router.models import ShadowStat
-from tests.routerapp.models import Order
+from tests.router.routerapp.models import Order
 
 DATABASES = ["default", "mysql"]
 # Only these apps' tables are flushed after each transactional test.
-APPS = ["s2router", "tests.routerapp"]
+APPS = ["s2router", "tests.router.routerapp"]
 
 
 def _settings(phase: str = "shadow", rate: float = 1) -> dict:

@@ -21,8 +21,8 @@ from django.test import override_settings
 
 from s2router import tenancy
 from s2router.tenancy import NoTenantError, make_cache_key, no_tenant, tenant
-from tests.router.conftest import ROUTERS, router_settings
-from tests.routerapp.models import TenantNote
+from tests.router.configs import ROUTERS, router_settings
+from tests.router.routerapp.models import TenantNote
 
 TENANTS = [f"t{i:02d}" for i in range(12)]
 TENANCY_SETTINGS = {
@@ -359,8 +359,8 @@ def test_test_database_creation_works_with_strict_tenancy_on_the_alias():
 
     from django.db.utils import load_backend
 
+    from tests.router.routeranalytics.models import PageView
     from tests.router.test_migrate import S2_TABLES
-    from tests.routeranalytics.models import PageView
 
     probe = deepcopy(connections.settings["mysql"])
     base_name = probe["NAME"]

@@ -5,7 +5,7 @@ from django.db import connections
 from django.test import override_settings
 
 from s2router import tenancy
-from tests.router.conftest import ROUTERS, router_settings
+from tests.router.configs import ROUTERS, router_settings
 
 
 def _database() -> str:

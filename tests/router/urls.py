@@ -8,7 +8,7 @@ from django.http import JsonResponse, StreamingHttpResponse
 from django.urls import path
 
 from s2router import current_tenant
-from tests.routerapp.models import TenantNote
+from tests.router.routerapp.models import TenantNote
 
 
 def _seen() -> dict:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from migration_kit import triggers
+from migration_kit.dualwrite import triggers
 from migration_kit.management.commands._models import resolve_aliases, resolve_models
 from s2router.commands import S2Command
 

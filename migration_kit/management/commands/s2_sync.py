@@ -11,8 +11,9 @@ from django.core.management.base import CommandError, CommandParser
 from django.db import connections, models
 from django.utils import timezone
 
+from migration_kit.dualwrite.drain import DrainResult, catch_up, drain_all
+from migration_kit.dualwrite.outbox import lag, outbox_aliases
 from migration_kit.management.commands._models import resolve_aliases, resolve_models
-from migration_kit.sync import DrainResult, catch_up, drain_all, lag, outbox_aliases
 from s2router.commands import S2Command
 
 

@@ -1,0 +1,153 @@
+"""One verify pass over one model: compare, re-check lagging keys, repair, record."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import DatabaseError, connections, models
+from django.utils import timezone
+
+from migration_kit import keys as pk_json
+from migration_kit.backfill.keyset import Key, Table
+from migration_kit.dualwrite.outbox import outbox_aliases
+from migration_kit.models import OutboxEntry, VerifyRun
+from migration_kit.verify.compare import Comparer
+
+SAMPLE_SIZE = 20
+
+
+@dataclass
+class Outcome:
+    """What verifying one model found and did; ``run`` is the saved ``VerifyRun``."""
+
+    run: VerifyRun
+    differing: list[Any] = field(default_factory=list)
+    lagging: list[Any] = field(default_factory=list)
+    repaired: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    python_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> int:
+        """Differences left after repair (0 when equal or fully repaired)."""
+        return len(self.differing) - self.repaired
+
+    def as_dict(self) -> dict[str, Any]:
+        run = self.run
+        return {
+            "model": run.model_label,
+            "source": run.source_alias,
+            "target": run.target_alias,
+            "source_rows": run.source_rows,
+            "target_rows": run.target_rows,
+            "differences": run.differences,
+            "repaired": self.repaired,
+            "remaining": self.remaining if run.differences is not None else None,
+            "lagging": self.lagging,
+            "sample": run.sample,
+            "chunks": self.chunks,
+            "python_columns": self.python_columns,
+            "notes": self.notes,
+            "seconds": round(self.seconds, 3),
+            "error": run.error,
+            "verify_run": run.pk,
+        }
+
+
+def outbox_keys(
+    model: type[models.Model], source: str, target: str, aliases: list[str]
+) -> set[Key]:
+    """Keys of ``model`` with outbox entries between ``source`` and ``target`` (either way), on
+    ``aliases`` (those of the two that hold an outbox)."""
+    to_key = Table(model, connections[source]).to_key
+    found: set[Key] = set()
+    for alias in aliases:
+        entries = OutboxEntry.objects.using(alias).filter(
+            model_label=model._meta.label,
+            source_alias__in=(source, target),
+            target_alias__in=(source, target),
+        )
+        for data in entries.values_list("object_pk", flat=True):
+            found.add(to_key(pk_json.decode_pk(model, data)))
+    return found
+
+
+def _repair_direction(model: type[models.Model], source: str, target: str) -> tuple[str, str]:
+    """(from, to) for a repair: the mirror is made equal to the primary, so during ``cutover``
+    (SingleStore primary) the source is what gets repaired."""
+    from s2router.phases import write_aliases
+
+    return (target, source) if write_aliases(model)[0] == target else (source, target)
+
+
+def verify(
+    model: type[models.Model],
+    source: str,
+    target: str,
+    *,
+    repair: bool = False,
+    lag_wait: float = 5.0,
+    chunk_rows: int = 50_000,
+) -> Outcome:
+    """Compare ``model`` on ``source`` and ``target``; record and return a ``VerifyRun``."""
+    began = time.monotonic()
+    run = VerifyRun(
+        model_label=model._meta.label,
+        source_alias=source,
+        target_alias=target,
+        started_at=timezone.now(),
+    )
+    outcome = Outcome(run=run)
+    comparer = None
+    try:
+        comparer = Comparer(model, source, target, chunk_rows=chunk_rows)
+        result = comparer.compare()
+        outcome.chunks = result.chunks
+        outcome.python_columns = result.python_columns
+        label = model._meta.label
+        outcome.notes = [
+            f"{label}.{column}: digested in Python, not in SQL ({why})."
+            for column, why in result.reasons.items()
+        ]
+        run.source_rows, run.target_rows = result.source_rows, result.target_rows
+        # Rows written during the pass are re-read; keys still queued in the outbox get
+        # ``lag_wait`` seconds to drain and are then reported as lagging, not as differences.
+        differing = comparer.recheck(result.differing)
+        pending: set[Key] = set()
+        if differing:
+            aliases, errors = outbox_aliases([source, target])
+            if errors:
+                raise DatabaseError("cannot read the outbox: " + "; ".join(errors))
+            pending = outbox_keys(model, source, target, aliases)
+        deadline = time.monotonic() + lag_wait
+        while set(differing) & pending and time.monotonic() < deadline:
+            time.sleep(0.2)
+            differing = comparer.recheck(differing)
+            pending = outbox_keys(model, source, target, aliases)
+        table = comparer.source.table
+        outcome.lagging = [table.encode(k) for k in differing if k in pending]
+        differences = [k for k in differing if k not in pending]
+        outcome.differing = [table.encode(k) for k in differences]
+        run.differences = len(differences)
+        run.sample = outcome.differing[:SAMPLE_SIZE]
+        if repair and differences:
+            from migration_kit.dualwrite.apply import apply_keys
+
+            keys = [table.from_key(k) for k in differences]
+            apply_keys(model, keys, *_repair_direction(model, source, target))
+            outcome.repaired = len(differences) - len(comparer.recheck(differences))
+            run.repaired = outcome.repaired
+    except DatabaseError as exc:
+        run.differences = None
+        run.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        if comparer is not None:
+            comparer.close()
+        run.finished_at = timezone.now() if not run.error else None
+        outcome.seconds = time.monotonic() - began
+        run.save()
+    return outcome

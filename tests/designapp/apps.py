@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class DesignAppConfig(AppConfig):
-    name = "tests.designapp"
-    label = "designapp"
-    default_auto_field = "django.db.models.BigAutoField"

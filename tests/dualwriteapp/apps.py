@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class DualwriteappConfig(AppConfig):
-    name = "tests.dualwriteapp"
-    label = "dualwriteapp"
-    default_auto_field = "django.db.models.BigAutoField"

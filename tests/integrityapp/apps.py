@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class IntegrityAppConfig(AppConfig):
-    name = "tests.integrityapp"
-    label = "integrityapp"
-    default_auto_field = "django.db.models.BigAutoField"

@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class KitappConfig(AppConfig):
-    name = "tests.kitapp"
-    label = "kitapp"
-    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RouterAnalyticsConfig(AppConfig):
+    name = "tests.router.routeranalytics"
+    label = "routeranalytics"

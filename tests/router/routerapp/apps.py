@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RouterAppConfig(AppConfig):
+    name = "tests.router.routerapp"
+    label = "routerapp"

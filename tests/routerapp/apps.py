@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class RouterAppConfig(AppConfig):
-    name = "tests.routerapp"
-    label = "routerapp"

@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class SyncappConfig(AppConfig):
-    name = "tests.syncapp"
-    label = "syncapp"
-    default_auto_field = "django.db.models.BigAutoField"

@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class TestAppConfig(AppConfig):
-    name = "tests.testapp"
-    label = "testapp"
