@@ -312,6 +312,14 @@ def start_target() -> tuple[str, str, object]:
     return url, "the emulator (in front of MariaDB 10.11)", emulator
 
 
+def stop_target(emulator: object) -> None:
+    """Stop the emulator ``start_target`` started (nothing for a real SingleStore)."""
+    if emulator is not None:
+        from django_singlestore.emulator.pytest_plugin import stop_emulator
+
+        stop_emulator(emulator)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--apps", nargs="+", help="apps to run (default: every applicable app)")
@@ -349,10 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = run(apps, args.layout, url, args.batch_size, args.lock, {"callback": checkpoint})
     finally:
-        if emulator is not None:
-            from django_singlestore.emulator.pytest_plugin import stop_emulator
-
-            stop_emulator(emulator)
+        stop_target(emulator)
     if args.json:
         print(json.dumps([asdict(r) for r in results.values()], indent=1))
     if args.render:
