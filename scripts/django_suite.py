@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -50,6 +51,8 @@ EMULATOR_BACKEND = os.environ.get("S2EMU_BACKEND", "mysql://s2kit:s2kit@127.0.0.
 LAYOUTS = ("reference", "deployment")
 #: A batch that runs longer than this is killed and its unrecorded apps rerun one by one.
 BATCH_TIMEOUT = 3600
+#: unittest's summary line: the batch ran to its end.
+_FINISHED = re.compile(r"^Ran \d+ tests? in [\d.]+s$", re.MULTILINE)
 
 
 @dataclass
@@ -178,8 +181,13 @@ def run_batch(
     by_app: dict[str, list[dict]] = {}
     for item in records:
         by_app.setdefault(item["app"], []).append(item)
-    tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
-    return {app: tally(app, by_app[app]) for app in apps if app in by_app}, " | ".join(tail)
+    output = log_path.read_text(errors="replace")
+    tail = " | ".join(output.strip().splitlines()[-3:])
+    results = {app: tally(app, by_app[app]) for app in apps if app in by_app}
+    if _FINISHED.search(output):
+        # The run ended normally: an app without records has no tests (e.g. ``base``, a helper).
+        results.update({app: AppResult(app=app) for app in apps if app not in results})
+    return results, tail
 
 
 def load(path: Path) -> dict:
