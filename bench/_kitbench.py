@@ -67,7 +67,7 @@ def setup_django(target: str, database: str = BENCH_DB) -> None:
     target_alias, target_db = target, BENCH_DB
     aliases = ["default", "mysql"]
     if target == "s2":
-        from django_singlestore.emulator.pytest_plugin import start_emulator
+        from s2emulator.pytest_plugin import start_emulator
 
         _emulator = start_emulator("mysql://s2kit:s2kit@127.0.0.1:3306", [])
         atexit.register(_stop_emulator)
@@ -92,7 +92,7 @@ def setup_copy(target: str, rows: int) -> None:
 
 
 def _stop_emulator() -> None:
-    from django_singlestore.emulator.pytest_plugin import stop_emulator
+    from s2emulator.pytest_plugin import stop_emulator
 
     if _emulator is not None:
         stop_emulator(_emulator)

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import singlestoredb  # noqa: E402
 
-from django_singlestore.emulator.pytest_plugin import start_emulator, stop_emulator  # noqa: E402
+from s2emulator.pytest_plugin import start_emulator, stop_emulator  # noqa: E402
 
 DB = "s2kit_ebench"
 USER, PASSWORD = "s2kit", "s2kit"

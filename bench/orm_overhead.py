@@ -209,7 +209,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     import singlestoredb
 
-    from django_singlestore.emulator.pytest_plugin import start_emulator, stop_emulator
+    from s2emulator.pytest_plugin import start_emulator, stop_emulator
 
     emulator = start_emulator(BACKEND, [])
     database = "bench_orm_overhead"

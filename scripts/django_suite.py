@@ -257,7 +257,7 @@ def main() -> int:
     if url:
         target = "a real SingleStore (S2_TEST_URL)"
     else:
-        from django_singlestore.emulator.pytest_plugin import start_emulator, stop_emulator
+        from s2emulator.pytest_plugin import start_emulator, stop_emulator
 
         emulator = start_emulator(EMULATOR_BACKEND, [])
         backend = EMULATOR_BACKEND.split("://", 1)[1]

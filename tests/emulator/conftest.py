@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from django_singlestore.emulator.pytest_plugin import RunningEmulator
+from s2emulator.pytest_plugin import RunningEmulator
 from tests.emulator.scratchdb import drop_database, new_database, open_connection
 
 Connect = Callable[..., Any]

@@ -6,8 +6,8 @@ import pytest
 import singlestoredb
 
 from django_singlestore import rules
-from django_singlestore.emulator import ddl
-from django_singlestore.emulator.ddl import (
+from s2emulator import ddl
+from s2emulator.ddl import (
     PASS,
     DatabaseDropped,
     Reject,

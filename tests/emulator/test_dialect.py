@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from django_singlestore import rules
-from django_singlestore.emulator import dialect, statements
-from django_singlestore.emulator.sqltext import (
+from s2emulator import dialect, statements
+from s2emulator.sqltext import (
     first_keyword,
     significant,
     split_statements,

@@ -23,8 +23,8 @@ import pytest
 import singlestoredb
 
 from django_singlestore import rules
-from django_singlestore.emulator import protocol
-from django_singlestore.emulator.pytest_plugin import start_emulator, stop_emulator
+from s2emulator import protocol
+from s2emulator.pytest_plugin import start_emulator, stop_emulator
 from tests.emulator.rawclient import RawClient
 from tests.emulator.scratchdb import drop_database, new_database, open_connection
 

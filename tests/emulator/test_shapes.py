@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django_singlestore import rules
-from django_singlestore.emulator import shapes
+from s2emulator import shapes
 
 SHARDED = rules.TableSpec(
     name="t",

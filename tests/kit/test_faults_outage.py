@@ -19,7 +19,7 @@ import pytest
 from django.db import connections
 from django.test import override_settings
 
-from django_singlestore.emulator.pytest_plugin import (
+from s2emulator.pytest_plugin import (
     RunningEmulator,
     start_emulator,
     stop_emulator,

@@ -13,7 +13,7 @@ import json
 
 from django_singlestore import rules
 
-from .backend import BackendClient
+from .upstream import BackendClient
 from .sqltext import quote_name, quote_string
 
 

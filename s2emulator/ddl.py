@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from django_singlestore import rules
-from django_singlestore.emulator.sqltext import (
+from s2emulator.sqltext import (
     Token,
     quote_name,
     quote_string,

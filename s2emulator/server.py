@@ -24,7 +24,7 @@ from django_singlestore import rules
 
 from . import ddl, dialect, shapes, statements
 from . import protocol as p
-from .backend import BackendClient, BackendURL, read_packet
+from .upstream import BackendClient, BackendURL, read_packet
 from .catalog import Catalog
 from .sqltext import Token, first_keyword, join, significant, split_statements, tokenize
 

@@ -12,7 +12,7 @@ import logging
 import signal
 import sys
 
-from .backend import BackendURL, parse_listen
+from .upstream import BackendURL, parse_listen
 from .protocol import ServerError
 from .server import Switches, serve
 
