@@ -12,7 +12,7 @@ batches (order swapped every round) so machine load hits both alike:
 - ``LOAD DATA LOCAL INFILE`` of a TSV file into an emptied table, rows/s (same).
 
 Targets: ≤ 0.2 ms added per query at p50; ≥ 0.9x direct throughput for fetch and LOAD DATA.
-The emulator runs as a separate process (``python -m django_singlestore.emulator``), as in
+The emulator runs as a separate process (``python -m s2emulator``), as in
 tests. Uses a throw-away database ``s2kit_ebench``, dropped at the end.
 
     .venv/bin/python bench/emulator_overhead.py [--queries N] [--rows N] [--rounds N]

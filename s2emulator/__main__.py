@@ -1,4 +1,4 @@
-"""``python -m django_singlestore.emulator``: run the SingleStore emulator in the foreground.
+"""``python -m s2emulator``: run the SingleStore emulator in the foreground.
 
 Logs go to stderr; SIGTERM or SIGINT stops it. It is ready once the listen port accepts
 connections. Exit codes: 0 after a clean stop, 2 for bad arguments or an unreachable backend.
@@ -12,14 +12,14 @@ import logging
 import signal
 import sys
 
-from .upstream import BackendURL, parse_listen
 from .protocol import ServerError
 from .server import Switches, serve
+from .upstream import BackendURL, parse_listen
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m django_singlestore.emulator",
+        prog="python -m s2emulator",
         description="A SingleStore-dialect MySQL-protocol proxy in front of MariaDB "
         "(test infrastructure, not SingleStore; see docs/emulator.md).",
     )

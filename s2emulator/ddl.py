@@ -44,13 +44,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from django_singlestore import rules
-from s2emulator.sqltext import (
-    Token,
-    quote_name,
-    quote_string,
-    string_value,
-    tokenize,
-)
 from django_singlestore.rules import (
     AddColumn,
     AddForeignKey,
@@ -73,6 +66,14 @@ from django_singlestore.rules import (
     TableSpec,
     Version,
     Violation,
+)
+from s2emulator import dml
+from s2emulator.sqltext import (
+    Token,
+    quote_name,
+    quote_string,
+    string_value,
+    tokenize,
 )
 
 Lookup = Callable[[str | None, str], TableSpec | None]
@@ -1181,8 +1182,8 @@ def _update(
     spec = lookup(db or database, table)
     if spec is None:
         return PASS
-    violations = rules.check_update(spec, assigned, has_limit, version)
-    violations += rules.check_reference_write(spec, in_transaction, child_aggregator)
+    violations = dml.check_update(spec, assigned, has_limit, version)
+    violations += dml.check_reference_write(spec, in_transaction, child_aggregator)
     return Reject.from_violation(violations[0]) if violations else PASS
 
 
@@ -1241,11 +1242,11 @@ def analyze(
     try:
         word = cur.next().upper
         if word == "SAVEPOINT" or (word == "RELEASE" and cur.is_word("SAVEPOINT")):
-            return Reject.from_violation(rules.check_savepoint())
+            return Reject.from_violation(dml.check_savepoint())
         if word == "ROLLBACK":
             cur.accept_word("WORK")
             if cur.is_word("TO"):
-                return Reject.from_violation(rules.check_savepoint())
+                return Reject.from_violation(dml.check_savepoint())
             return PASS
         if word == "CREATE":
             if cur.is_word("DATABASE", "SCHEMA"):
@@ -1270,7 +1271,7 @@ def analyze(
             target = _write_target(cur, word)
             spec = lookup(target[0] or database, target[1]) if target else None
             if spec is not None:
-                found = rules.check_reference_write(spec, in_transaction, child_aggregator)
+                found = dml.check_reference_write(spec, in_transaction, child_aggregator)
                 if found:
                     return Reject.from_violation(found[0])
         return PASS

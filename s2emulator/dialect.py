@@ -14,8 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from django_singlestore import rules
-
+from . import surface
 from .sqltext import (
     Group,
     Item,
@@ -269,11 +268,11 @@ class Translator:
                 pos += 1
                 if key.kind != "num":
                     key = Token("str", quote_string(key.name))
-                builder = FUNCTIONS[rules.JSON_OPERATORS[item.text]]
+                builder = FUNCTIONS[surface.JSON_OPERATORS[item.text]]
                 out.append(_raw(builder([render(operand), key.text], [operand, [key]])))
                 self.changed = True
                 continue
-            if item.kind == "op" and item.text in rules.CAST_OPERATORS:
+            if item.kind == "op" and item.text in surface.CAST_OPERATORS:
                 operand = _take_operand(out)
                 type_items, pos = _take_cast_type(items, pos)
                 if type_items:
@@ -292,7 +291,7 @@ class Translator:
         if name == "VERSION" and not strip(group.items):
             out.pop()
             self.changed = True
-            return _raw(self._alias_if_item(out, quote_string(rules.PROTOCOL_SERVER_VERSION)))
+            return _raw(self._alias_if_item(out, quote_string(surface.PROTOCOL_SERVER_VERSION)))
         builder = FUNCTIONS.get(name)
         if builder is None:
             return None
@@ -353,7 +352,7 @@ class Translator:
         name = text[2:].lower()
         bare = name.rpartition(".")[2]
         if bare == "version":
-            value = rules.PROTOCOL_SERVER_VERSION
+            value = surface.PROTOCOL_SERVER_VERSION
         elif bare in self.variables:
             value = self.variables[bare]
         else:

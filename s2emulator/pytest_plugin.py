@@ -1,12 +1,13 @@
 """pytest plugin: run the SingleStore emulator for the test session and point a Django alias at it.
 
-Enable it with ``-p django_singlestore.emulator.pytest_plugin`` or, in your top-level
-``conftest.py``, ``pytest_plugins = ["django_singlestore.emulator.pytest_plugin"]``.
+Installing ``django-s2kit[emulator]`` registers it (the ``pytest11`` entry point ``s2emulator``);
+``-p no:s2emulator`` turns it off. It starts nothing unless the session's Django settings have
+the alias it serves, so a project without that alias is unaffected.
 
 When the environment variable ``S2_TEST_URL`` is set, the plugin stays out of the way: the alias
 keeps its settings (a real SingleStore) and emulator-only tests that use the :func:`s2emu`
 fixture are skipped. Otherwise the first database test of the session starts
-``python -m django_singlestore.emulator`` on a free port and rewrites the alias's HOST/PORT.
+``python -m s2emulator`` on a free port and rewrites the alias's HOST/PORT.
 
 Settings (``pytest.ini``/``pyproject.toml`` ``[tool.pytest.ini_options]``):
 
@@ -56,7 +57,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "MariaDB URL behind the SingleStore emulator",
         default="mysql://root@127.0.0.1:3306",
     )
-    parser.addini("s2emu_args", "extra flags for python -m django_singlestore.emulator", default="")
+    parser.addini("s2emu_args", "extra flags for python -m s2emulator", default="")
 
 
 def real_singlestore() -> bool:
@@ -73,7 +74,7 @@ def start_emulator(backend: str, extra_args: list[str]) -> RunningEmulator:
             [
                 sys.executable,
                 "-m",
-                "django_singlestore.emulator",
+                "s2emulator",
                 "--listen",
                 "127.0.0.1:0",
                 "--backend",
@@ -134,15 +135,19 @@ def s2emu(_s2emu_process: RunningEmulator | None) -> RunningEmulator:
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(
     django_db_modify_db_settings_parallel_suffix: None,
-    _s2emu_process: RunningEmulator | None,
+    request: pytest.FixtureRequest,
     pytestconfig: pytest.Config,
 ) -> None:
-    """pytest-django's settings hook: point the alias at the emulator before test DBs exist."""
-    if _s2emu_process is None:
-        return
+    """pytest-django's settings hook: point the alias at the emulator before test DBs exist.
+
+    The emulator starts only when the settings have the alias (the plugin is installed for every
+    project in the environment, not just ours)."""
     from django.conf import settings
 
     alias = pytestconfig.getini("s2emu_alias")
-    if alias in settings.DATABASES:
-        settings.DATABASES[alias]["HOST"] = _s2emu_process.host
-        settings.DATABASES[alias]["PORT"] = str(_s2emu_process.port)
+    if alias not in settings.DATABASES:
+        return
+    emulator: RunningEmulator | None = request.getfixturevalue("_s2emu_process")
+    if emulator is not None:
+        settings.DATABASES[alias]["HOST"] = emulator.host
+        settings.DATABASES[alias]["PORT"] = str(emulator.port)

@@ -22,13 +22,13 @@ from dataclasses import dataclass, fields, replace
 
 from django_singlestore import rules
 
-from . import ddl, dialect, shapes, statements
+from . import ddl, dialect, shapes, statements, surface
 from . import protocol as p
-from .upstream import BackendClient, BackendURL, read_packet
 from .catalog import Catalog
 from .sqltext import Token, first_keyword, join, significant, split_statements, tokenize
+from .upstream import BackendClient, BackendURL, read_packet
 
-log = logging.getLogger("django_singlestore.emulator")
+log = logging.getLogger("s2emulator")
 
 READ_SIZE = 1 << 20
 #: Stream buffer sizes: large, so that each time the emulator gets the CPU on a busy machine it
@@ -50,11 +50,11 @@ SWITCH_VARIABLES = {f"s2emu_{f.name}": f.name for f in fields(Switches)}
 
 #: SingleStore session variables MariaDB lacks: accepted by SET, answered by SELECT @@name.
 SESSION_VARIABLES: dict[str, str] = {
-    **rules.SINGLESTORE_VARIABLES,
+    **surface.SINGLESTORE_VARIABLES,
     "enable_extended_types_metadata": "OFF",
     "vector_type_project_format": "JSON",
 }
-READ_ONLY_VARIABLES = frozenset(n for n in rules.SINGLESTORE_VARIABLES if n.startswith("memsql_"))
+READ_ONLY_VARIABLES = frozenset(n for n in surface.SINGLESTORE_VARIABLES if n.startswith("memsql_"))
 #: SingleStore runs READ COMMITTED only (docs: /db/v9.1/introduction/faqs/durability: "What
 #: isolation levels does SingleStore provide? ... READ COMMITTED"); every backend session is put
 #: there before its first command. Requests for a level, the SET TRANSACTION statement or these
@@ -274,7 +274,7 @@ class Session:
         seq, payload = await read_packet(self.backend_reader)
         if payload[:1] != b"\xff":
             handshake = p.Handshake.parse(payload)
-            payload = handshake.as_singlestore(rules.PROTOCOL_SERVER_VERSION)
+            payload = handshake.as_singlestore(surface.PROTOCOL_SERVER_VERSION)
             server_caps = handshake.capabilities
         self.client_writer.write(p.frame(payload, seq))
         if payload[:1] == b"\xff":

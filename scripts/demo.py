@@ -142,7 +142,7 @@ def manage_together(
 
 
 class Emulator:
-    """``python -m django_singlestore.emulator`` on a free port, for the demo's lifetime."""
+    """``python -m s2emulator`` on a free port, for the demo's lifetime."""
 
     def __init__(self, database: str = S2_DATABASE) -> None:
         self.process: subprocess.Popen[str] | None = None
@@ -156,7 +156,7 @@ class Emulator:
         if not self.port:
             mysql_admin(f"DROP DATABASE IF EXISTS {EMULATOR_CATALOG}", urlsplit(EMULATOR_BACKEND))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "django_singlestore.emulator",
+            [sys.executable, "-m", "s2emulator",
              "--listen", f"127.0.0.1:{self.port}",
              "--backend", EMULATOR_BACKEND, "--catalog-schema", EMULATOR_CATALOG],
             stderr=subprocess.PIPE, text=True,

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from django_singlestore import rules
-from s2emulator import dialect, statements
+from s2emulator import dialect, statements, surface
 from s2emulator.sqltext import (
     first_keyword,
     significant,
@@ -57,7 +56,7 @@ def test_variables_keep_their_column_names() -> None:
     out = dialect.translate("SELECT @@memsql_version, @@SESSION.memsql_version x", VARIABLES)
     assert out == "SELECT '8.9.3' AS `@@memsql_version`, '8.9.3' x"
     assert dialect.translate("SELECT VERSION()", {}) == (
-        f"SELECT '{rules.PROTOCOL_SERVER_VERSION}' AS `VERSION()`"
+        f"SELECT '{surface.PROTOCOL_SERVER_VERSION}' AS `VERSION()`"
     )
     assert dialect.translate("SELECT @@sql_mode", VARIABLES) is None
 

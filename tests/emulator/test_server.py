@@ -23,7 +23,7 @@ import pytest
 import singlestoredb
 
 from django_singlestore import rules
-from s2emulator import protocol
+from s2emulator import protocol, surface
 from s2emulator.pytest_plugin import start_emulator, stop_emulator
 from tests.emulator.rawclient import RawClient
 from tests.emulator.scratchdb import drop_database, new_database, open_connection
@@ -54,7 +54,7 @@ def test_handshake_advertises_singlestore_version(server: dict[str, Any]) -> Non
     with socket.create_connection((server["host"], server["port"]), timeout=5) as sock:
         data = sock.recv(4096)
     handshake = protocol.Handshake.parse(data[4:])
-    assert handshake.server_version == rules.PROTOCOL_SERVER_VERSION
+    assert handshake.server_version == surface.PROTOCOL_SERVER_VERSION
     if not REAL_SERVER:  # the emulator must read queries, so it offers neither TLS nor zlib
         assert not handshake.capabilities & (protocol.CLIENT_SSL | protocol.CLIENT_COMPRESS)
 
@@ -62,7 +62,7 @@ def test_handshake_advertises_singlestore_version(server: dict[str, Any]) -> Non
 def test_version_and_memsql_version(scratch) -> None:
     _, connect = scratch
     connection = connect()
-    assert fetch(connection, "SELECT VERSION()") == [(rules.PROTOCOL_SERVER_VERSION,)]
+    assert fetch(connection, "SELECT VERSION()") == [(surface.PROTOCOL_SERVER_VERSION,)]
     with connection.cursor() as cursor:
         cursor.execute("SELECT @@memsql_version, @@sql_mode")
         ((version, sql_mode),) = cursor.fetchall()
@@ -83,7 +83,7 @@ def test_mysqlclient_connects_too(server: dict[str, Any], scratch) -> None:
         database=db,
     )
     try:
-        assert connection.get_server_info() == rules.PROTOCOL_SERVER_VERSION
+        assert connection.get_server_info() == surface.PROTOCOL_SERVER_VERSION
         cursor = connection.cursor()
         cursor.execute("SELECT @@memsql_version, DATABASE()")
         assert cursor.fetchone()[1] == db
@@ -161,14 +161,14 @@ def test_load_data_local_infile(scratch, tmp_path) -> None:
     empty = tmp_path / "empty.tsv"
     empty.write_text("")
     fetch(connection, f"LOAD DATA LOCAL INFILE '{empty}' INTO TABLE facts")
-    assert fetch(connection, "SELECT VERSION()") == [(rules.PROTOCOL_SERVER_VERSION,)]
+    assert fetch(connection, "SELECT VERSION()") == [(surface.PROTOCOL_SERVER_VERSION,)]
 
 
 def test_prepared_statements(server: dict[str, Any], scratch) -> None:
     db, _ = scratch
     client = RawClient(server["host"], server["port"], server["user"], server["password"], db)
     try:
-        assert client.server_version == rules.PROTOCOL_SERVER_VERSION
+        assert client.server_version == surface.PROTOCOL_SERVER_VERSION
         statement, columns, params = client.prepare(
             "SELECT CONCAT(?, '!'), JSON_EXTRACT_STRING(?, 'a')"
         )
@@ -517,7 +517,7 @@ def test_catalog_survives_restart_and_cli_switch(s2emu, server: dict[str, Any]) 
 )
 def test_cli_usage_errors_exit_2(s2emu, args: list[str]) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "django_singlestore.emulator", *args],
+        [sys.executable, "-m", "s2emulator", *args],
         capture_output=True,
         text=True,
         timeout=30,

@@ -19,14 +19,14 @@ import pytest
 from django.db import connections
 from django.test import override_settings
 
+from migration_kit.dualwrite.drain import drain_all
+from migration_kit.dualwrite.relay import relay
+from migration_kit.models import OutboxEntry
 from s2emulator.pytest_plugin import (
     RunningEmulator,
     start_emulator,
     stop_emulator,
 )
-from migration_kit.dualwrite.drain import drain_all
-from migration_kit.dualwrite.relay import relay
-from migration_kit.models import OutboxEntry
 from tests.kit.syncapp.models import Author, Book, Tag
 from tests.kit.syncapp.testing import capture_triggers, differences, mirrored, pending
 
