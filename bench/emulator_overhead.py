@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import singlestoredb  # noqa: E402
 
-from s2emulator.pytest_plugin import start_emulator, stop_emulator  # noqa: E402
+from s2emulator.process import EmulatorProcess  # noqa: E402
 
 DB = "s2kit_ebench"
 USER, PASSWORD = "s2kit", "s2kit"
@@ -152,7 +152,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
 
-    emulator = start_emulator(BACKEND, ["--log-level", "WARNING"])
+    emulator = EmulatorProcess(BACKEND, ["--log-level", "WARNING"]).start()
     tsv = Path(tempfile.mkdtemp(prefix="s2emu-bench-")) / "rows.tsv"
     try:
         tsv.write_text(
@@ -245,7 +245,7 @@ def main() -> None:
         with cleanup.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {DB}")
         cleanup.close()
-        stop_emulator(emulator)
+        emulator.close()
         tsv.unlink(missing_ok=True)
         tsv.parent.rmdir()
 

@@ -257,9 +257,9 @@ def main() -> int:
     if url:
         target = "a real SingleStore (S2_TEST_URL)"
     else:
-        from s2emulator.pytest_plugin import start_emulator, stop_emulator
+        from s2emulator.process import EmulatorProcess
 
-        emulator = start_emulator(EMULATOR_BACKEND, [])
+        emulator = EmulatorProcess(EMULATOR_BACKEND).start()
         backend = EMULATOR_BACKEND.split("://", 1)[1]
         credentials = backend.rsplit("@", 1)[0]
         url = f"singlestoredb://{credentials}@{emulator.host}:{emulator.port}/djsuite"
@@ -279,7 +279,7 @@ def main() -> int:
             results.append(result)
     finally:
         if emulator is not None:
-            stop_emulator(emulator)
+            emulator.close()
     if args.json:
         print(json.dumps([asdict(r) for r in results], indent=2))
     else:

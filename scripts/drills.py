@@ -30,9 +30,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import demo
-from demo import Emulator, StepFailed, Traffic, manage, say, stop_relay
+from demo import StepFailed, Traffic, manage, new_emulator, say, start_emulator, stop_relay
+
+from s2emulator.process import EmulatorProcess
 
 TENANTS = [f"t{i:02d}" for i in range(1, 9)]
+DRILL_S2_DATABASE = "s2kit_demo_s2_drill"
 
 
 @dataclass
@@ -50,7 +53,7 @@ class Result:
     note: str = ""
 
 
-def configure(emulator: Emulator) -> None:
+def configure(emulator: EmulatorProcess) -> None:
     """Point the example project at the drill databases (and the emulator) and set Django up."""
     for var, url in (
         ("PG_URL", "postgresql://s2kit:s2kit@127.0.0.1:5432/s2kit_demo_drill"),
@@ -59,7 +62,7 @@ def configure(emulator: Emulator) -> None:
         os.environ.setdefault(var, url)
     os.environ["EXAMPLE_TENANTS"] = ",".join(TENANTS)
     if not os.environ.get("S2_URL"):
-        os.environ["S2_EMULATOR_URL"] = emulator.start()
+        os.environ["S2_EMULATOR_URL"] = start_emulator(emulator, DRILL_S2_DATABASE)
     sys.path[:0] = [str(demo.EXAMPLE), str(demo.ROOT)]
     os.environ["DJANGO_SETTINGS_MODULE"] = "exampleproject.settings"
     import django
@@ -179,7 +182,7 @@ def drill_kill_backfill(rows: int) -> Result:
     return result
 
 
-def drill_outage(emulator: Emulator, down_seconds: float) -> Result:
+def drill_outage(emulator: EmulatorProcess, down_seconds: float) -> Result:
     from django.db import connections
 
     result = Result("SingleStore outage during dual write")
@@ -192,7 +195,7 @@ def drill_outage(emulator: Emulator, down_seconds: float) -> Result:
     stop, threads = writers(traffic, 3, 20)
     try:
         time.sleep(2.0)
-        emulator.stop(kill=True)
+        emulator.kill()
         say(f"  SingleStore (emulator) killed with SIGKILL; down for {down_seconds:.0f}s")
         during = traffic.committed
         time.sleep(down_seconds)
@@ -279,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tenant-seconds", type=float, default=5.0)
     args = parser.parse_args(argv)
     os.chdir(demo.ROOT)
-    emulator = Emulator(database="s2kit_demo_s2_drill")
+    emulator = new_emulator()
     results: list[Result] = []
     try:
         say("== set-up")
@@ -305,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             say(f"  -> {results[-1]}")
     finally:
         stop_relay()
-        emulator.stop()
+        emulator.close()
     say("\n== drills")
     say("| drill | writes tried | committed | keys mirrored | keys lost | verify | ok | notes |")
     say("|---|---:|---:|---:|---:|---|---|---|")

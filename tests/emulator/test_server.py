@@ -24,7 +24,7 @@ import singlestoredb
 
 from django_singlestore import rules
 from s2emulator import protocol, surface
-from s2emulator.pytest_plugin import start_emulator, stop_emulator
+from s2emulator.process import EmulatorProcess
 from tests.emulator.rawclient import RawClient
 from tests.emulator.scratchdb import drop_database, new_database, open_connection
 
@@ -483,17 +483,13 @@ def test_create_database_forgets_stale_layouts(s2emu, server: dict[str, Any]) ->
 def test_catalog_survives_restart_and_cli_switch(s2emu, server: dict[str, Any]) -> None:
     name = f"s2emu_t_{uuid.uuid4().hex[:12]}"
     backend = s2emu.backend
-    first = start_emulator(backend, [])
-    try:
+    with EmulatorProcess(backend) as first:
         params = {**server, "host": first.host, "port": first.port}
         connection = open_connection(params)
         fetch(connection, f"CREATE DATABASE {name}")
         fetch(connection, f"CREATE REFERENCE TABLE {name}.r (a INT PRIMARY KEY)")
         connection.close()
-    finally:
-        stop_emulator(first)
-    second = start_emulator(backend, ["--child-aggregator"])
-    try:
+    with EmulatorProcess(backend, ["--child-aggregator"]) as second:
         params = {**server, "host": second.host, "port": second.port}
         connection = open_connection(params, database=name)
         ((_, text),) = fetch(connection, "SHOW CREATE TABLE r")
@@ -506,8 +502,6 @@ def test_catalog_survives_restart_and_cli_switch(s2emu, server: dict[str, Any]) 
         fetch(connection, "INSERT INTO r VALUES (1)")  # autocommit: allowed
         fetch(connection, f"DROP DATABASE {name}")
         connection.close()
-    finally:
-        stop_emulator(second)
 
 
 @pytest.mark.parametrize(
