@@ -16,6 +16,7 @@ The emulator runs as a separate process (``python -m s2emulator``), as in
 tests. Uses a throw-away database ``s2kit_ebench``, dropped at the end.
 
     .venv/bin/python bench/emulator_overhead.py [--queries N] [--rows N] [--rounds N]
+        [--loop auto|uvloop|asyncio]
 """
 
 from __future__ import annotations
@@ -150,9 +151,13 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=2000, help="point queries per round")
     parser.add_argument("--rows", type=int, default=200_000, help="rows for fetch and LOAD DATA")
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument(
+        "--loop", default="auto", choices=["auto", "uvloop", "asyncio"], help="the emulator's"
+    )
     args = parser.parse_args()
 
-    emulator = EmulatorProcess(BACKEND, ["--log-level", "WARNING"]).start()
+    emulator = EmulatorProcess(BACKEND, ["--log-level", "WARNING", "--loop", args.loop]).start()
+    loop = emulator.log().rsplit("loop ", 1)[-1].split(")", 1)[0]
     tsv = Path(tempfile.mkdtemp(prefix="s2emu-bench-")) / "rows.tsv"
     try:
         tsv.write_text(
@@ -208,7 +213,7 @@ def main() -> None:
 
         print(
             f"emulator_overhead: {len(lat['direct'])} point queries per side in batches of "
-            f"{BATCH}, {args.rows} rows, {args.rounds} alternating rounds"
+            f"{BATCH}, {args.rows} rows, {args.rounds} alternating rounds; emulator loop: {loop}"
         )
         print(f"{'':10} {'p50 ms':>8} {'p99 ms':>8} {'fetch rows/s':>14} {'LOAD rows/s':>13}")
         for side in sides:

@@ -7,6 +7,10 @@ keyword or a cheap byte search says it may concern the emulator (DDL, SAVEPOINT,
 functions, ``@@`` variables, ...). The server-to-client direction is copied verbatim unless the
 session asked to *watch* one reply (to update the catalog after DDL, to rewrite SHOW CREATE
 TABLE, to shuffle rows, or to read the answer of its own probe query).
+
+Why one long module: it is one class's state machine (a session's two pumps, the commands they
+hand over, the replies they watch) whose methods share the session's state; the statement
+knowledge lives elsewhere (:mod:`.ddl`, :mod:`.dialect`, :mod:`.shapes`, :mod:`.statements`).
 """
 
 from __future__ import annotations
@@ -840,10 +844,11 @@ async def serve(
     emulator = Emulator(backend, switches, catalog_schema)
     host, port = await emulator.start(*listen)
     switch_text = ", ".join(f"{k}={v}" for k, v in vars(switches).items())
+    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
     # The ready line goes to stderr whatever the log level: tools wait for it.
     print(
         f"SingleStore emulator listening on {host}:{port}, backend {backend.host}:"
-        f"{backend.port} ({switch_text})",
+        f"{backend.port} ({switch_text}; loop {loop})",
         file=sys.stderr,
         flush=True,
     )

@@ -26,10 +26,21 @@ VARIABLES = {"memsql_version": "8.9.3"}
         "INSERT INTO t VALUES ('JSON_EXTRACT_STRING(x, 1)')",
         "SELECT @x := 1",
         "SELECT VERSION_TOKENS(), my_version() FROM t",
+        "SELECT 'ANY_VALUE(x)', `ANY_VALUE`(a), a AS any_value, my_any_value(b) FROM t",
     ],
 )
 def test_nothing_to_translate_outside_literals(sql: str) -> None:
     assert dialect.translate(sql, VARIABLES) is None
+
+
+def test_any_value_becomes_min_only_as_a_function_call() -> None:
+    sql = (
+        "SELECT g, ANY_VALUE(`t`.`v`) AS v, any_value(v) OVER (), 'ANY_VALUE(v)' FROM t GROUP BY g"
+    )
+    assert dialect.needs_translation(sql.encode())
+    assert dialect.translate(sql, VARIABLES) == (
+        "SELECT g, MIN(`t`.`v`) AS v, MIN(v) OVER (), 'ANY_VALUE(v)' FROM t GROUP BY g"
+    )
 
 
 def test_operators_bind_to_the_primary_before_them() -> None:

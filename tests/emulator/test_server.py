@@ -109,6 +109,27 @@ def test_read_only_singlestore_variable(scratch) -> None:
     assert caught.value.args[0] == 1238
 
 
+def test_any_value_aggregate(scratch) -> None:
+    """Django 6.0's ``AnyValue`` emits ``ANY_VALUE(x)``: SingleStore has it, MariaDB does not.
+    Any value of each group is a right answer; a string that spells the call stays a string."""
+    _, connect = scratch
+    connection = connect()
+    fetch(connection, "CREATE TABLE grouped (id BIGINT PRIMARY KEY, g INT, v VARCHAR(10))")
+    fetch(
+        connection,
+        "INSERT INTO grouped VALUES (1, 1, 'a'), (2, 1, 'b'), (3, 2, 'c'), (4, 2, 'c')",
+    )
+    rows = fetch(
+        connection,
+        "SELECT g, ANY_VALUE(v), 'ANY_VALUE(v)' FROM grouped GROUP BY g ORDER BY g",
+    )
+    assert [(g, label) for g, _, label in rows] == [(1, "ANY_VALUE(v)"), (2, "ANY_VALUE(v)")]
+    assert rows[0][1] in ("a", "b") and rows[1][1] == "c"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ANY_VALUE(v) FROM grouped WHERE g = %s", (1,))
+        assert cursor.fetchall()[0][0] in ("a", "b")
+
+
 # --- concurrency, LOCAL INFILE, prepared statements -------------------------------------------
 
 
