@@ -48,3 +48,12 @@ def test_start_failure_carries_the_log(s2emu: EmulatorProcess) -> None:
     with pytest.raises(EmulatorStartError, match="in use"):
         taken.start(timeout=5.0)
     taken.close()
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_the_event_loop_is_chosen_and_named(s2emu: EmulatorProcess, loop: str) -> None:
+    if loop == "uvloop":
+        pytest.importorskip("uvloop", reason="uvloop is not installed here")
+    with EmulatorProcess(s2emu.backend, ["--loop", loop]) as emulator:
+        assert f"; loop {loop})" in emulator.log()
+        assert answers(emulator)
