@@ -1,0 +1,1 @@
+"""Online table rebuilds: an ALTER SingleStore refuses, performed without losing a write."""
