@@ -117,7 +117,7 @@ class Traffic:
                     self._record(kind, began, None)
                 time.sleep(PAUSE)
         finally:
-            connections[self.alias].close()
+            connections.close_all()
 
     def _write(self, kind: str, manager: models.Manager, i: int, keys: Any) -> bool:
         """One write of ``kind``; False when the writer has no rows left to write."""
