@@ -40,6 +40,14 @@ class Counts:
             return 0.0
         return chosen[min(len(chosen) - 1, int(len(chosen) * 0.99))]
 
+    def p99_overlapping(self, start: float, end: float) -> tuple[float, int]:
+        """The 99th percentile latency of writes in flight at some moment of ``[start, end]``
+        (a fence's window), and how many there were."""
+        chosen = sorted(lat for at, lat in self.latencies if at <= end and at + lat >= start)
+        if not chosen:
+            return 0.0, 0
+        return chosen[min(len(chosen) - 1, int(len(chosen) * 0.99))], len(chosen)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "tried": self.tried,

@@ -311,3 +311,41 @@ def test_kill_9_at_each_step_then_resume_loses_no_write(filled: tuple, step: str
     assert tables() == {TABLE} and code_length() == 60
     assert counts.committed > 0 and counts.failed == 0, counts.errors
     assert traffic.count_lost() == 0
+
+
+def test_the_migration_operation_rebuilds_into_the_migrated_state(filled: tuple) -> None:
+    from django.db.migrations.state import ModelState, ProjectState
+
+    from migration_kit.rebuild.operation import RebuildTable
+
+    _, v2 = filled
+    before = table_rows()
+    project = ProjectState()
+    project.add_model(ModelState.from_model(v2))
+    operation = RebuildTable(v2.__name__, fence_seconds=10.0)
+    assert operation.deconstruct()[2] == {"model_name": v2.__name__, "fence_seconds": 10.0}
+    with connections["s2"].schema_editor() as editor:
+        operation.database_forwards("kitapp", editor, project, project)
+    assert code_length() == 60 and table_rows() == before
+    assert RebuildState.objects.get(table=TABLE).step == DONE
+
+
+def test_the_command_rebuilds_an_installed_model_and_reports_it() -> None:
+    from django.utils import timezone
+
+    from tests.kit.kitapp.models import BenchRow
+
+    rows = [
+        BenchRow(account=i, kind="k", amount=i, at=timezone.now(), note=f"n{i}") for i in range(300)
+    ]
+    BenchRow.objects.using("s2").bulk_create(rows)
+    before = sorted(BenchRow.objects.using("s2").values_list("account", "note"))
+    out, err = StringIO(), StringIO()
+    call_command("s2_rebuild", "kitapp.BenchRow", "--database", "s2", "--dry-run", stdout=out)
+    assert "would rebuild" in out.getvalue() and "__s2new" in out.getvalue()
+    assert not RebuildState.objects.filter(table=BenchRow._meta.db_table).exists()
+    out = StringIO()
+    call_command("s2_rebuild", "kitapp.BenchRow", "--database", "s2", stdout=out, stderr=err)
+    assert "kitapp_benchrow on 's2': done, 300 rows copied" in out.getvalue()
+    assert "capturing writes" in err.getvalue() and "swapped" in err.getvalue()
+    assert sorted(BenchRow.objects.using("s2").values_list("account", "note")) == before
