@@ -30,7 +30,7 @@ from . import ddl, dialect, shapes, statements, surface
 from . import protocol as p
 from .catalog import Catalog
 from .sqltext import Token, first_keyword, join, significant, split_statements, tokenize
-from .upstream import BackendClient, BackendURL, read_packet
+from .upstream import BackendClient, BackendURL, BypassReader, open_bypass_connection, read_packet
 
 log = logging.getLogger("s2emulator")
 
@@ -244,7 +244,7 @@ class Session:
         self.switches = emulator.switches
         self.variables = dict(SESSION_VARIABLES)
         self.client_reader, self.client_writer = client_reader, client_writer
-        self.backend_reader: asyncio.StreamReader | None = None
+        self.backend_reader: BypassReader | None = None
         self.backend_writer: asyncio.StreamWriter | None = None
         self.database: str | None = None
         self.capabilities = 0
@@ -270,7 +270,7 @@ class Session:
 
     async def run(self) -> None:
         url = self.emulator.backend
-        self.backend_reader, self.backend_writer = await asyncio.open_connection(
+        self.backend_reader, self.backend_writer = await open_bypass_connection(
             url.host, url.port, limit=BUFFER
         )
         for writer in (self.client_writer, self.backend_writer):
@@ -420,6 +420,8 @@ class Session:
         self, payload: bytes, watch: Callable[[Response], Awaitable[bytes | None]] | None = None
     ) -> None:
         if watch is not None:
+            assert self.backend_reader is not None
+            self.backend_reader.stop_bypass()  # the reply must reach the pump's buffer
             self.watch = Watch(Response(self.deprecate_eof), watch)
         self._to_backend(payload)
 
@@ -794,18 +796,33 @@ class Session:
 
     # --- server → client ------------------------------------------------------------------
 
+    def _forward(self, data: bytes) -> None:
+        """A bypassed chunk: to the client now; past the high-water mark, back to the pump,
+        which waits for the client to drain before it bypasses again."""
+        self.client_writer.write(data)
+        if self.client_writer.transport.get_write_buffer_size() > BUFFER:
+            assert self.backend_reader is not None
+            self.backend_reader.stop_bypass()
+
     async def _server_pump(self) -> None:
-        assert self.backend_reader is not None
+        """Copy the backend's bytes to the client: straight from the transport's callback (a
+        :class:`BypassReader` bypass) unless a reply is watched, then packet by packet."""
+        reader = self.backend_reader
+        assert reader is not None
         client = self.client_writer
         buf = bytearray()
         while True:
-            chunk = await self.backend_reader.read(READ_SIZE)
+            if self.watch is None and not buf:
+                await client.drain()
+                if reader.bypass(self._forward):
+                    await reader.bypassed()
+                    continue
+            chunk = await reader.read(READ_SIZE)
             if not chunk:
                 client.close()
                 return
             if self.watch is None and not buf:
                 client.write(chunk)
-                await client.drain()
                 continue
             buf += chunk
             pos = 0
