@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -539,3 +540,31 @@ def test_cli_usage_errors_exit_2(s2emu, args: list[str]) -> None:
     )
     assert done.returncode == 2
     assert "error:" in done.stderr
+
+
+def test_a_result_bigger_than_the_buffers_reaches_a_slow_client_whole(s2emu, scratch) -> None:
+    """Past the write high-water mark the pump stops bypassing, waits for the client, and goes
+    on: every row arrives, in order, and the session answers the next query. (``seq_1_to_N`` is
+    MariaDB's sequence engine: emulator-only.)"""
+    name, _ = scratch
+    client = RawClient(s2emu.host, s2emu.port, "s2kit", "s2kit", name)
+    try:
+        client.send(b"\x03SELECT seq, REPEAT('x', 4000) FROM seq_1_to_3000", 0)
+        time.sleep(1.5)  # ~12 MB wait in the emulator and the socket buffers
+        _, head = client.read()
+        for _ in range(head[0] + 1):  # column definitions, then EOF (no CLIENT_DEPRECATE_EOF)
+            client.read()
+        packets = []
+        while True:
+            _, payload = client.read()
+            if payload[:1] in (b"\xfe", b"\x00") and len(payload) < 9:
+                break
+            packets.append(payload)
+        assert len(packets) == 3000
+        assert [int(p[1 : 1 + p[0]]) for p in packets[:3] + packets[-1:]] == [1, 2, 3, 3000]
+        assert all(p.endswith(b"x" * 4000) for p in packets)
+        client.send(b"\x03SELECT 41 + 1", 0)
+        count, _, _, row, end = (client.read()[1] for _ in range(5))
+        assert count == b"\x01" and row == b"\x0242" and end[:1] == b"\xfe"
+    finally:
+        client.close()
