@@ -1,8 +1,9 @@
 """pytest plugin: run the SingleStore emulator for the test session and point a Django alias at it.
 
-Installing ``django-s2kit[emulator]`` registers it (the ``pytest11`` entry point ``s2emulator``);
-``-p no:s2emulator`` turns it off. It starts nothing unless the session's Django settings have
-the alias it serves, so a project without that alias is unaffected.
+Installing django-s2kit registers it (the ``pytest11`` entry point ``s2emulator``; the emulator
+itself needs the ``[emulator]`` extra). It does nothing until the project names the alias to
+serve (``s2emu_alias``) and that alias is in its Django settings, so installing the package
+never redirects anyone's database; ``-p no:s2emulator`` turns it off altogether.
 
 When the environment variable ``S2_TEST_URL`` is set, the plugin stays out of the way: the alias
 keeps its settings (a real SingleStore) and emulator-only tests that use the :func:`s2emu`
@@ -11,7 +12,7 @@ fixture are skipped. Otherwise the first database test of the session starts
 
 Settings (``pytest.ini``/``pyproject.toml`` ``[tool.pytest.ini_options]``):
 
-- ``s2emu_alias`` — the Django database alias to redirect (default ``s2``);
+- ``s2emu_alias`` — the Django database alias to redirect (unset: the plugin stays idle);
 - ``s2emu_backend`` — MariaDB URL for the emulator, ``mysql://user[:password]@host[:port]``
   (default ``mysql://root@127.0.0.1:3306``; the ``S2EMU_BACKEND`` variable overrides it);
 - ``s2emu_args`` — extra CLI flags, e.g. ``--shuffle-rows --scatter-auto-increment``.
@@ -29,7 +30,7 @@ from .process import EmulatorProcess
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addini("s2emu_alias", "Django alias the SingleStore emulator serves", default="s2")
+    parser.addini("s2emu_alias", "Django alias the SingleStore emulator serves", default="")
     parser.addini(
         "s2emu_backend",
         "MariaDB URL behind the SingleStore emulator",
@@ -74,12 +75,12 @@ class _RedirectAlias:
         pytestconfig: pytest.Config,
     ) -> None:
         """Point the alias at the emulator before test databases exist. The emulator starts only
-        when the settings have the alias (the plugin loads for every project in the
-        environment, not just ours)."""
+        when the project names the alias and its settings have it (the plugin loads for every
+        project in the environment, not just ours)."""
         from django.conf import settings
 
         alias = pytestconfig.getini("s2emu_alias")
-        if alias not in settings.DATABASES:
+        if not alias or alias not in settings.DATABASES:
             return
         emulator: EmulatorProcess | None = request.getfixturevalue("_s2emu_process")
         if emulator is not None:

@@ -66,7 +66,7 @@ def test_inner(request, pytestconfig):
     assert pytestconfig.pluginmanager.hasplugin("s2emulator")
     children = emulator_children()
     print(f"children={len(children)} s2={settings.DATABASES.get('s2', {}).get('PORT')}")
-    if "s2" in settings.DATABASES:
+    if settings.DATABASES.get("s2", {}).get("PORT", "0") != "0":  # pointed at a server
         with connections["s2"].cursor() as cursor:
             cursor.execute("SELECT @@memsql_version")
             assert cursor.fetchone()[0]
@@ -77,10 +77,12 @@ def test_s2emu_fixture(request):
 """
 
 
-def run_inner(tmp_path: Path, backend: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run_inner(
+    tmp_path: Path, backend: str, ini: str = "s2emu_alias = s2\n", **env: str
+) -> subprocess.CompletedProcess[str]:
     (tmp_path / "inner_settings.py").write_text(SETTINGS)
     (tmp_path / "test_inner.py").write_text(textwrap.dedent(INNER_TEST))
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "pytest.ini").write_text(f"[pytest]\n{ini}")
     environ = {k: v for k, v in os.environ.items() if k not in ("S2_TEST_URL", "PYTEST_ADDOPTS")}
     environ.update(
         DJANGO_SETTINGS_MODULE="inner_settings",
@@ -103,6 +105,12 @@ def test_no_alias_no_emulator(s2emu: EmulatorProcess, tmp_path: Path) -> None:
     done = run_inner(tmp_path, s2emu.backend, DATABASES="default")
     assert "children=0 s2=None" in done.stdout, done.stdout + done.stderr
     assert "2 passed" in done.stdout, done.stdout  # asked for, the s2emu fixture starts one
+
+
+def test_an_alias_not_named_gets_no_emulator(s2emu: EmulatorProcess, tmp_path: Path) -> None:
+    """Installed, the plugin redirects nothing until the project names the alias."""
+    done = run_inner(tmp_path, s2emu.backend, ini="", DATABASES="default", WITH_S2="1")
+    assert "children=0 s2=0" in done.stdout, done.stdout + done.stderr
 
 
 def test_the_alias_gets_an_emulator_of_its_own(s2emu: EmulatorProcess, tmp_path: Path) -> None:
