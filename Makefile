@@ -29,7 +29,7 @@ drills: setup
 
 # The SingleStore emulator in the foreground (Ctrl-C stops it); EMULATOR_ARGS adds flags.
 emulator: setup
-	$(PY) -m django_singlestore.emulator $(EMULATOR_ARGS)
+	$(PY) -m s2emulator $(EMULATOR_ARGS)
 
 # Django's whole applicable suite against SingleStore (the emulator unless S2_TEST_URL is set),
 # taking the heavy lock per batch; writes docs/django-suite/<version>-<layout>.json and rewrites

@@ -67,10 +67,10 @@ def setup_django(target: str, database: str = BENCH_DB) -> None:
     target_alias, target_db = target, BENCH_DB
     aliases = ["default", "mysql"]
     if target == "s2":
-        from django_singlestore.emulator.pytest_plugin import start_emulator
+        from s2emulator.process import EmulatorProcess
 
-        _emulator = start_emulator("mysql://s2kit:s2kit@127.0.0.1:3306", [])
-        atexit.register(_stop_emulator)
+        _emulator = EmulatorProcess("mysql://s2kit:s2kit@127.0.0.1:3306").start()
+        atexit.register(_emulator.close)
         target_port, target_db = _emulator.port, S2_BENCH_DB
         os.environ["S2_TEST_URL"] = (
             f"singlestoredb://s2kit:s2kit@127.0.0.1:{target_port}/{S2_BENCH_DB}"
@@ -89,13 +89,6 @@ def setup_copy(target: str, rows: int) -> None:
     """Databases of the backfill and verify benches (``COPY_DB``), source holding rows 1..rows."""
     setup_django(target, COPY_DB)
     ensure_rows(rows)
-
-
-def _stop_emulator() -> None:
-    from django_singlestore.emulator.pytest_plugin import stop_emulator
-
-    if _emulator is not None:
-        stop_emulator(_emulator)
 
 
 def mariadb(

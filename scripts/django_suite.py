@@ -30,8 +30,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import django
+
+if TYPE_CHECKING:
+    from s2emulator.process import EmulatorProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -319,25 +323,23 @@ def render() -> None:
     DOCS.write_text(head + start + "\n" + "\n\n".join(blocks) + "\n" + end + tail)
 
 
-def start_target() -> tuple[str, str, object]:
+def start_target() -> tuple[str, str, EmulatorProcess | None]:
     """The server URL, its description, and the emulator handle to stop (None for a real one)."""
     url = os.environ.get("S2_TEST_URL")
     if url:
         return url, "a real SingleStore (S2_TEST_URL)", None
-    from django_singlestore.emulator.pytest_plugin import start_emulator
+    from s2emulator.process import EmulatorProcess
 
-    emulator = start_emulator(EMULATOR_BACKEND, [])
+    emulator = EmulatorProcess(EMULATOR_BACKEND).start()
     credentials = EMULATOR_BACKEND.split("://", 1)[1].rsplit("@", 1)[0]
     url = f"singlestoredb://{credentials}@{emulator.host}:{emulator.port}/djsuite"
     return url, "the emulator (in front of MariaDB 10.11)", emulator
 
 
-def stop_target(emulator: object) -> None:
+def stop_target(emulator: EmulatorProcess | None) -> None:
     """Stop the emulator ``start_target`` started (nothing for a real SingleStore)."""
     if emulator is not None:
-        from django_singlestore.emulator.pytest_plugin import stop_emulator
-
-        stop_emulator(emulator)
+        emulator.close()
 
 
 def main(argv: list[str] | None = None) -> int:
