@@ -210,6 +210,7 @@ def save(
     """Write a version's results file (sorted by app), after every batch; ``earlier`` is the
     wall time of the runs ``--resume`` continues."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    as_dicts = {app: asdict(result) for app, result in results.items()}
     document = {
         "django": django.get_version(),
         "python": ".".join(map(str, sys.version_info[:3])),
@@ -218,7 +219,8 @@ def save(
         "date": time.strftime("%Y-%m-%d"),
         "run_seconds": round(earlier + sum(BATCH_SECONDS)),
         "excluded": EXCLUDED,
-        "apps": {app: asdict(results[app]) for app in sorted(results)},
+        # Re-read: another process (``--apps`` reruns) may have written apps in the meantime.
+        "apps": dict(sorted({**load(path).get("apps", {}), **as_dicts}.items())),
     }
     path.write_text(json.dumps(document, indent=1) + "\n")
 
@@ -368,7 +370,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"not applicable apps of Django {django.get_version()}: {unknown}")
     save_to = None if (args.fast or args.no_save) else results_path(args.layout)
     # A whole run starts the file afresh; --resume and --apps add to it.
-    earlier_file = load(save_to) if save_to and (args.resume or args.apps) else {}
+    if save_to and not (args.resume or args.apps):
+        save_to.unlink(missing_ok=True)
+    earlier_file = load(save_to) if save_to else {}
     previous = from_json(earlier_file)
     if args.resume:
         apps = [app for app in apps if app not in previous]
