@@ -281,8 +281,12 @@ def table(data: dict) -> str:
     lines = [
         f"#### Django {data['django']} (Python {data['python']}), {data['layout']} layout",
         "",
-        f"Against {data['target']}, {data['date']}; {len(results)} apps; the run took "
-        f"{data.get('run_seconds', 0) / 60:.0f} min (batches only, lock waits excluded).",
+        f"Against {data['target']}, {data['date']}; {len(results)} apps"
+        + (
+            f"; the run took {data['run_seconds'] / 60:.0f} min (lock waits excluded)."
+            if data.get("run_seconds")
+            else "."
+        ),
         "",
         "| app | ran | passed | skipped | failed | errors | seconds |",
         "|---|---:|---:|---:|---:|---:|---:|",
