@@ -29,7 +29,7 @@ except ImportError as err:  # pragma: no cover - singlestoredb is a hard depende
         "Error loading the singlestoredb module. Install it with `pip install singlestoredb`."
     ) from err
 
-from django_singlestore import json  # noqa: F401  (registers the vendor-specific JSON SQL)
+from django_singlestore import functions, json  # noqa: F401  (register vendor-specific SQL)
 from django_singlestore.client import DatabaseClient
 from django_singlestore.creation import DatabaseCreation
 from django_singlestore.django_mysql import mysql_base

@@ -12,6 +12,7 @@
 
 import os
 
+from django_singlestore.versions import DJANGO_6_0
 from scripts.django_suite import DEPLOYMENT_REFERENCE_APPS
 from tests.dburl import database_from_url
 
@@ -47,5 +48,6 @@ DATABASES = {
 }
 SECRET_KEY = "django-suite-not-secret"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+# The default each Django release writes its own test apps' migrations for (BigAutoField from 6.0).
+DEFAULT_AUTO_FIELD = f"django.db.models.{'BigAutoField' if DJANGO_6_0 else 'AutoField'}"
 USE_TZ = False
