@@ -244,11 +244,11 @@ class DatabaseFeatures(MySQLDatabaseFeatures):
     can_introspect_foreign_keys = False
     can_create_inline_fk = False
     supports_forward_references = True
-    # Django 6.1's database-level on_delete (DB_CASCADE, DB_SET_NULL, DB_SET_DEFAULT) needs a
-    # foreign key to act on: with these False, Django's system check reports fields.E324 for
-    # them instead of child rows silently pointing nowhere. Django < 6.1 never reads them.
+    # Django 6.1's database-level on_delete (DB_CASCADE, DB_SET_NULL; DB_SET_DEFAULT is MySQL's
+    # False already) needs a foreign key to act on: with these False, Django's system check
+    # reports fields.E324 instead of child rows silently pointing nowhere. Django < 6.1 never
+    # reads them.
     supports_on_delete_db_cascade = False
-    supports_on_delete_db_default = False
     supports_on_delete_db_null = False
 
     # No SAVEPOINT / ROLLBACK TO / RELEASE (rule S2-SAVEPOINT): a failing nested atomic block
@@ -286,21 +286,21 @@ class DatabaseFeatures(MySQLDatabaseFeatures):
     can_clone_databases = False
     # Persisted computed columns (``col AS (expr) PERSISTED type``); there are no virtual ones.
     supports_virtual_generated_columns = False
-    # A negative array index is refused before sending (``django_singlestore.json``), as Django
-    # 6.0+ expects where this is False: JSON_EXTRACT_<type> takes no index from the end.
-    supports_json_negative_indexing = False
+    # A negative JSON array index is refused before sending (``django_singlestore.json``), as
+    # Django 6.0+ expects where supports_json_negative_indexing is False (MySQL's value).
     # JSONField ``contains`` (inherited True) covers a dict of scalar values; JSONObject is
     # JSON_BUILD_OBJECT (both in ``django_singlestore.json``).
     supports_default_in_lead_lag = True
     supports_explain_analyze = False
     supported_explain_formats = {"JSON", "TEXT"}
+    # Django 5.2's MySQL computes these from the version SingleStore reports (5.7.32, before
+    # INTERSECT/EXCEPT came to MySQL); later releases set True.
     supports_select_intersection = True
     supports_select_difference = True
     allows_group_by_selected_pks = True
     is_sql_auto_is_null_enabled = False
     ignores_table_name_case = False
     can_introspect_json_field = True
-    can_rename_index = True
 
     test_collations = {
         "ci": "utf8mb4_general_ci",
