@@ -7,13 +7,16 @@
   declared unique keys are valid;
 - ``deployment``: the layout a deployment uses, as upstream's CI ran it — contrib apps ROWSTORE
   REFERENCE, every other app on the default sharded columnstore, with
-  ``DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_<APP>`` set for the app under test (by the runner).
+  ``DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_<APP>`` set for the apps under test (by the runner).
+
+``TEST_RUNNER`` records each test's outcome (``scripts/django_suite_runner.py``), so one
+``runtests.py`` process can run a batch of apps and still yield per-app counts.
 """
 
 import os
 
 from django_singlestore.versions import DJANGO_6_0
-from scripts.django_suite import DEPLOYMENT_REFERENCE_APPS
+from scripts.django_suite_apps import DEPLOYMENT_REFERENCE_APPS
 from tests.dburl import database_from_url
 
 _url = os.environ["DJANGO_SUITE_S2_URL"]
@@ -51,3 +54,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The default each Django release writes its own test apps' migrations for (BigAutoField from 6.0).
 DEFAULT_AUTO_FIELD = f"django.db.models.{'BigAutoField' if DJANGO_6_0 else 'AutoField'}"
 USE_TZ = False
+TEST_RUNNER = "scripts.django_suite_runner.RecordingRunner"
