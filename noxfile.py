@@ -55,7 +55,7 @@ def tests(session: nox.Session, django: str) -> None:
     stamp = Path(session.virtualenv.location, ".s2kit-installed")
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + want.encode()).hexdigest()
     if not stamp.is_file() or stamp.read_text() != digest:
-        session.install("-e", ".[test]", want)
+        session.install("-e", ".[test,bench]", want)
         stamp.write_text(digest)
     suffix = "_".join(filter(None, [os.environ.get("TOX_PARALLEL_ENV"), leg]))
     session.run("python", "-m", "pytest", *session.posargs, env={"TOX_PARALLEL_ENV": suffix})
