@@ -149,6 +149,31 @@ def test_bisection_finds_scattered_differences_for_every_key_type(model) -> None
     assert found.chunks > 1
 
 
+def test_integer_key_chunks_cover_gaps_and_both_ends() -> None:
+    """Integer keys are chunked by arithmetic over sparse and dense stretches: every row is
+    counted once, and rows before the first, between and after the last source key are found."""
+    rows = everything_rows(120)
+    for i, row in enumerate(rows):
+        row.pk = [5 + i, 40_000 + i * 997, 9_000_000_000 + i][i % 3]
+    Everything.objects.using("default").bulk_create(rows)
+    copy("kitapp.Everything")
+    mysql = Everything.objects.using("mysql")
+    extra = [everything_rows(2)[1] for _ in range(3)]
+    for row, pk in zip(extra, (1, 500_000, 9_999_999_999), strict=True):
+        row.pk = pk
+        row.save(using="mysql")
+    changed = [rows[7].pk, rows[62].pk, rows[119].pk]
+    mysql.filter(pk__in=changed).update(name="changed on the target")
+    comparer = Comparer(Everything, "default", "mysql", chunk_rows=8)
+    try:
+        found = comparer.compare()
+    finally:
+        comparer.close()
+    assert (found.source_rows, found.target_rows) == (120, 123)
+    assert sorted(k for (k,) in found.differing) == sorted([*changed, 1, 500_000, 9_999_999_999])
+    assert found.chunks > 120 // 8
+
+
 @pytest.mark.parametrize("alias", ["default", "mysql"])
 @pytest.mark.parametrize("model", [Everything, UuidKeyed, StrKeyed, Composite])
 def test_sql_bucket_equals_python_bucket(model, alias: str) -> None:
