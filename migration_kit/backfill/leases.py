@@ -57,7 +57,7 @@ def lease_seconds(seconds: float | None = None) -> float:
     return float(seconds) if seconds is not None else float(conf.get("LEASE_SECONDS"))
 
 
-def _dead_here(holder: str) -> bool:
+def dead_here(holder: str) -> bool:
     """Whether ``holder`` was a process of this host that no longer runs (taken over at once)."""
     host, _, rest = holder.partition(":")
     pid_text = rest.partition(":")[0]
@@ -99,7 +99,7 @@ def claim(pk: int, seconds: float | None = None) -> BackfillCheckpoint | None:
         pass
     elif not holder:
         rows = rows.filter(lease_owner="")
-    elif (expires is not None and expires < now) or _dead_here(holder):
+    elif (expires is not None and expires < now) or dead_here(holder):
         rows = rows.filter(lease_owner=holder)
         fields["takeovers"] = F("takeovers") + 1
     else:
