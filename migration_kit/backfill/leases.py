@@ -40,16 +40,17 @@ class LeaseLost(Exception):
     """Another owner took this range's lease (ours had expired): stop working on it."""
 
 
-_owner: tuple[int, str] | None = None
+_owners = threading.local()
 
 
 def owner() -> str:
-    """This process's owner id, ``host:pid:uuid`` (new after a fork: the pid changed)."""
-    global _owner
+    """This thread's owner id, ``host:pid:uuid``: one per thread, so two tasks of a threaded
+    Celery worker never share a lease, and new after a fork (the pid changed)."""
     pid = os.getpid()
-    if _owner is None or _owner[0] != pid:
-        _owner = (pid, f"{socket.gethostname()}:{pid}:{uuid.uuid4().hex[:12]}")
-    return _owner[1]
+    cached = getattr(_owners, "value", None)
+    if cached is None or cached[0] != pid:
+        cached = _owners.value = (pid, f"{socket.gethostname()}:{pid}:{uuid.uuid4().hex[:12]}")
+    return cached[1]
 
 
 def lease_seconds(seconds: float | None = None) -> float:
