@@ -15,7 +15,8 @@ id                          problem
 django_singlestore.E020     ``table_storage_type`` is not a mapping, or names an unknown
                             storage type (also ``$DJANGO_SINGLESTORE_TABLE_STORAGE_TYPE_*``)
 django_singlestore.E021     ``not_enforced_unique`` is not a list of app labels
-django_singlestore.E022     ``alter_strategy`` is neither ``"rebuild"`` nor ``"refuse"``
+django_singlestore.E022     ``alter_strategy`` is not ``"rebuild"``, ``"offline-rebuild"`` or
+                            ``"refuse"``
 django_singlestore.E023     ``isolation_level`` is not ``"read committed"`` (or None)
 django_singlestore.W020     ``child_aggregator`` is a string that does not read as a boolean
 =========================== ============================================================
@@ -42,7 +43,7 @@ BACKEND_KEYS = (
     "alter_strategy",
     "isolation_level",
 )
-ALTER_STRATEGIES = ("rebuild", "refuse")
+ALTER_STRATEGIES = ("rebuild", "offline-rebuild", "refuse")
 STORAGE_ENV_PREFIX = "DJANGO_SINGLESTORE_TABLE_STORAGE_TYPE_"
 NOT_ENFORCED_UNIQUE_ENV_PREFIX = "DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_"
 SKIP_AUTOCOMMIT_ENV = "DJANGO_SINGLESTORE_SKIP_AUTOCOMMIT"
@@ -82,8 +83,9 @@ class SingleStoreOptions:
     #: Upstream's ``DJANGO_SINGLESTORE_SKIP_AUTOCOMMIT`` turns it on for every alias; both are
     #: read once, so transactions and ``features.supports_transactions`` always agree.
     child_aggregator: bool = False
-    #: What the schema editor does with an ALTER SingleStore refuses: rebuild the table, or
-    #: raise NotSupportedError naming the rule and the workaround.
+    #: What the schema editor does with an ALTER SingleStore refuses: ``rebuild`` the table
+    #: (online when it has rows, so no write is lost), ``offline-rebuild`` (copy it, losing
+    #: writes made meanwhile: maintenance windows only), or ``refuse`` (NotSupportedError).
     alter_strategy: str = "rebuild"
     #: The remaining OPTIONS, passed to ``singlestoredb`` as keywords.
     driver_options: dict[str, Any] = field(default_factory=dict)
@@ -206,8 +208,9 @@ def _alter_strategy(value: Any, where: str, problems: list[Problem]) -> str:
         Problem(
             "django_singlestore.E022",
             f"{where}['alter_strategy'] must be one of {ALTER_STRATEGIES}, not {value!r}.",
-            "'rebuild' (default) copies the table for an ALTER SingleStore refuses; 'refuse' "
-            "raises NotSupportedError instead.",
+            "'rebuild' (default) rebuilds the table for an ALTER SingleStore refuses, online "
+            "when it has rows; 'offline-rebuild' copies it offline, losing writes made "
+            "meanwhile; 'refuse' raises NotSupportedError instead.",
         )
     )
     return "rebuild"

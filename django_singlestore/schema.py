@@ -178,7 +178,8 @@ class DatabaseSchemaEditor(MySQLDatabaseSchemaEditor):
         defaults: dict[str, Any] | None = None,
     ) -> None:
         label = old_model._meta.label
-        if new_model is None or self._alter_strategy != "rebuild":
+        strategy = self._alter_strategy
+        if new_model is None or strategy == "refuse":
             why = (
                 "the new model state is not available to rebuild from"
                 if new_model is None
@@ -186,10 +187,33 @@ class DatabaseSchemaEditor(MySQLDatabaseSchemaEditor):
             )
             raise NotSupportedError(
                 f"{describe(violations, label)}. The backend did not rebuild the table because "
-                f"{why}; rebuild it by hand (CREATE the new table, INSERT ... SELECT, RENAME) "
-                "or allow rebuilds with OPTIONS['alter_strategy'] = 'rebuild'."
+                f"{why}; rebuild it by hand (CREATE the new table, INSERT ... SELECT, RENAME), "
+                "online with manage.py s2_rebuild, or allow rebuilds with "
+                "OPTIONS['alter_strategy'] = 'rebuild'."
             )
-        self.rebuild_table(new_model, renamed=renamed or {}, defaults=defaults or {})
+        # Nothing can be lost copying an empty table; a table with rows is only copied offline
+        # (losing writes made meanwhile) when the alias opts in.
+        if strategy == "offline-rebuild" or not self._has_rows(old_model._meta.db_table):
+            self.rebuild_table(new_model, renamed=renamed or {}, defaults=defaults or {})
+            return
+        from django.apps import apps
+
+        if not apps.is_installed("migration_kit"):
+            raise NotSupportedError(
+                f"{describe(violations, label)}. The table has rows, and copying it while the "
+                "application writes would lose those writes: add 'migration_kit' to "
+                "INSTALLED_APPS for the online rebuild (docs/rebuild.md), or opt in to the "
+                "offline one for a maintenance window with "
+                "OPTIONS['alter_strategy'] = 'offline-rebuild'."
+            )
+        from migration_kit.rebuild import rebuild_model
+
+        rebuild_model(self, new_model, renamed=renamed, defaults=defaults)
+
+    def _has_rows(self, table: str) -> bool:
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {self.quote_name(table)} LIMIT 1")
+            return cursor.fetchone() is not None
 
     def rebuild_table(
         self,
@@ -311,11 +335,16 @@ class DatabaseSchemaEditor(MySQLDatabaseSchemaEditor):
             ops.append(rules.AddKey(rules.Key(rules.PRIMARY, (new_field.column,), rules.PRIMARY)))
         violations = self._refused(model, ops) if ops else []
         if violations:
+            default = self.effective_default(new_field)
             self._rebuild_or_refuse(
                 model,
                 self._model_holding(new_field),
                 violations,
                 renamed={new_field.column: old_field.column},
+                # NULL → NOT NULL: existing NULLs take the default, as Django's ALTER does.
+                defaults={new_field.column: default}
+                if old_field.null and not new_field.null and default is not None
+                else {},
             )
             return
         super()._alter_field(

@@ -27,10 +27,12 @@ class MigrationKitConfig(AppConfig):
         from django_singlestore import options  # noqa: F401  (registers the OPTIONS checks)
         from migration_kit import conf, cutover
         from migration_kit.dualwrite import capture, triggers
+        from migration_kit.rebuild import capture as rebuild_capture
         from s2router.phases import phase_changed, register_transition_guard
 
         checks.register(conf.check_settings)
         capture.install()
+        rebuild_capture.install()
         register_transition_guard(cutover.cutover_guard)
         phase_changed.connect(cutover.sync_auto_increment_at_cutover)
         phase_changed.connect(triggers.sync_with_phase)

@@ -152,3 +152,16 @@ class VerifyRun(models.Model):
     def clean(self) -> bool:
         """True when the run finished and found no difference."""
         return self.finished_at is not None and self.differences == 0
+
+
+# The online rebuild's tables (migration_kit.rebuild): defined beside the code that uses them.
+from migration_kit.rebuild.models import RebuildKey, RebuildState  # noqa: E402
+
+__all__ = [
+    "ENTRY_FIELDS",
+    "BackfillCheckpoint",
+    "OutboxEntry",
+    "RebuildKey",
+    "RebuildState",
+    "VerifyRun",
+]

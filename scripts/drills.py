@@ -8,7 +8,10 @@
    keeps the mirror writes, ``manage.py s2_sync`` drains them after the restart.
 3. many tenants at once — one writer thread per tenant database on SingleStore
    (``s2router.tenant``), all at the same time; every row must land in its own tenant.
-4. a worker host lost mid-backfill — ``s2_backfill shop.Order --celery`` on three ``celery
+4. online rebuild — four ORM writers (create, update, delete, bulk) on a 200,000-row
+   columnstore table while a CharField ``max_length`` change and a NULL → NOT NULL change are
+   rebuilt online (``migration_kit.rebuild``); prints the fence length and the writers' p99.
+5. a worker host lost mid-backfill — ``s2_backfill shop.Order --celery`` on three ``celery
    worker`` processes (Redis broker), each its own "host" (a UTS namespace with its own
    hostname, where ``unshare`` works; else its own process group) while writers keep writing;
    the worker holding a range part-way is killed with SIGKILL (its whole process group) and
@@ -427,11 +430,99 @@ def drill_tenants(seconds: float) -> Result:
     return result
 
 
+def drill_rebuild(rows: int) -> Result:
+    """Four ORM writers through two refused ALTERs of a columnstore table on SingleStore: a
+    CharField max_length change, then NULL → NOT NULL, each rebuilt online."""
+    from django.db import connections, models
+    from django.test.utils import isolate_apps
+
+    from migration_kit import rebuild
+    from migration_kit.rebuild.drill import Traffic
+
+    table = "analytics_rebuilddrill"
+    result = Result("online rebuild under four writers")
+    s2 = connections["s2"]
+
+    def state(suffix: str, code_length: int, name_null: bool) -> type[models.Model]:
+        attrs = {
+            "__module__": __name__,
+            "Meta": type("Meta", (), {"app_label": "analytics", "db_table": table}),
+            "code": models.CharField(max_length=code_length),
+            "name": models.CharField(max_length=40, null=name_null, default=""),
+        }
+        return type(f"RebuildDrill{suffix}", (models.Model,), attrs)
+
+    with isolate_apps("analytics"):
+        v1, v2, v3 = state("V1", 20, True), state("V2", 60, True), state("V3", 60, False)
+        with s2.schema_editor() as editor:
+            for suffix in ("", "__s2new", "__s2old"):
+                editor.execute(f"DROP TABLE IF EXISTS {table}{suffix}")
+            editor.create_model(v1)
+        with s2.cursor() as cursor:
+            for start in range(0, rows, 5000):
+                values = ", ".join(
+                    f"('s{i}', 'seeded {i}')" for i in range(start, min(rows, start + 5000))
+                )
+                cursor.execute(f"INSERT INTO {table} (code, name) VALUES {values}")
+        say(f"  {rows:,} rows in columnstore table {table}")
+        owned = list(v1._base_manager.using("s2").order_by("pk").values_list("pk", flat=True))
+        traffic = Traffic(v1, "s2", owned[: rows // 10])
+        notes = []
+        traffic.start()
+        try:
+            time.sleep(1.0)
+            for what, new, defaults in (
+                ("code max_length 20 -> 60", v2, {}),
+                ("name NULL -> NOT NULL", v3, {"name": ""}),
+            ):
+                swapped: list[float] = []
+
+                def progress(message: str, swapped: list[float] = swapped) -> None:
+                    if message.startswith("swapped"):
+                        swapped.append(time.monotonic())
+
+                with s2.schema_editor() as editor:
+                    outcome = rebuild.rebuild_model(
+                        editor, new, defaults=defaults, progress=progress
+                    )
+                fence = outcome.fence_seconds or 0.0
+                p99, inflight = traffic.counts.p99_overlapping(swapped[0] - fence, swapped[0])
+                notes.append(
+                    f"{what}: {outcome.seconds:.1f}s, {outcome.keys_applied:,} captured keys, "
+                    f"fence {fence * 1000:.0f} ms ({outcome.fences} tried), writers' p99 "
+                    f"{p99 * 1000:.0f} ms over the {inflight} writes in flight during it"
+                )
+                say(f"  {notes[-1]}")
+                time.sleep(1.0)
+        finally:
+            counts = traffic.stop()
+        lost = traffic.count_lost()
+        with s2.cursor() as cursor:
+            columns = {c.name: c for c in s2.introspection.get_table_description(cursor, table)}
+        changed = columns["code"].internal_size == 60 and not columns["name"].null_ok
+        with s2.schema_editor() as editor:
+            editor.execute(f"DROP TABLE IF EXISTS {table}")
+    result.attempted, result.committed, result.lost = counts.tried, counts.committed, lost
+    result.mirrored = counts.committed - lost
+    result.verify = "clean (under each fence)" if changed else "columns NOT changed"
+    result.note = "; ".join(notes) + f"; writers' p99 overall {counts.p99() * 1000:.0f} ms"
+    if counts.errors:
+        result.note += f"; errors: {counts.errors[:2]}"
+    result.ok = changed and lost == 0 and counts.failed == 0 and counts.tried == counts.committed
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rows", type=int, default=200_000, help="rows to seed (~)")
     parser.add_argument("--outage-seconds", type=float, default=5.0)
     parser.add_argument("--tenant-seconds", type=float, default=5.0)
+    parser.add_argument("--rebuild-rows", type=int, default=200_000)
+    parser.add_argument(
+        "--only",
+        choices=["backfill", "outage", "tenants", "rebuild", "celery"],
+        help="Run one drill.",
+    )
     args = parser.parse_args(argv)
     os.chdir(demo.ROOT)
     emulator = Emulator(database="s2kit_demo_s2_drill")
@@ -446,13 +537,16 @@ def main(argv: list[str] | None = None) -> int:
         say("  " + demo.seed(args.rows))
         manage("s2_phase", "shop.Order", "dual_write")
         time.sleep(0.6)  # PHASE_CACHE_SECONDS
-        for title, run in (
-            ("kill -9 during backfill", lambda: drill_kill_backfill(args.rows)),
-            ("SingleStore outage during dual write",
-             lambda: drill_outage(emulator, args.outage_seconds)),
-            ("many tenants", lambda: drill_tenants(args.tenant_seconds)),
-            ("a worker host lost mid-backfill", lambda: drill_worker_lost(args.rows)),
-        ):  # fmt: skip
+        drills = {
+            "backfill": ("kill -9 during backfill", lambda: drill_kill_backfill(args.rows)),
+            "outage": ("SingleStore outage during dual write",
+                       lambda: drill_outage(emulator, args.outage_seconds)),
+            "tenants": ("many tenants", lambda: drill_tenants(args.tenant_seconds)),
+            "rebuild": ("online rebuild under writers", lambda: drill_rebuild(args.rebuild_rows)),
+            "celery": ("a worker host lost mid-backfill", lambda: drill_worker_lost(args.rows)),
+        }  # fmt: skip
+        chosen = [drills[args.only]] if args.only else list(drills.values())
+        for title, run in chosen:
             say(f"\n== {title}")
             try:
                 results.append(run())
@@ -472,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {'SKIPPED' if r.skipped else 'ok' if r.ok else 'NO'} | {r.note} |"
         )
     ran = [r for r in results if not r.skipped]
-    return 0 if len(results) == 4 and all(r.ok for r in ran) else 1
+    return 0 if len(results) == (1 if args.only else 5) and all(r.ok for r in ran) else 1
 
 
 if __name__ == "__main__":

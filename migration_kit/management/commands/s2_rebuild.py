@@ -1,0 +1,144 @@
+"""``manage.py s2_rebuild``: rebuild tables online (no ORM write lost), or resume rebuilds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+from django.db import DatabaseError, NotSupportedError, connections
+
+from migration_kit import rebuild
+from migration_kit.management.commands._models import resolve_models
+from migration_kit.rebuild import fence, plan, state
+from migration_kit.rebuild.runner import Options, Outcome, RebuildFailed
+from s2router.commands import S2Command
+
+
+class Command(S2Command):
+    help = (
+        "Rebuild the tables of the given models on SingleStore into each model's current "
+        "state while the application keeps writing (capture, chunked copy, apply, short write "
+        "fence, verify, swap by rename), or --resume rebuilds a crash or a migration left "
+        "unfinished. Progress on stderr. Exit 0 done, 1 a rebuild failed (the old table is in "
+        "place), 2 usage error."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        self.add_models_argument(parser)
+        self.add_database_argument(parser, "The SingleStore alias holding the tables.")
+        parser.add_argument(
+            "--resume",
+            action="store_true",
+            help="Carry unfinished rebuilds on --database (of the given models, or all) on.",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Show what would be done; change nothing."
+        )
+        parser.add_argument("--chunk-size", type=int, default=Options.chunk_size)
+        parser.add_argument(
+            "--fence-seconds",
+            type=float,
+            default=Options.fence_seconds,
+            help="Longest write fence before it is rolled back (default %(default)s).",
+        )
+        parser.add_argument(
+            "--fences",
+            type=int,
+            default=Options.fences,
+            help="Fences to try before giving up (default %(default)s).",
+        )
+        parser.add_argument(
+            "--backlog",
+            type=int,
+            default=Options.backlog,
+            help="Fence once at most this many captured keys wait (default %(default)s).",
+        )
+        self.add_format_argument(parser)
+
+    def handle(self, *args: str, **opts: Any) -> None:
+        alias = opts["database"] or "default"
+        if alias not in connections:
+            raise CommandError(f"Unknown database alias {alias!r}.", returncode=2)
+        if connections[alias].vendor != "singlestore":
+            raise CommandError(
+                f"{alias!r} is not a SingleStore database; the rebuild is for SingleStore tables.",
+                returncode=2,
+            )
+        if opts["chunk_size"] < 1 or opts["fences"] < 1 or opts["backlog"] < 0:
+            raise CommandError("--chunk-size and --fences must be positive.", returncode=2)
+        if opts["fence_seconds"] <= 0:
+            raise CommandError("--fence-seconds must be positive.", returncode=2)
+        if not opts["models"] and not opts["resume"]:
+            raise CommandError("Name models as app.Model, or pass --resume.", returncode=2)
+        options = Options(
+            chunk_size=opts["chunk_size"],
+            backlog=opts["backlog"],
+            fence_seconds=opts["fence_seconds"],
+            fences=opts["fences"],
+        )
+        models = resolve_models(opts["models"]) if opts["models"] else []
+        if opts["dry_run"]:
+            self._dry_run(alias, models, opts)
+            return
+        progress = self._progress
+        outcomes: list[Outcome] = []
+        failures: list[str] = []
+        try:
+            if opts["resume"]:
+                tables = [m._meta.db_table for m in models] or [None]
+                for table in tables:
+                    outcomes += rebuild.resume(alias, table, options, progress)
+                if not outcomes:
+                    progress(f"no unfinished rebuild on {alias!r}")
+            else:
+                with connections[alias].schema_editor(atomic=False) as editor:
+                    for model in models:
+                        outcomes.append(
+                            rebuild.rebuild_model(editor, model, options=options, progress=progress)
+                        )
+        except (RebuildFailed, fence.VerifyFailed, NotSupportedError, DatabaseError) as exc:
+            failures.append(f"{type(exc).__name__}: {exc}")
+        self._report(outcomes, failures, opts["format"])
+        if failures:
+            raise CommandError(failures[0], returncode=1)
+
+    def _progress(self, message: str) -> None:
+        self.stderr.write(message)
+
+    def _dry_run(self, alias: str, models: list[Any], opts: dict[str, Any]) -> None:
+        documents = []
+        if opts["resume"]:
+            for row in state.unfinished(alias):
+                if not models or row.table in {m._meta.db_table for m in models}:
+                    documents.append(
+                        {"table": row.table, "database": alias, "step": row.step,
+                         "rows_copied": row.rows_copied, "would": "resume"}
+                    )  # fmt: skip
+        else:
+            with connections[alias].schema_editor(atomic=False, collect_sql=True) as editor:
+                for model in models:
+                    planned = plan.build(editor, model)
+                    documents.append(
+                        {"table": planned.table, "database": alias, "would": "rebuild",
+                         "steps": planned.describe()}
+                    )  # fmt: skip
+        if opts["format"] == "json":
+            self.emit_json({"dry_run": True, "rebuilds": documents})
+            return
+        for doc in documents:
+            self.stdout.write(f"{doc['table']} on {alias!r}: would {doc['would']}")
+            for step in doc.get("steps", []):
+                self.stdout.write(f"  - {step}")
+
+    def _report(self, outcomes: list[Outcome], failures: list[str], fmt: str) -> None:
+        if fmt == "json":
+            self.emit_json({"rebuilds": [o.as_dict() for o in outcomes], "errors": failures})
+            return
+        for o in outcomes:
+            fence_ms = "-" if o.fence_seconds is None else f"{o.fence_seconds * 1000:.0f} ms"
+            resumed = f", resumed from {o.resumed_from}" if o.resumed_from else ""
+            self.stdout.write(
+                f"{o.table} on {o.alias!r}: {o.step}, {o.rows_copied:,} rows copied, "
+                f"{o.keys_applied:,} captured keys applied, fence {fence_ms} "
+                f"({o.fences} tried), {o.seconds:.1f}s{resumed}"
+            )

@@ -1,0 +1,105 @@
+"""Online table rebuilds: an ALTER SingleStore refuses, performed without losing an ORM write.
+
+One piece per module, in the order a rebuild runs (docs/rebuild.md draws it)::
+
+    step       module      what happens
+    plan       plan        CREATE TABLE of <table>__s2new, column mapping (kept in the state row)
+    capturing  state,      the state row tells every process (within PHASE_CACHE_SECONDS) to
+               capture     record written keys in RebuildKey, in the write's transaction
+    copying    copy        chunked keyset INSERT … SELECT old → new, checkpointed
+    applying   apply       captured keys re-copied old → new until the backlog is small
+    fenced     fence,      old renamed away (writers wait), final drain, verify old vs new,
+               verify      swap by RENAME — or roll back to the untouched old table
+    swapped    runner      old table dropped, keys cleared → done
+
+Entry points: :func:`rebuild_model` (the schema editor hands refused ALTERs to it, and
+``s2_rebuild`` calls it), :func:`resume`, :func:`enqueue_keys` for raw SQL writers, and the
+migration operation ``migration_kit.rebuild.operation.RebuildTable``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import NotSupportedError, connections, models
+
+from migration_kit.rebuild import capture, plan, runner, state
+from migration_kit.rebuild.models import RebuildKey, RebuildState
+from migration_kit.rebuild.runner import Options, Outcome, Progress, RebuildFailed
+
+__all__ = [
+    "Options",
+    "Outcome",
+    "RebuildFailed",
+    "enqueue_keys",
+    "rebuild_model",
+    "resume",
+]
+
+
+def _require_tables(alias: str) -> None:
+    """The kit's tables must exist where the rebuild writes them, or writers would fail."""
+    missing = []
+    if RebuildKey._meta.db_table not in connections[alias].introspection.table_names():
+        missing.append(f"{RebuildKey._meta.db_table} on {alias!r}")
+    db = state.database()
+    if RebuildState._meta.db_table not in connections[db].introspection.table_names():
+        missing.append(f"{RebuildState._meta.db_table} on {db!r}")
+    if missing:
+        raise NotSupportedError(
+            f"the online rebuild needs {' and '.join(missing)}: run manage.py migrate "
+            f"migration_kit --database <alias> there first"
+        )
+
+
+def rebuild_model(
+    editor: Any,
+    model: type[models.Model],
+    renamed: dict[str, str] | None = None,
+    defaults: dict[str, Any] | None = None,
+    options: Options | None = None,
+    progress: Progress | None = None,
+) -> Outcome:
+    """Rebuild ``model``'s table online into ``model``'s state (``editor``: SingleStore's).
+
+    An unfinished rebuild of the same table with the same plan is resumed (a migration run
+    again after a crash); one with another plan is an error naming ``s2_rebuild``.
+    """
+    new_plan = plan.build(editor, model, renamed, defaults)
+    _require_tables(new_plan.alias)
+    row = state.load(new_plan.alias, new_plan.table)
+    if row is not None and row.plan != new_plan.as_json():
+        raise RebuildFailed(
+            f"{new_plan.table} on {new_plan.alias!r} has an unfinished rebuild into another "
+            f"state (step {row.step}); finish it with manage.py s2_rebuild --resume --database "
+            f"{new_plan.alias} first"
+        )
+    if row is None:
+        row = state.start(new_plan)
+    return runner.run(row, options, progress)
+
+
+def resume(
+    alias: str,
+    table: str | None = None,
+    options: Options | None = None,
+    progress: Progress | None = None,
+) -> list[Outcome]:
+    """Carry every unfinished rebuild on ``alias`` (or only ``table``'s) to its end."""
+    outcomes = []
+    for row in state.unfinished(alias):
+        if table is None or row.table == table:
+            outcomes.append(runner.run(row, options, progress))
+    return outcomes
+
+
+def enqueue_keys(model: type[models.Model], keys: Iterable[Any], using: str) -> int:
+    """Record ``keys`` of ``model`` written by raw SQL on ``using`` while its table is rebuilt.
+
+    Call it inside the raw write's transaction. Returns the keys recorded (0 when the table is
+    not being rebuilt). Without it, the verify under the fence finds such writes and the
+    rebuild stops before the swap.
+    """
+    tables = capture.watched(model, using)
+    return capture.record(using, model, keys, tables) if tables else 0
