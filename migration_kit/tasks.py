@@ -11,7 +11,13 @@ commands also re-enqueue a range whose owner died (lease expired, or a dead pid 
 host), so recovery does not wait for the broker's redelivery (Redis: ``visibility_timeout``).
 """
 
+# ruff: noqa: E402 (the celery check comes before the imports that need other extras)
 from __future__ import annotations
+
+from django_singlestore.extras import optional
+
+celery = optional("celery", "celery", "migration_kit.tasks (Celery backfill, verify and drain)")
+shared_task, current_app = celery.shared_task, celery.current_app
 
 import time
 import traceback
@@ -20,7 +26,6 @@ from dataclasses import asdict
 from datetime import timedelta
 from typing import IO, Any
 
-from celery import current_app, shared_task
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, models, transaction

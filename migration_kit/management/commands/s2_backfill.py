@@ -157,7 +157,8 @@ class Command(S2Command):
     def _on_celery(
         self, model: Any, source: str, target: str, options: Options, opts: dict[str, Any]
     ) -> Result:
-        """One model on the project's Celery workers (``migration_kit.tasks``)."""
+        """One model on the project's Celery workers (``migration_kit.tasks``; without the
+        ``celery`` extra its import raises ImproperlyConfigured naming it)."""
         from migration_kit import tasks
 
         tasks.celery_app()

@@ -125,9 +125,9 @@ class Command(S2Command):
 
     def _on_celery(self, plans: list[tuple[Any, str, str]], opts: dict[str, Any]) -> None:
         """Each model's pass as range tasks on the project's Celery workers."""
-        from migration_kit import tasks
-
         try:
+            from migration_kit import tasks
+
             tasks.celery_app()
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc), returncode=2) from exc
