@@ -564,3 +564,45 @@ def _worker(
     finally:
         connections.close_all()
         events.put(("exit", None))
+
+
+def copy_one_range(
+    model: type[models.Model], pk: int, source: str, target: str, options: Options
+) -> Result | None:
+    """Copy checkpoint ``pk``'s range under its lease: one distributed worker's unit (a Celery
+    task). None when it is finished or another live owner holds it; a lease lost midway ends
+    the range with a note (``finished`` False)."""
+    checkpoint = leases.claim(pk, options.lease_seconds)
+    if checkpoint is None:
+        return None
+    result = Result(model._meta.label, source, target, ranges=1)
+    result.locked = should_lock(model, source, options.lock)
+    started = time.monotonic()
+
+    def report(kind: str, value: Any) -> None:
+        if kind == "rows":
+            result.rows_copied += value
+        elif kind == "rejected":
+            result.rejected += value
+        elif kind == "note" and value not in result.notes:
+            result.notes.append(value)
+        elif kind == "method":
+            result.method = value
+        elif kind == "fallbacks":
+            result.load_fallbacks += value
+
+    rejects = RejectLog(options.reject_log, model)
+    writer = Writer(model, target, options.method)
+    try:
+        with leases.held(checkpoint, lambda cp, exc: report("note", f"{exc}; left to it")):
+            copy_range(model, checkpoint, source, writer, options, report, rejects)
+            result.finished = True
+        for note in writer.notes:
+            report("note", note)
+        result.load_fallbacks = writer.fallbacks
+        result.method = writer.method
+    finally:
+        writer.close()
+    result.rows_total = checkpoint.rows_copied
+    result.seconds = time.monotonic() - started
+    return result
