@@ -66,6 +66,11 @@ def rebuild_model(
     An unfinished rebuild of the same table with the same plan is resumed (a migration run
     again after a crash); one with another plan is an error naming ``s2_rebuild``.
     """
+    table = model._meta.db_table
+    row = state.load(editor.connection.alias, table)
+    if row is not None and table not in editor.connection.introspection.table_names():
+        # Killed inside its fence (the table is renamed away): finish what was planned.
+        return runner.run(row, options, progress)
     new_plan = plan.build(editor, model, renamed, defaults)
     _require_tables(new_plan.alias)
     row = state.load(new_plan.alias, new_plan.table)

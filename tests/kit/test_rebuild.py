@@ -349,3 +349,15 @@ def test_the_command_rebuilds_an_installed_model_and_reports_it() -> None:
     assert "kitapp_benchrow on 's2': done, 300 rows copied" in out.getvalue()
     assert "capturing writes" in err.getvalue() and "swapped" in err.getvalue()
     assert sorted(BenchRow.objects.using("s2").values_list("account", "note")) == before
+
+
+def test_migrate_run_again_after_a_kill_in_the_fence_resumes_the_rebuild(filled: tuple) -> None:
+    v1, v2 = filled
+    before = table_rows()
+    with connections["s2"].schema_editor(collect_sql=True) as editor:
+        state.start(plan.build(editor, v2))
+    assert run_command("fenced").returncode == -9
+    assert TABLE not in tables()
+    alter(v1, v2)  # what `migrate` does when it runs the AlterField again
+    assert tables() == {TABLE} and code_length() == 60 and table_rows() == before
+    assert RebuildState.objects.get(table=TABLE).step == DONE
