@@ -361,3 +361,40 @@ def test_migrate_run_again_after_a_kill_in_the_fence_resumes_the_rebuild(filled:
     alter(v1, v2)  # what `migrate` does when it runs the AlterField again
     assert tables() == {TABLE} and code_length() == 60 and table_rows() == before
     assert RebuildState.objects.get(table=TABLE).step == DONE
+
+
+def test_an_open_transaction_on_the_table_makes_the_fence_give_up_not_hang(
+    filled: tuple,
+) -> None:
+    import threading
+
+    _, v2 = filled
+    holding = threading.Event()
+
+    def hold() -> None:
+        # A transaction that read the table and stays open: the rename must wait for it.
+        other = DatabaseWrapper({**connections["s2"].settings_dict}, alias="s2")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("BEGIN")
+                cursor.execute(f"SELECT COUNT(*) FROM {TABLE}")
+                holding.set()
+                time.sleep(12)
+                cursor.execute("COMMIT")
+        finally:
+            other.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        holding.wait(10)
+        began = time.monotonic()
+        with (
+            connections["s2"].schema_editor() as editor,
+            pytest.raises(RebuildFailed, match="2 fences each ran over 1s"),
+        ):
+            rebuild.rebuild_model(editor, v2, options=Options(fence_seconds=1.0, fences=2))
+        assert time.monotonic() - began < 11
+    finally:
+        holder.join()
+    assert tables() == {TABLE} and code_length() == 20
