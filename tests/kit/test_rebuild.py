@@ -398,3 +398,40 @@ def test_an_open_transaction_on_the_table_makes_the_fence_give_up_not_hang(
     finally:
         holder.join()
     assert tables() == {TABLE} and code_length() == 20
+
+
+def test_collecting_sql_shows_the_online_rebuild_and_runs_nothing(filled: tuple) -> None:
+    v1, v2 = filled
+    with connections["s2"].schema_editor(collect_sql=True) as editor:
+        editor.alter_field(v1, v1._meta.get_field("code"), v2._meta.get_field("code"))
+    shown = "\n".join(editor.collected_sql)
+    assert "-- online rebuild (migration_kit.rebuild): create kitapp_rebuildme__s2new" in shown
+    assert code_length() == 20 and tables() == {TABLE}
+    assert not RebuildState.objects.filter(table=TABLE).exists()
+
+
+def test_abandon_after_a_kill_puts_the_old_table_back_and_stops_capture(filled: tuple) -> None:
+    _, v2 = filled
+    before = table_rows()
+    with connections["s2"].schema_editor(collect_sql=True) as editor:
+        state.start(plan.build(editor, v2))
+    assert run_command("copying").returncode == -9
+    assert f"{TABLE}__s2new" in tables()
+    out = StringIO()
+    call_command("s2_rebuild", "--abandon", "--database", "s2", "--format", "json", stdout=out)
+    assert json.loads(out.getvalue()) == {"abandoned": [TABLE]}
+    assert tables() == {TABLE} and code_length() == 20 and table_rows() == before
+    state.invalidate()
+    assert not state.captured("s2", TABLE)
+    assert not RebuildKey.objects.using("s2").filter(table=TABLE).exists()
+
+
+def test_a_failed_rebuild_exits_1_with_the_error_in_json() -> None:
+    out = StringIO()
+    args = ["kitapp.BenchRow", "--database", "s2", "--fence-seconds", "1e-6", "--fences", "1"]
+    with pytest.raises(CommandError, match="1 fences each ran over") as raised:
+        call_command("s2_rebuild", *args, "--format", "json", stdout=out, stderr=StringIO())
+    assert raised.value.returncode == 1
+    document = json.loads(out.getvalue())
+    assert document["rebuilds"] == [] and "RebuildFailed" in document["errors"][0]
+    assert RebuildState.objects.get(table="kitapp_benchrow").step == FAILED
