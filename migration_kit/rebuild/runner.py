@@ -178,7 +178,9 @@ def run(
 def abandon(plan: Plan, row: RebuildState, error: str) -> None:
     """Stop a rebuild cleanly: old table in place, new one dropped, capture off, ``error``
     recorded. After the swap there is nothing to undo: only the clean-up is finished."""
-    if row.step == SWAPPED:
+    tables = _tables(plan.alias)
+    swapped = plan.table in tables and plan.old in tables and plan.new not in tables
+    if row.step == SWAPPED or swapped:
         with connections[plan.alias].cursor() as cursor:
             cursor.execute(
                 f"DROP TABLE IF EXISTS {connections[plan.alias].ops.quote_name(plan.old)}"
@@ -186,7 +188,6 @@ def abandon(plan: Plan, row: RebuildState, error: str) -> None:
         apply.clear(plan)
         state.advance(row, DONE)
         return
-    tables = _tables(plan.alias)
     if plan.table not in tables and plan.old in tables:
         fence.rename(plan, plan.old, plan.table)
     if plan.new in _tables(plan.alias) and plan.table in _tables(plan.alias):

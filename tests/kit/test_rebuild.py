@@ -435,3 +435,20 @@ def test_a_failed_rebuild_exits_1_with_the_error_in_json() -> None:
     document = json.loads(out.getvalue())
     assert document["rebuilds"] == [] and "RebuildFailed" in document["errors"][0]
     assert RebuildState.objects.get(table="kitapp_benchrow").step == FAILED
+
+
+def test_an_update_filtered_by_a_subselect_is_captured_not_refused(filled: tuple) -> None:
+    v1, v2 = filled
+    done: list[int] = []
+
+    def write(message: str) -> None:
+        if message.startswith("copied") and not done:
+            chosen = v1.objects.using("s2").filter(code__in=["s1", "s2"]).values("pk")
+            done.append(v1.objects.using("s2").filter(pk__in=chosen).update(name="by subselect"))
+
+    with connections["s2"].schema_editor() as editor:
+        rebuild.rebuild_model(editor, v2, options=Options(chunk_size=1000), progress=write)
+    assert done == [2]
+    assert set(
+        v2.objects.using("s2").filter(code__in=["s1", "s2"]).values_list("name", flat=True)
+    ) == {"by subselect"}
