@@ -68,6 +68,12 @@ def rebuild_model(
     again after a crash); one with another plan is an error naming ``s2_rebuild``.
     """
     table = model._meta.db_table
+    if model._meta.app_label in capture.INTERNAL_APPS:
+        # The kit's and the router's own tables: their writes are the capture itself (never
+        # captured), their writers are the kit's commands, and their migrations run before
+        # the rebuild's own tables exist. Copied offline, as before.
+        editor.rebuild_table(model, renamed=renamed or {}, defaults=defaults or {})
+        return Outcome(table, editor.connection.alias, "offline")
     if editor.collect_sql:
         # sqlmigrate: show what would run, run nothing.
         shown = plan.build(editor, model, renamed, defaults)

@@ -452,3 +452,23 @@ def test_an_update_filtered_by_a_subselect_is_captured_not_refused(filled: tuple
     assert set(
         v2.objects.using("s2").filter(code__in=["s1", "s2"]).values_list("name", flat=True)
     ) == {"by subselect"}
+
+
+@pytest.mark.django_db(databases=["default", "mysql", "s2"])
+def test_the_rebuild_tables_migrate_everywhere_with_plain_settings() -> None:
+    from django_singlestore.rules import Storage
+
+    s2 = connections["s2"]
+    assert s2.s2_options.storage_for_app("migration_kit") is None
+    with s2.cursor() as cursor:
+        designs = {
+            table: s2.introspection.get_table_design(cursor, table).storage
+            for table in ("migration_kit_rebuildstate", "migration_kit_rebuildkey")
+        }
+    assert designs == {
+        "migration_kit_rebuildstate": Storage.ROWSTORE_REFERENCE,
+        "migration_kit_rebuildkey": Storage.ROWSTORE,
+    }
+    for alias in ("default", "mysql"):
+        present = set(connections[alias].introspection.table_names())
+        assert {"migration_kit_rebuildstate", "migration_kit_rebuildkey"} <= present
