@@ -31,7 +31,9 @@ drills: setup
 emulator: setup
 	$(PY) -m django_singlestore.emulator $(EMULATOR_ARGS)
 
-# Django's own test suite against SingleStore (the emulator unless S2_TEST_URL is set); rewrites
-# the results table in docs/django-suite.md. SUITE_ARGS e.g. "--apps basic lookup".
+# Django's whole applicable suite against SingleStore (the emulator unless S2_TEST_URL is set),
+# taking the heavy lock per batch; writes docs/django-suite/<version>-<layout>.json and rewrites
+# docs/django-suite.md's tables. SUITE_ARGS e.g. "--layout deployment --resume".
 django-suite: setup
-	$(PY) scripts/django_suite.py --write-docs $(SUITE_ARGS)
+	$(PY) -m pip install -q -r scripts/django_suite_requirements.txt
+	$(PY) scripts/django_suite.py --lock --render $(SUITE_ARGS)

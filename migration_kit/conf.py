@@ -10,7 +10,8 @@ Keys (all optional):
 - ``RETRY_BASE_SECONDS`` (1) / ``RETRY_MAX_SECONDS`` (300): exponential backoff of outbox
   entries whose apply failed.
 - ``LEASE_SECONDS`` (60): how long ``s2_sync`` owns the entries it claimed before another
-  drainer may take them over (a crashed drainer's entries come back after this).
+  drainer may take them over (a crashed drainer's entries come back after this); also the
+  default lease of a backfill or verify range (``migration_kit.backfill.leases``).
 - ``MIRROR_DOWN_SECONDS`` (5): after a failed relay apply to an alias, leave that alias to
   ``s2_sync`` for this long instead of trying on every write.
 

@@ -9,14 +9,21 @@ the SingleStore design that fits how it is written (other databases ignore the e
 storage setting is needed for this app.
 """
 
+from typing import Any
+
 from django.db import models
 
 from django_singlestore.design import TableStorage
 
+#: What a checkpoint row tracks: a backfill range (copied) or a verify range (compared).
+BACKFILL, VERIFY = "backfill", "verify"
+
 
 class BackfillCheckpoint(models.Model):
-    """How far one primary-key range of one model has been copied from source to target."""
+    """How far one primary-key range of one model has been copied from source to target (or,
+    ``kind="verify"``, compared), and who holds its lease (``migration_kit.backfill.leases``)."""
 
+    kind = models.CharField(max_length=16, default=BACKFILL)
     model_label = models.CharField(max_length=200)
     source_alias = models.CharField(max_length=100)
     target_alias = models.CharField(max_length=100)
@@ -28,12 +35,20 @@ class BackfillCheckpoint(models.Model):
     finished = models.BooleanField(default=False)
     started_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    lease_owner = models.CharField(
+        max_length=200, blank=True, default="", help_text="host:pid:uuid working on it, or ''."
+    )
+    lease_expires_at = models.DateTimeField(null=True)
+    takeovers = models.PositiveIntegerField(
+        default=0, help_text="Times the range was taken from an expired or dead owner."
+    )
+    outcome = models.JSONField(null=True, help_text="A verify range's findings.")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["model_label", "source_alias", "target_alias", "range_index"],
-                name="migration_kit_checkpoint_range",
+                fields=["kind", "model_label", "source_alias", "target_alias", "range_index"],
+                name="migration_kit_checkpoint_kind_range",
             ),
             # The range key must stay enforced (a second run must never plan a model's ranges
             # twice), and a sharded table cannot hold it beside the id: ROWSTORE REFERENCE. The
@@ -45,6 +60,17 @@ class BackfillCheckpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_label}[{self.range_index}] → {self.last_key}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saving fields of a leased checkpoint is fenced: it writes only while this owner still
+        holds the lease (and renews it), else raises ``LeaseLost``; so a worker whose lease was
+        taken over can never move the new owner's checkpoint."""
+        if self.lease_owner and self.pk is not None and kwargs.get("update_fields") is not None:
+            from migration_kit.backfill.leases import save_fenced
+
+            save_fenced(self, list(kwargs["update_fields"]))
+            return
+        super().save(*args, **kwargs)
 
 
 #: The columns an outbox writer fills, in this order: the wrappers (``outbox._insert_entries``)

@@ -15,7 +15,7 @@ from django.db.models import Count, Max, Q, Sum
 
 from migration_kit.dualwrite import triggers
 from migration_kit.dualwrite.outbox import lag, outbox_aliases
-from migration_kit.models import BackfillCheckpoint, VerifyRun
+from migration_kit.models import BACKFILL, BackfillCheckpoint, VerifyRun
 
 
 def mirrored_labels(model: type[models.Model]) -> list[str]:
@@ -76,7 +76,7 @@ def outbox_lag(model: type[models.Model]) -> dict[str, Any]:
 def backfill_progress(model: type[models.Model], source: str | None, target: str) -> dict:
     """Checkpoint totals for copying ``model`` from ``source`` to ``target``."""
     qs = BackfillCheckpoint.objects.filter(
-        model_label=model._meta.label, source_alias=source, target_alias=target
+        kind=BACKFILL, model_label=model._meta.label, source_alias=source, target_alias=target
     )
     agg = qs.aggregate(
         rows=Sum("rows_copied"),

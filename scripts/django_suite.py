@@ -1,96 +1,61 @@
-"""Run Django's own, unmodified test suite against SingleStore and publish per-app counts.
+"""Run Django's whole applicable test suite, unmodified, on SingleStore; publish per-app counts.
 
-Usage: ``python scripts/django_suite.py [--write-docs] [--apps a b ...]`` (``make django-suite``).
+Usage: ``python scripts/django_suite.py [--layout reference|deployment] [--lock] [--resume]``
+(``make django-suite``), ``--fast`` for the slice ``make test`` runs, ``--render`` (after a run) or
+``--render-only`` to rewrite the tables of docs/django-suite.md from ``docs/django-suite/*.json``.
 
-It fetches the Django sdist matching the installed Django into ``.django-suite/`` (once), starts
-the emulator on a free port unless ``S2_TEST_URL`` names a real SingleStore, runs
-``tests/runtests.py`` once per app with ``scripts/django_suite_settings.py``, and prints a table
-of passed/skipped/failed/errors per app. Skips come from ``DatabaseFeatures.django_test_skips``.
-Progress goes to stderr; the table (or ``--json``) to stdout. Exit code 1 if any app failed.
+It fetches the sdist of the installed Django into ``.django-suite/`` (once), starts the emulator
+on a free port unless ``S2_TEST_URL`` names a real SingleStore, and runs ``tests/runtests.py``
+with ``scripts/django_suite_settings.py`` on batches of apps (one process per batch: the test
+databases are created once per batch, not once per app). The settings' test runner records each
+test's outcome; after each batch the per-app counts go to
+``docs/django-suite/<django-version>-<layout>.json``. A batch that dies before recording an app
+is rerun one app at a time. Progress goes to stderr, ``--json`` output to stdout. Exit code 1 if
+any test failed or erred or an app crashed, 2 on bad arguments.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
-import re
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import django
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.django_suite_apps import (  # noqa: E402 (needs ROOT on sys.path)
+    DEPLOYMENT_REFERENCE_APPS,
+    EXCLUDED,
+    FAST_APPS,
+    applicable,
+)
+
 WORK = ROOT / ".django-suite"
 DOCS = ROOT / "docs" / "django-suite.md"
+RESULTS = ROOT / "docs" / "django-suite"
+LOCK = Path("/tmp/s2kit-heavy.lock")
 EMULATOR_BACKEND = os.environ.get("S2EMU_BACKEND", "mysql://s2kit:s2kit@127.0.0.1:3306")
-
-#: The apps issue 4 names; ``model_fields.test_jsonfield`` is the JSONField module.
-APPS = [
-    "basic",
-    "lookup",
-    "queries",
-    "aggregation",
-    "expressions",
-    "annotations",
-    "ordering",
-    "model_fields",
-    "many_to_many",
-    "many_to_one",
-    "one_to_one",
-    "transactions",
-    "get_or_create",
-    "update",
-    "delete",
-    "bulk_create",
-    "model_forms",
-    "migrations",
-    "schema",
-    "inspectdb",
-    "introspection",
-    "backends",
-    "db_functions",
-    "model_fields.test_jsonfield",
-    "expressions_window",
-    # The other apps of observed-refusals.md's sample tests (issue 15).
-    "async",
-    "filtered_relation",
-    "m2m_through",
-    "admin_filters",
-    "expressions_case",
-    "serializers",
-    "generic_relations_regress",
-]
 LAYOUTS = ("reference", "deployment")
-#: Test apps that stay ROWSTORE REFERENCE in the deployment layout, and why: upstream's CI forced
-#: the first two; the others' models declare unique keys a sharded table cannot hold (multi-column
-#: UniqueConstraint/unique_together, which DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_<APP> does not
-#: cover), so not one of their tables can be created sharded.
-DEPLOYMENT_REFERENCE_APPS = {
-    "many_to_many": "upstream: abstract models",
-    "delete": "upstream: many-to-many",
-    "lookup": "S2-SHARD-UNIQUE: lookup.Season UniqueConstraint(year)",
-    "bulk_create": "S2-SHARD-UNIQUE: bulk_create.Country UniqueConstraint(name, iso_two_letter)",
-    "model_forms": "S2-SHARD-UNIQUE: model_forms.Price unique_together",
-    "inspectdb": "S2-SHARD-UNIQUE: inspectdb.UniqueTogether",
-    "introspection": "S2-SHARD-UNIQUE: introspection.Reporter unique_together",
-    "serializers": "S2-SHARD-UNIQUE: serializers.CategoryMetaData unique_together",
-}
-
-#: The quick subset run by ``make test`` (tests/backend/test_django_suite.py).
-FAST_APPS = ["basic", "lookup", "update"]
-
-_RAN = re.compile(r"^Ran (\d+) tests? in ([\d.]+)s", re.MULTILINE)
-_STATUS = re.compile(r"^(OK|FAILED)(?: \((.*)\))?$", re.MULTILINE)
-_PROBLEM = re.compile(r"^(ERROR|FAIL): (\S+) \(([\w.]+)\)", re.MULTILINE)
+#: A batch that runs longer than this is killed and its unrecorded apps rerun one by one.
+BATCH_TIMEOUT = 3600
 
 
 @dataclass
 class AppResult:
+    """One app's counts; ``problems`` names each test that failed or erred, with its message."""
+
     app: str
     ran: int = 0
     passed: int = 0
@@ -98,32 +63,23 @@ class AppResult:
     failed: int = 0
     errors: int = 0
     expected_failures: int = 0
+    unexpected_successes: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
-    crashed: bool = False
+    crashed: str = ""
 
 
 def suite_dir() -> Path:
-    """Django's ``tests/`` directory for the installed version, downloading it once."""
+    """Django's ``tests/`` directory for the installed version, downloading the sdist once."""
     version = django.get_version()
     tests = WORK / f"django-{version}" / "tests"
     if tests.is_dir():
         return tests
     WORK.mkdir(exist_ok=True)
     print(f"fetching the Django {version} sdist into {WORK}", file=sys.stderr)
+    pip = [sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps"]
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-binary",
-            ":all:",
-            "--no-deps",
-            f"django=={version}",
-            "-d",
-            str(WORK),
-        ],
+        [*pip, "-d", str(WORK), f"django=={version}"],
         check=True,
         stdout=sys.stderr,
     )
@@ -132,161 +88,282 @@ def suite_dir() -> Path:
     return tests
 
 
-def parse(app: str, output: str, seconds: float) -> AppResult:
-    result = AppResult(app=app, seconds=round(seconds, 1))
-    ran, status = _RAN.search(output), _STATUS.search(output)
-    if not ran or not status:
-        result.crashed = True
-        result.problems = [output.strip().splitlines()[-1] if output.strip() else "no output"]
-        return result
-    result.ran = int(ran.group(1))
-    counts = dict(
-        (name.strip(), int(value))
-        for name, value in (part.split("=") for part in (status.group(2) or "").split(",") if part)
-    )
-    result.failed = counts.get("failures", 0)
-    result.errors = counts.get("errors", 0)
-    result.skipped = counts.get("skipped", 0)
-    result.expected_failures = counts.get("expected failures", 0)
-    unexpected = counts.get("unexpected successes", 0)
+def results_path(layout: str) -> Path:
+    return RESULTS / f"{django.get_version()}-{layout}.json"
+
+
+def tally(app: str, records: list[dict]) -> AppResult:
+    """Per-app counts from the runner's records (one per test, or per setUpClass failure)."""
+    result = AppResult(app=app, ran=len(records))
+    for record in records:
+        outcome = record["outcome"]
+        if outcome == "skipped":
+            result.skipped += 1
+        elif outcome == "failed":
+            result.failed += 1
+        elif outcome == "error":
+            result.errors += 1
+        elif outcome == "expected_failure":
+            result.expected_failures += 1
+        elif outcome == "unexpected_success":
+            result.unexpected_successes += 1
+        if outcome in ("failed", "error"):
+            result.problems.append(f"{outcome}: {record['id']}: {record.get('detail', '')}")
+        result.seconds += record["seconds"]
     result.passed = (
         result.ran
+        - result.skipped
         - result.failed
         - result.errors
-        - result.skipped
         - result.expected_failures
-        - unexpected
+        - result.unexpected_successes
     )
-    result.problems = [f"{kind}: {path}" for kind, _, path in _PROBLEM.findall(output)]
+    result.seconds = round(result.seconds, 1)
     return result
 
 
-def run_app(tests: Path, app: str, url: str, layout: str = "reference") -> AppResult:
+@contextlib.contextmanager
+def heavy_lock(enabled: bool) -> Iterator[None]:
+    """Hold the team's heavy lock (``/tmp/s2kit-heavy.lock``) for one batch, if asked."""
+    if not enabled:
+        yield
+        return
+    with LOCK.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_batch(
+    tests: Path, apps: list[str], url: str, layout: str, lock: bool
+) -> tuple[dict[str, AppResult], str]:
+    """Run ``apps`` in one runtests.py process; per-app results and the process's last lines."""
+    handle, record_name = tempfile.mkstemp(prefix="djsuite-", suffix=".jsonl")
+    os.close(handle)
     env = {
         **os.environ,
         "DJANGO_SUITE_S2_URL": url,
         "DJANGO_SUITE_DB_SUFFIX": str(os.getpid()),
         "DJANGO_SUITE_LAYOUT": layout,
+        "DJANGO_SUITE_RECORD": record_name,
         "PYTHONPATH": str(ROOT),
     }
-    label = app.split(".")[0]
-    if layout == "deployment" and label not in DEPLOYMENT_REFERENCE_APPS:
-        # As upstream's CI: the sharded app under test gets its unique=True keys unenforced.
-        env[f"DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_{label.upper()}"] = "1"
-    started = time.monotonic()
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "runtests.py",
-            "--settings=scripts.django_suite_settings",
-            "--parallel=1",
-            "--noinput",
-            app,
-        ],
-        cwd=tests,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    output = completed.stdout + completed.stderr
+    if layout == "deployment":
+        # As upstream's CI: each sharded app under test gets its unique=True keys unenforced.
+        for app in apps:
+            if app not in DEPLOYMENT_REFERENCE_APPS:
+                env[f"DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_{app.upper()}"] = "1"
+    command = [sys.executable, "runtests.py", "--settings=scripts.django_suite_settings"]
+    command += ["--parallel=1", "--noinput", *apps]
     logs = WORK / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    (logs / f"{layout}-{app}.log").write_text(output)  # every failure's traceback, to classify
-    return parse(app, output, time.monotonic() - started)
+    log_path = logs / f"{django.get_version()}-{layout}-{apps[0]}-{len(apps)}.log"
+    with heavy_lock(lock), log_path.open("w") as log:
+        try:
+            subprocess.run(
+                command,
+                cwd=tests,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=BATCH_TIMEOUT,
+            )
+        except subprocess.TimeoutExpired:
+            log.write(f"\nkilled after {BATCH_TIMEOUT} s\n")
+    record = Path(record_name)
+    records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+    record.unlink()
+    by_app: dict[str, list[dict]] = {}
+    for item in records:
+        by_app.setdefault(item["app"], []).append(item)
+    tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
+    return {app: tally(app, by_app[app]) for app in apps if app in by_app}, " | ".join(tail)
 
 
-def table(results: list[AppResult]) -> str:
+def load(path: Path) -> dict:
+    if path.exists():
+        return json.loads(path.read_text())
+    return {}
+
+
+def save(path: Path, layout: str, target: str, results: dict[str, AppResult]) -> None:
+    """Write a version's results file (sorted by app), after every batch."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "django": django.get_version(),
+        "python": ".".join(map(str, sys.version_info[:3])),
+        "layout": layout,
+        "target": target,
+        "date": time.strftime("%Y-%m-%d"),
+        "excluded": EXCLUDED,
+        "apps": {app: asdict(results[app]) for app in sorted(results)},
+    }
+    path.write_text(json.dumps(document, indent=1) + "\n")
+
+
+def report(result: AppResult) -> str:
+    return (
+        f"  {result.app}: ran {result.ran}, passed {result.passed}, skipped {result.skipped}, "
+        f"failed {result.failed}, errors {result.errors}"
+        + (f" (crashed: {result.crashed})" if result.crashed else "")
+    )
+
+
+def run(
+    apps: list[str], layout: str, url: str, batch_size: int, lock: bool, done: dict
+) -> dict[str, AppResult]:
+    """Run ``apps`` in batches, calling ``done`` with the results so far after each batch."""
+    tests = suite_dir()
+    results: dict[str, AppResult] = {}
+    batches = [apps[i : i + batch_size] for i in range(0, len(apps), batch_size)]
+    for number, batch in enumerate(batches, 1):
+        print(f"batch {number}/{len(batches)}: {' '.join(batch)}", file=sys.stderr, flush=True)
+        started = time.monotonic()
+        got, tail = run_batch(tests, batch, url, layout, lock)
+        missing = [app for app in batch if app not in got]
+        if missing and len(batch) > 1:
+            print(f"  batch lost {missing} ({tail}); one by one", file=sys.stderr, flush=True)
+            for app in missing:
+                alone, alone_tail = run_batch(tests, [app], url, layout, lock)
+                got[app] = alone.get(app) or AppResult(app=app, crashed=alone_tail or "no output")
+        for app in batch:
+            result = got.get(app) or AppResult(app=app, crashed=tail or "no output")
+            results[app] = result
+            print(report(result), file=sys.stderr, flush=True)
+        print(f"  {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
+        done["callback"](results)
+    return results
+
+
+def from_json(data: dict) -> dict[str, AppResult]:
+    return {app: AppResult(**values) for app, values in data.get("apps", {}).items()}
+
+
+def totals(results: dict[str, AppResult]) -> AppResult:
+    total = AppResult(app="**total**")
+    for r in results.values():
+        for name in ("ran", "passed", "skipped", "failed", "errors", "seconds"):
+            setattr(total, name, getattr(total, name) + getattr(r, name))
+    total.seconds = round(total.seconds, 1)
+    return total
+
+
+def table(data: dict) -> str:
+    """One Markdown table of a results file, with a totals line and the failure percentage."""
+    results = from_json(data)
     lines = [
+        f"#### Django {data['django']} (Python {data['python']}), {data['layout']} layout",
+        "",
+        f"Against {data['target']}, {data['date']}; {len(results)} apps.",
+        "",
         "| app | ran | passed | skipped | failed | errors | seconds |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in results:
-        failed = "crashed" if r.crashed else str(r.failed)
+    for r in results.values():
+        failed = f"{r.failed} (crashed)" if r.crashed else str(r.failed)
         lines.append(
             f"| {r.app} | {r.ran} | {r.passed} | {r.skipped} | {failed} | {r.errors} "
             f"| {r.seconds} |"
         )
-    total = AppResult(
-        app="**total**",
-        ran=sum(r.ran for r in results),
-        passed=sum(r.passed for r in results),
-        skipped=sum(r.skipped for r in results),
-        failed=sum(r.failed for r in results),
-        errors=sum(r.errors for r in results),
-        seconds=round(sum(r.seconds for r in results), 1),
-    )
+    t = totals(results)
+    share = 100 * (t.failed + t.errors) / t.ran if t.ran else 0.0
     lines.append(
-        f"| {total.app} | {total.ran} | {total.passed} | {total.skipped} | {total.failed} "
-        f"| {total.errors} | {total.seconds} |"
+        f"| {t.app} ({len(results)} apps) | {t.ran} | {t.passed} | {t.skipped} | {t.failed} "
+        f"| {t.errors} | {t.seconds} |"
     )
+    lines += [
+        "",
+        f"Failures and errors: {t.failed + t.errors} of {t.ran} tests run = **{share:.2f} %**.",
+    ]
     return "\n".join(lines)
 
 
-def write_docs(results: list[AppResult], target: str, layout: str = "reference") -> None:
+def _version_key(path: Path) -> tuple:
+    version, _, layout = path.stem.rpartition("-")
+    parts = tuple(int(p) if p.isdigit() else 0 for p in version.split("."))
+    return (parts, LAYOUTS.index(layout) if layout in LAYOUTS else 9)
+
+
+def render() -> None:
+    """Rewrite the tables between the suite-tables markers of docs/django-suite.md."""
+    files = sorted(RESULTS.glob("*.json"), key=_version_key)
+    blocks = [table(json.loads(path.read_text())) for path in files]
+    start, end = "<!-- suite-tables -->", "<!-- /suite-tables -->"
     text = DOCS.read_text()
-    marker = "suite-results" if layout == "reference" else f"suite-results-{layout}"
-    start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
-    head, _, rest = text.partition(start)
+    head, found, rest = text.partition(start)
+    if not found:
+        raise SystemExit(f"{DOCS} has no {start} marker")
     _, _, tail = rest.partition(end)
-    command = " ".join([".venv/bin/python scripts/django_suite.py", *sys.argv[1:]])
-    block = (
-        f"{start}\nDjango {django.get_version()}, against {target}, "
-        f"{time.strftime('%Y-%m-%d')}, `{command}`:\n\n{table(results)}\n{end}"
-    )
-    DOCS.write_text(head + block + tail)
+    DOCS.write_text(head + start + "\n" + "\n\n".join(blocks) + "\n" + end + tail)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--apps", nargs="+", default=APPS, help="test labels to run")
-    parser.add_argument("--fast", action="store_true", help=f"only {', '.join(FAST_APPS)}")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--write-docs", action="store_true", help=f"update {DOCS.name}")
-    parser.add_argument(
-        "--layout",
-        choices=LAYOUTS,
-        default="reference",
-        help="reference: every table ROWSTORE REFERENCE; deployment: contrib apps reference, "
-        "the rest sharded columnstore with unenforced unique keys (upstream's CI layout)",
-    )
-    args = parser.parse_args()
-    apps = FAST_APPS if args.fast else args.apps
-    tests = suite_dir()
+def start_target() -> tuple[str, str, object]:
+    """The server URL, its description, and the emulator handle to stop (None for a real one)."""
     url = os.environ.get("S2_TEST_URL")
-    emulator = None
     if url:
-        target = "a real SingleStore (S2_TEST_URL)"
-    else:
-        from django_singlestore.emulator.pytest_plugin import start_emulator, stop_emulator
+        return url, "a real SingleStore (S2_TEST_URL)", None
+    from django_singlestore.emulator.pytest_plugin import start_emulator
 
-        emulator = start_emulator(EMULATOR_BACKEND, [])
-        backend = EMULATOR_BACKEND.split("://", 1)[1]
-        credentials = backend.rsplit("@", 1)[0]
-        url = f"singlestoredb://{credentials}@{emulator.host}:{emulator.port}/djsuite"
-        target = "the emulator (in front of MariaDB 10.11)"
-    results = []
+    emulator = start_emulator(EMULATOR_BACKEND, [])
+    credentials = EMULATOR_BACKEND.split("://", 1)[1].rsplit("@", 1)[0]
+    url = f"singlestoredb://{credentials}@{emulator.host}:{emulator.port}/djsuite"
+    return url, "the emulator (in front of MariaDB 10.11)", emulator
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--apps", nargs="+", help="apps to run (default: every applicable app)")
+    parser.add_argument("--fast", action="store_true", help=f"only {' '.join(FAST_APPS)}")
+    parser.add_argument("--layout", choices=LAYOUTS, default="reference")
+    parser.add_argument("--batch-size", type=int, default=12, help="apps per runtests.py")
+    parser.add_argument("--lock", action="store_true", help=f"hold {LOCK} during each batch")
+    parser.add_argument("--resume", action="store_true", help="skip apps already recorded")
+    parser.add_argument("--no-save", action="store_true", help="do not write the results file")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--render", action="store_true", help=f"then rewrite {DOCS.name}'s tables")
+    parser.add_argument("--render-only", action="store_true", help="rewrite them, run nothing")
+    args = parser.parse_args(argv)
+    if args.batch_size < 1:
+        parser.error("--batch-size must be at least 1")
+    if args.render_only:
+        render()
+        return 0
+    tests = suite_dir()
+    known = applicable(tests)
+    apps = FAST_APPS if args.fast else (args.apps or known)
+    unknown = [app for app in apps if app not in known]
+    if unknown:
+        parser.error(f"not applicable apps of Django {django.get_version()}: {unknown}")
+    save_to = None if (args.fast or args.no_save) else results_path(args.layout)
+    previous = from_json(load(save_to)) if save_to else {}
+    if args.resume:
+        apps = [app for app in apps if app not in previous]
+    url, target, emulator = start_target()
+
+    def checkpoint(results: dict[str, AppResult]) -> None:
+        if save_to:
+            save(save_to, args.layout, target, {**previous, **results})
+
     try:
-        for app in apps:
-            print(f"running {app} ...", file=sys.stderr, flush=True)
-            result = run_app(tests, app, url, args.layout)
-            print(
-                f"  {app}: ran {result.ran}, passed {result.passed}, skipped {result.skipped}, "
-                f"failed {result.failed}, errors {result.errors}"
-                + (" (crashed)" if result.crashed else ""),
-                file=sys.stderr,
-                flush=True,
-            )
-            results.append(result)
+        results = run(apps, args.layout, url, args.batch_size, args.lock, {"callback": checkpoint})
     finally:
         if emulator is not None:
+            from django_singlestore.emulator.pytest_plugin import stop_emulator
+
             stop_emulator(emulator)
     if args.json:
-        print(json.dumps([asdict(r) for r in results], indent=2))
-    else:
-        print(table(results))
-    if args.write_docs:
-        write_docs(results, target, args.layout)
-    return 1 if any(r.failed or r.errors or r.crashed for r in results) else 0
+        print(json.dumps([asdict(r) for r in results.values()], indent=1))
+    if args.render:
+        render()
+    t = totals(results)
+    print(
+        f"{len(results)} apps: ran {t.ran}, passed {t.passed}, skipped {t.skipped}, "
+        f"failed {t.failed}, errors {t.errors}",
+        file=sys.stderr,
+    )
+    return 1 if any(r.failed or r.errors or r.crashed for r in results.values()) else 0
 
 
 if __name__ == "__main__":

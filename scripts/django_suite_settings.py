@@ -7,12 +7,15 @@
   declared unique keys are valid;
 - ``deployment``: the layout a deployment uses, as upstream's CI ran it — contrib apps ROWSTORE
   REFERENCE, every other app on the default sharded columnstore, with
-  ``DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_<APP>`` set for the app under test (by the runner).
+  ``DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_<APP>`` set for the apps under test (by the runner).
+
+``TEST_RUNNER`` records each test's outcome (``scripts/django_suite_runner.py``), so one
+``runtests.py`` process can run a batch of apps and still yield per-app counts.
 """
 
 import os
 
-from scripts.django_suite import DEPLOYMENT_REFERENCE_APPS
+from scripts.django_suite_apps import DEPLOYMENT_REFERENCE_APPS
 from tests.dburl import database_from_url
 
 _url = os.environ["DJANGO_SUITE_S2_URL"]
@@ -49,3 +52,4 @@ SECRET_KEY = "django-suite-not-secret"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 USE_TZ = False
+TEST_RUNNER = "scripts.django_suite_runner.RecordingRunner"

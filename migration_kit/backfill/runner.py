@@ -24,7 +24,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import OperationalError, connections, models, transaction
 
 from django_singlestore.extras import optional
-from migration_kit.backfill import convert, state, transfer
+from migration_kit.backfill import convert, leases, state, transfer
 from migration_kit.backfill.keyset import Table
 from migration_kit.backfill.load import TRANSIENT_RETRIES, Rejected, Writer
 from migration_kit.models import BackfillCheckpoint
@@ -54,6 +54,7 @@ class Options:
     restart: bool = False
     reject_log: str | None = None
     progress: bool | None = None
+    lease_seconds: float | None = None
 
 
 @dataclass
@@ -108,7 +109,7 @@ def backfill(
     started = time.monotonic()
     result = Result(model._meta.label, source, target)
     result.locked = should_lock(model, source, options.lock)
-    ranges = state.plan(model, source, target, options.workers, options.restart)
+    ranges = leases.plan(model, source, target, options.workers, options.restart)
     result.ranges = len(ranges)
     with connections[source].cursor() as cursor:
         cursor.execute(f"SELECT COUNT(*) FROM {Table(model, connections[source]).name}")
@@ -203,13 +204,9 @@ def _copy_ranges(
     writer = Writer(model, target, options.method)
     report("method", writer.method)
     try:
-        pending = iter(todo)
-        while True:
-            pk = next_range() if next_range else next(pending, None)
-            if pk is None:
-                break
-            checkpoint = BackfillCheckpoint.objects.get(pk=pk)
-            copy_range(model, checkpoint, source, writer, options, report, rejects)
+        for checkpoint in leases.claimed(todo, next_range, options.lease_seconds):
+            with leases.held(checkpoint, lambda cp, exc: report("note", f"{exc}; left to it")):
+                copy_range(model, checkpoint, source, writer, options, report, rejects)
         for note in writer.notes:
             report("note", note)
         report("fallbacks", writer.fallbacks)
@@ -553,7 +550,7 @@ def _worker(
 
     try:
         rejects = RejectLog(options.reject_log, model)
-        _copy_ranges(model, source, target, options, [], report, rejects, next_range)
+        _copy_ranges(model, source, target, options, todo, report, rejects, next_range)
     except RowsRejected as exc:
         events.put(("refused", str(exc)))
     except Exception:

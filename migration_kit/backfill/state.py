@@ -12,7 +12,7 @@ from typing import Any
 from django.db import connections, models
 
 from migration_kit.backfill.keyset import Key, Table
-from migration_kit.models import BackfillCheckpoint
+from migration_kit.models import BACKFILL, BackfillCheckpoint
 
 SAMPLES_PER_RANGE = 200
 RANDOM_FUNCTION = {"postgresql": "random()", "mysql": "RAND()", "singlestore": "RAND()"}
@@ -21,7 +21,7 @@ RANDOM_FUNCTION = {"postgresql": "random()", "mysql": "RAND()", "singlestore": "
 def checkpoints(label: str, source: str, target: str) -> Any:
     """The checkpoint rows of one model copy, as a queryset."""
     return BackfillCheckpoint.objects.filter(
-        model_label=label, source_alias=source, target_alias=target
+        kind=BACKFILL, model_label=label, source_alias=source, target_alias=target
     ).order_by("range_index")
 
 

@@ -1,6 +1,5 @@
 """The online rebuild's tables: ``RebuildState`` (one row per table being rebuilt, read by
-every writer) and ``RebuildKey`` (keys written meanwhile). Numbered after the Celery leases'
-0006; it depends on 0005, the latest here when written (the lead renumbers at merge)."""
+every writer) and ``RebuildKey`` (keys written meanwhile)."""
 
 from django.db import migrations, models
 
@@ -9,7 +8,7 @@ import django_singlestore.design
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("migration_kit", "0005_outbox_indexes"),
+        ("migration_kit", "0006_checkpoint_leases"),
     ]
 
     operations = [

@@ -52,6 +52,12 @@ class Command(S2Command):
             "shadow).",
         )
         parser.add_argument("--restart", action="store_true", help="Forget checkpoints.")
+        parser.add_argument(
+            "--lease-seconds",
+            type=float,
+            help="How long a range stays claimed without a renewal before another process may "
+            "take it over (default MIGRATION_KIT['LEASE_SECONDS'], 60).",
+        )
         parser.add_argument("--reject-log", help="Append refused rows here and continue.")
         self.add_format_argument(parser)
         parser.add_argument(
@@ -68,6 +74,8 @@ class Command(S2Command):
             raise CommandError("--batch-size must be at least 1.", returncode=2)
         if opts["batch_seconds"] <= 0:
             raise CommandError("--batch-seconds must be positive.", returncode=2)
+        if opts["lease_seconds"] is not None and opts["lease_seconds"] <= 0:
+            raise CommandError("--lease-seconds must be positive.", returncode=2)
         models = resolve_models(opts["models"])
         refuse_multi_table(models)
         plans = [(m, *resolve_aliases(m, opts["source"], opts["target"])) for m in models]
@@ -80,6 +88,7 @@ class Command(S2Command):
             restart=opts["restart"],
             reject_log=opts["reject_log"],
             progress=opts["progress"],
+            lease_seconds=opts["lease_seconds"],
         )
         results = []
         try:
