@@ -98,19 +98,6 @@ def record(alias: str, model: type[models.Model], keys: Iterable[Any], tables: l
     return len(distinct)
 
 
-def _keys_to_update(qs: models.QuerySet) -> list[Any]:
-    """The keys an UPDATE will change, locked as the dual-write capture does — except where
-    SingleStore refuses ``FOR UPDATE`` (a join or subselect over a columnstore table): read
-    unlocked there, because failing the application's write is worse. A row that starts to
-    match between this read and the UPDATE is then missed only if its other writer's key is
-    applied before this write commits; the verify under the fence finds it."""
-    sql, _ = qs.order_by().query.get_compiler(qs.db).as_sql()
-    words = sql.upper()
-    if " JOIN " in words or words.count("SELECT") > 1:
-        return list(qs.order_by().values_list("pk", flat=True))
-    return dualwrite._locked_keys(qs)
-
-
 # -- wrappers -------------------------------------------------------------------------------
 
 
@@ -144,7 +131,9 @@ def _wrap_update(original: Callable[..., Any]) -> Callable[..., Any]:
             return original(self, **kwargs)
         wait_for_fence(alias, tables)
         with transaction.atomic(using=alias, savepoint=False):
-            keys = _keys_to_update(self.using(alias))
+            # Locked as the dual-write capture does (the backend locks a join or subselect
+            # with single-table statements, as SingleStore requires).
+            keys = dualwrite._locked_keys(self.using(alias))
             rows = original(self, **kwargs)
             record(alias, self.model, keys, tables)
         return rows

@@ -437,7 +437,7 @@ def test_a_failed_rebuild_exits_1_with_the_error_in_json() -> None:
     assert RebuildState.objects.get(table="kitapp_benchrow").step == FAILED
 
 
-def test_an_update_filtered_by_a_subselect_is_captured_not_refused(filled: tuple) -> None:
+def test_an_update_filtered_by_a_subselect_is_captured(filled: tuple) -> None:
     v1, v2 = filled
     done: list[int] = []
 
