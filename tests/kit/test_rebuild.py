@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from io import StringIO
@@ -358,7 +359,24 @@ def test_migrate_run_again_after_a_kill_in_the_fence_resumes_the_rebuild(filled:
         state.start(plan.build(editor, v2))
     assert run_command("fenced").returncode == -9
     assert TABLE not in tables()
+    # An ORM read meanwhile waits for the fence to end instead of failing.
+    seen: list[object] = []
+
+    def read() -> None:
+        try:
+            seen.append(v1.objects.using("s2").count())
+        except Exception as exc:
+            seen.append(exc)
+        finally:
+            connections.close_all()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(0.5)
+    assert seen == []  # still waiting
     alter(v1, v2)  # what `migrate` does when it runs the AlterField again
+    reader.join(30)
+    assert seen == [ROWS]
     assert tables() == {TABLE} and code_length() == 60 and table_rows() == before
     assert RebuildState.objects.get(table=TABLE).step == DONE
 
@@ -366,8 +384,6 @@ def test_migrate_run_again_after_a_kill_in_the_fence_resumes_the_rebuild(filled:
 def test_an_open_transaction_on_the_table_makes_the_fence_give_up_not_hang(
     filled: tuple,
 ) -> None:
-    import threading
-
     _, v2 = filled
     holding = threading.Event()
 
