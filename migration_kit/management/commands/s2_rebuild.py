@@ -14,6 +14,13 @@ from migration_kit.rebuild.runner import Options, Outcome, RebuildFailed
 from s2router.commands import S2Command
 
 
+def _singlestore_alias() -> str:
+    from s2router import conf
+
+    config = conf.get_config()
+    return config.singlestore if config.configured and config.singlestore else "default"
+
+
 class Command(S2Command):
     help = (
         "Rebuild the tables of the given models on SingleStore into each model's current "
@@ -25,7 +32,11 @@ class Command(S2Command):
 
     def add_arguments(self, parser: CommandParser) -> None:
         self.add_models_argument(parser)
-        self.add_database_argument(parser, "The SingleStore alias holding the tables.")
+        self.add_database_argument(
+            parser,
+            "The SingleStore alias holding the tables (default: S2ROUTER['SINGLESTORE'], "
+            "else 'default').",
+        )
         parser.add_argument(
             "--resume",
             action="store_true",
@@ -40,7 +51,12 @@ class Command(S2Command):
         parser.add_argument(
             "--dry-run", action="store_true", help="Show what would be done; change nothing."
         )
-        parser.add_argument("--chunk-size", type=int, default=Options.chunk_size)
+        parser.add_argument(
+            "--chunk-size",
+            type=int,
+            default=Options.chunk_size,
+            help="Rows per INSERT … SELECT of the copy (default %(default)s).",
+        )
         parser.add_argument(
             "--fence-seconds",
             type=float,
@@ -62,7 +78,7 @@ class Command(S2Command):
         self.add_format_argument(parser)
 
     def handle(self, *args: str, **opts: Any) -> None:
-        alias = opts["database"] or "default"
+        alias = opts["database"] or _singlestore_alias()
         if alias not in connections:
             raise CommandError(f"Unknown database alias {alias!r}.", returncode=2)
         if connections[alias].vendor != "singlestore":
