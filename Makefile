@@ -23,7 +23,8 @@ bench: setup
 	@$(PY) -c "import matplotlib" 2>/dev/null || $(VENV)/bin/pip install -q -e ".[test,bench]"
 	$(PY) bench/runner.py $(BENCH_ARGS)
 
-# Fault drills: kill -9 during backfill, SingleStore outage under dual write, many tenants.
+# Fault drills: kill -9 during backfill, SingleStore outage under dual write, many tenants,
+# an online table rebuild under writers. DRILLS_ARGS e.g. "--only rebuild --rows 1000".
 drills: setup
 	$(PY) scripts/drills.py $(DRILLS_ARGS)
 

@@ -433,29 +433,31 @@ def drill_tenants(seconds: float) -> Result:
     return result
 
 
-def drill_rebuild(rows: int) -> Result:
+def drill_rebuild(rows: int, app: str = "analytics") -> Result:
     """Four ORM writers through two refused ALTERs of a columnstore table on SingleStore: a
-    CharField max_length change, then NULL → NOT NULL, each rebuilt online."""
+    CharField max_length change, then NULL → NOT NULL, each rebuilt online. The table belongs
+    to an isolated model of ``app`` (the example's analytics app)."""
     from django.db import connections, models
     from django.test.utils import isolate_apps
 
     from migration_kit import rebuild
     from migration_kit.rebuild.drill import Traffic
 
-    table = "analytics_rebuilddrill"
+    app_label = app.rsplit(".", 1)[-1]
+    table = f"{app_label}_rebuilddrill"
     result = Result("online rebuild under four writers")
     s2 = connections["s2"]
 
     def state(suffix: str, code_length: int, name_null: bool) -> type[models.Model]:
         attrs = {
             "__module__": __name__,
-            "Meta": type("Meta", (), {"app_label": "analytics", "db_table": table}),
+            "Meta": type("Meta", (), {"app_label": app_label, "db_table": table}),
             "code": models.CharField(max_length=code_length),
             "name": models.CharField(max_length=40, null=name_null, default=""),
         }
         return type(f"RebuildDrill{suffix}", (models.Model,), attrs)
 
-    with isolate_apps("analytics"):
+    with isolate_apps(app):
         v1, v2, v3 = state("V1", 20, True), state("V2", 60, True), state("V3", 60, False)
         with s2.schema_editor() as editor:
             for suffix in ("", "__s2new", "__s2old"):
