@@ -34,6 +34,9 @@ from typing import TYPE_CHECKING
 
 import django
 
+if TYPE_CHECKING:
+    from s2emulator.process import EmulatorProcess
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
