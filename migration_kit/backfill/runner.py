@@ -374,6 +374,8 @@ class RangeCopier:
             text, count, *newest = raw[0]
             if not count:
                 return None
+            if isinstance(text, str):  # a driver without text_as_bytes (psycopg2)
+                text = text.encode()
             return Batch([], last, inclusive, self.table.raw_key(newest), count, text)
         if not raw:
             return None

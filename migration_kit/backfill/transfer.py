@@ -187,8 +187,8 @@ def text_as_bytes(cursor: Any) -> None:
     raw = cursor
     while isinstance(raw, CursorWrapper):  # Django's (and the debug) cursor wrapper
         raw = raw.cursor
-    if not any(c.__module__.startswith("psycopg") for c in type(raw).__mro__):
-        return
+    if not any(c.__module__.split(".")[0] == "psycopg" for c in type(raw).__mro__):
+        return  # psycopg2, or another driver: its rows stay as they are
     from psycopg.adapt import Loader
 
     class RawText(Loader):
