@@ -3,9 +3,9 @@
 Usage: ``python scripts/client_suites.py [--clients NAME ...] [--lock] [--render]``.
 
 Each client's sdist (its tests ship in it) is downloaded from PyPI into ``.django-suite/clients/``
-once; its suite runs through ``django-admin test`` with ``scripts/django_suite_client_settings.py``,
-which keeps the app's own settings and swaps its databases for SingleStore aliases (the emulator
-unless ``S2_TEST_URL`` is set). Storage is what a user deploying the app would choose: Django's
+once; ``scripts/django_suite_client_settings.py`` runs its suite (``django-admin test``) with the
+app's own settings, its databases swapped for SingleStore aliases (the emulator unless
+``S2_TEST_URL`` is set). Storage is what a user deploying the app would choose: Django's
 contrib apps ROWSTORE REFERENCE (small tables whose unique keys must hold), the app's own tables
 on the default sharded columnstore with ``OPTIONS["not_enforced_unique"]`` for its labels (a
 sharded table can only enforce a unique key that contains its shard key). Results go to
@@ -115,10 +115,10 @@ def run_client(client: Client, url: str, lock: bool) -> ClientResult:
         "CLIENT_SUITE_NOT_ENFORCED": json.dumps(client.app_labels),
         "CLIENT_SUITE_DB_SUFFIX": str(os.getpid()),
         "DJANGO_SUITE_RECORD": record_name,
-        "DJANGO_SETTINGS_MODULE": "scripts.django_suite_client_settings",
         "PYTHONPATH": os.pathsep.join([str(source), str(ROOT)]),
     }
-    command = [sys.executable, "-m", "django", "test", "--noinput", "--parallel=1"]
+    launcher = ROOT / "scripts" / "django_suite_client_settings.py"
+    command = [sys.executable, str(launcher), "--noinput", "--parallel=1"]
     log_path = WORK / "logs" / f"client-{client.project}-{django.get_version()}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with heavy_lock(lock), log_path.open("w") as log:

@@ -1,4 +1,5 @@
-"""Settings for a third-party app's own test suite on SingleStore (``scripts/client_suites.py``).
+"""Settings for a third-party app's own test suite on SingleStore (``scripts/client_suites.py``),
+and its launcher (run as a script, it runs ``django-admin test`` with them).
 
 The app's settings come from ``CLIENT_SUITE_SETTINGS``: ``module`` (its upper-case names) or
 ``module:function`` (a function returning a settings dict, as django-simple-history's
@@ -12,6 +13,7 @@ import importlib
 import importlib.util
 import json
 import os
+import sys
 from pathlib import Path
 
 # The project's tests/dburl.py by path: a client's own ``tests`` package shadows ours.
@@ -22,19 +24,11 @@ _dburl = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_dburl)
 database_from_url = _dburl.database_from_url
 
-_module, _, _function = os.environ["CLIENT_SUITE_SETTINGS"].partition(":")
-_source = importlib.import_module(_module)
-_settings = (
-    getattr(_source, _function)()
-    if _function
-    else {name: getattr(_source, name) for name in dir(_source) if name.isupper()}
-)
-globals().update(_settings)
-
 _url = os.environ["CLIENT_SUITE_S2_URL"]
 _storage = json.loads(os.environ["CLIENT_SUITE_STORAGE"])
 _not_enforced = json.loads(os.environ.get("CLIENT_SUITE_NOT_ENFORCED", "[]"))
 _suffix = os.environ.get("CLIENT_SUITE_DB_SUFFIX", "0")
+_module, _, _function = os.environ["CLIENT_SUITE_SETTINGS"].partition(":")
 
 
 def _alias(alias: str) -> dict:
@@ -45,5 +39,34 @@ def _alias(alias: str) -> dict:
     return settings
 
 
-DATABASES = {alias: _alias(alias) for alias in _settings.get("DATABASES", {"default": {}})}
-TEST_RUNNER = "scripts.django_suite_runner.RecordingRunner"
+def client_settings() -> dict:
+    """The app's settings with SingleStore aliases and the recording test runner."""
+    source = importlib.import_module(_module)
+    found = (
+        getattr(source, _function)()
+        if _function
+        else {name: getattr(source, name) for name in dir(source) if name.isupper()}
+    )
+    aliases = found.get("DATABASES", {"default": {}})
+    return {
+        **found,
+        "DATABASES": {alias: _alias(alias) for alias in aliases},
+        "TEST_RUNNER": "scripts.django_suite_runner.RecordingRunner",
+    }
+
+
+if __name__ == "__main__":
+    # ``python scripts/django_suite_client_settings.py <test args>``: a settings function is
+    # applied with settings.configure(), as the app's own runtests.py does (its tests rely on
+    # that: deleting an unset setting works only there); a settings module is this module.
+    if _function:
+        from django.conf import settings
+
+        settings.configure(**client_settings())
+    else:
+        os.environ["DJANGO_SETTINGS_MODULE"] = "scripts.django_suite_client_settings"
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["django-admin", "test", *sys.argv[1:]])
+else:
+    globals().update(client_settings())
