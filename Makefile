@@ -23,13 +23,14 @@ bench: setup
 	@$(PY) -c "import matplotlib" 2>/dev/null || $(VENV)/bin/pip install -q -e ".[test,bench]"
 	$(PY) bench/runner.py $(BENCH_ARGS)
 
-# Fault drills: kill -9 during backfill, SingleStore outage under dual write, many tenants.
+# Fault drills: kill -9 during backfill, SingleStore outage under dual write, many tenants,
+# an online table rebuild under writers. DRILLS_ARGS e.g. "--only rebuild --rows 1000".
 drills: setup
 	$(PY) scripts/drills.py $(DRILLS_ARGS)
 
 # The SingleStore emulator in the foreground (Ctrl-C stops it); EMULATOR_ARGS adds flags.
 emulator: setup
-	$(PY) -m django_singlestore.emulator $(EMULATOR_ARGS)
+	$(PY) -m s2emulator $(EMULATOR_ARGS)
 
 # Django's whole applicable suite against SingleStore (the emulator unless S2_TEST_URL is set),
 # taking the heavy lock per batch; writes docs/django-suite/<version>-<layout>.json and rewrites

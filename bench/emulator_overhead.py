@@ -12,10 +12,11 @@ batches (order swapped every round) so machine load hits both alike:
 - ``LOAD DATA LOCAL INFILE`` of a TSV file into an emptied table, rows/s (same).
 
 Targets: ≤ 0.2 ms added per query at p50; ≥ 0.9x direct throughput for fetch and LOAD DATA.
-The emulator runs as a separate process (``python -m django_singlestore.emulator``), as in
+The emulator runs as a separate process (``python -m s2emulator``), as in
 tests. Uses a throw-away database ``s2kit_ebench``, dropped at the end.
 
     .venv/bin/python bench/emulator_overhead.py [--queries N] [--rows N] [--rounds N]
+        [--loop auto|uvloop|asyncio]
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 import singlestoredb  # noqa: E402
 
-from django_singlestore.emulator.pytest_plugin import start_emulator, stop_emulator  # noqa: E402
+from s2emulator.process import EmulatorProcess  # noqa: E402
 
 DB = "s2kit_ebench"
 USER, PASSWORD = "s2kit", "s2kit"
@@ -150,9 +151,13 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=2000, help="point queries per round")
     parser.add_argument("--rows", type=int, default=200_000, help="rows for fetch and LOAD DATA")
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument(
+        "--loop", default="auto", choices=["auto", "uvloop", "asyncio"], help="the emulator's"
+    )
     args = parser.parse_args()
 
-    emulator = start_emulator(BACKEND, ["--log-level", "WARNING"])
+    emulator = EmulatorProcess(BACKEND, ["--log-level", "WARNING", "--loop", args.loop]).start()
+    loop = emulator.log().rsplit("loop ", 1)[-1].split(")", 1)[0]
     tsv = Path(tempfile.mkdtemp(prefix="s2emu-bench-")) / "rows.tsv"
     try:
         tsv.write_text(
@@ -208,7 +213,7 @@ def main() -> None:
 
         print(
             f"emulator_overhead: {len(lat['direct'])} point queries per side in batches of "
-            f"{BATCH}, {args.rows} rows, {args.rounds} alternating rounds"
+            f"{BATCH}, {args.rows} rows, {args.rounds} alternating rounds; emulator loop: {loop}"
         )
         print(f"{'':10} {'p50 ms':>8} {'p99 ms':>8} {'fetch rows/s':>14} {'LOAD rows/s':>13}")
         for side in sides:
@@ -245,7 +250,7 @@ def main() -> None:
         with cleanup.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {DB}")
         cleanup.close()
-        stop_emulator(emulator)
+        emulator.close()
         tsv.unlink(missing_ok=True)
         tsv.parent.rmdir()
 

@@ -209,9 +209,9 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     import singlestoredb
 
-    from django_singlestore.emulator.pytest_plugin import start_emulator, stop_emulator
+    from s2emulator.process import EmulatorProcess
 
-    emulator = start_emulator(BACKEND, [])
+    emulator = EmulatorProcess(BACKEND).start()
     database = "bench_orm_overhead"
     pythons = {"raw": sys.executable, "ours": sys.executable, "upstream": args.upstream_python}
     samples: dict[str, list[dict]] = {kind: [] for kind in pythons}
@@ -229,7 +229,7 @@ def main() -> int:
         admin.cursor().execute(f"DROP DATABASE {database}")
         admin.close()
     finally:
-        stop_emulator(emulator)
+        emulator.close()
     measurements = []
     for index, clock in enumerate(("wall-clock", "client CPU")):
         median = {

@@ -226,7 +226,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
                 f"Database {self.alias!r} at {where} is not SingleStore: it reports "
                 f"version {other!r} and has no @@memsql_version ({exc.args[1]}). "
                 "Point HOST/PORT at a SingleStore server (or the emulator: python -m "
-                "django_singlestore.emulator), or use ENGINE "
+                "s2emulator), or use ENGINE "
                 "'django.db.backends.mysql' for MySQL/MariaDB."
             ) from exc
 

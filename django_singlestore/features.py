@@ -25,6 +25,17 @@ SINGLESTORE_TEST_SKIPS: dict[str, set[str]] = {
         "many_to_one.tests.ManyToOneTests.test_fk_assignment_and_related_object_cache",
         "model_fields.test_booleanfield.BooleanFieldTests.test_null_default",
         "model_fields.test_floatfield.TestFloatField.test_float_validates_object",
+        # The admin's views run in atomic(); a view that raises PermissionDenied, a 400, or the
+        # test's injected DatabaseError leaves the test case's transaction unusable.
+        "admin_changelist.tests.ChangeListTests.test_list_editable_atomicity",
+        "admin_views.tests.AdminViewBasicTest.test_disallowed_to_field",
+        "admin_views.tests.AdminViewListEditable."
+        "test_forged_post_submission_when_no_add_permission",
+        "admin_views.tests.AdminViewPermissionsTest.test_add_view",
+        "admin_views.tests.AdminViewPermissionsTest.test_change_view",
+        "admin_views.tests.AdminViewPermissionsTest.test_change_view_save_as_new",
+        "admin_views.tests.AdminViewPermissionsTest.test_delete_view",
+        "auth_tests.test_views.ChangelistTests.test_view_user_password_is_readonly",
     },
     "A reference table needs its PRIMARY KEY at all times; it cannot be dropped and re-added "
     "(S2-REFERENCE-NO-PK, S2-ADD-PRIMARY-KEY).": {
@@ -131,6 +142,7 @@ SINGLESTORE_SHARDED_TEST_SKIPS: dict[str, set[str]] = {
     "A subselect referencing a select more than one level up, a correlated subselect in ORDER "
     "BY, or a subselect in HAVING (S2-SUBSELECT-OUTER-LEVELS); the backend raises "
     "NotSupportedError before sending.": {
+        "aggregation_regress.tests.AggregationTests.test_having_subquery_select",
         "aggregation.test_filter_argument.FilteredAggregateTests."
         "test_filtered_aggregate_ref_multiple_subquery_annotation",
         "aggregation.tests.AggregateTestCase.test_aggregation_nested_subquery_outerref",
@@ -164,6 +176,8 @@ SINGLESTORE_SHARDED_TEST_SKIPS: dict[str, set[str]] = {
         "test_annotation_subquery_and_aggregate_values_chaining",
         # Same shape as the sample above (GROUP BY 1 naming a correlated subquery):
         "aggregation.tests.AggregateTestCase.test_aggregation_subquery_annotation_multivalued",
+        # A raw extra(select=...) subquery: the server's refusal (1706) is what stops it.
+        "aggregation_regress.tests.AggregationTests.test_annotate_with_extra",
     },
     "A subquery inside an aggregate (S2-SUBSELECT-IN-AGGREGATE); the backend raises "
     "NotSupportedError.": {

@@ -3,7 +3,13 @@
 One catalogue serves two callers: the backend judges a Django model (system checks, schema
 editor) and the emulator judges parsed DDL, both by building a :class:`TableSpec` and calling
 :func:`check_table` / :func:`check_alter`. The backend alone also calls :func:`check_sort_key`
-(a design it refuses before sending DDL). No I/O, no Django imports.
+(a design it refuses before sending DDL). No I/O, no Django imports. The checks only the emulator
+runs (DML, ``s2emulator.dml``) and the SQL surface it translates (``s2emulator.surface``) live
+with it; the rules they report stay here, so there is one catalogue.
+
+Why one long module: the catalogue is data (each rule with its source, number and text) beside
+the table model and the checks that read it; splitting it would scatter one rule's definition
+from the code that applies it, and the backend and the emulator import it as one unit.
 
 Every :class:`Rule` names its source. Error numbers and texts come from SingleStore's
 documentation or from server messages quoted verbatim in public code (chiefly the upstream
@@ -1106,107 +1112,3 @@ def check_alter(
         if v.rule.id not in reported and (v.rule.id, v.message) not in before
     )
     return found
-
-
-# --- DML and transactions ------------------------------------------------------------------
-
-
-def check_update(
-    spec: TableSpec,
-    assigned_columns: Iterable[str],
-    has_limit: bool = False,
-    version: Version | None = None,
-) -> list[Violation]:
-    """An ``UPDATE spec SET <assigned_columns> [LIMIT n]`` against the distributed-SQL limits."""
-    found = []
-    if not spec.is_sharded:
-        return found
-    shard = {_fold(c) for c in spec.effective_shard_key()}
-    hit = next((c for c in assigned_columns if _fold(c) in shard), None)
-    if hit is not None and UPDATE_SHARD_KEY.applies_to(version):
-        found.append(Violation(UPDATE_SHARD_KEY, UPDATE_SHARD_KEY.format()))
-    if has_limit and UPDATE_LIMIT.applies_to(version):
-        found.append(Violation(UPDATE_LIMIT, UPDATE_LIMIT.format()))
-    return found
-
-
-def check_savepoint() -> Violation:
-    """SAVEPOINT, ROLLBACK TO [SAVEPOINT] and RELEASE SAVEPOINT are always refused."""
-    return Violation(SAVEPOINT, SAVEPOINT.format())
-
-
-def check_reference_write(
-    spec: TableSpec, in_transaction: bool, child_aggregator: bool
-) -> list[Violation]:
-    """A write to ``spec`` inside an explicit transaction, on a child aggregator (error 2549)."""
-    if spec.storage.is_reference and in_transaction and child_aggregator:
-        rule = REFERENCE_WRITE_CHILD_AGGREGATOR
-        return [Violation(rule, rule.format())]
-    return []
-
-
-# --- SQL surface the emulator must know ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class JsonFunction:
-    """A SingleStore JSON function; ``returns`` is the SQL type it yields (``None``: JSON)."""
-
-    name: str
-    returns: str | None
-    source: str = f"{DOCS}/cloud/reference/sql-reference/json-functions/"
-
-
-#: Key paths are comma-separated keys / 0-based indexes (``JSON_EXTRACT_STRING(j, 'a', 0)``),
-#: not ``$.a``; a missing path gives NULL.
-JSON_FUNCTIONS: dict[str, JsonFunction] = {
-    f.name: f
-    for f in (
-        JsonFunction("JSON_EXTRACT_STRING", "text"),
-        JsonFunction("JSON_EXTRACT_DOUBLE", "double"),
-        JsonFunction("JSON_EXTRACT_BIGINT", "bigint"),
-        JsonFunction("JSON_EXTRACT_JSON", None),
-        JsonFunction("JSON_SET_STRING", None),
-        JsonFunction("JSON_SET_DOUBLE", None),
-        JsonFunction("JSON_SET_JSON", None),
-        JsonFunction("JSON_DELETE_KEY", None),
-        JsonFunction("JSON_ARRAY_PUSH_STRING", None),
-        JsonFunction("JSON_ARRAY_PUSH_DOUBLE", None),
-        JsonFunction("JSON_ARRAY_PUSH_JSON", None),
-        JsonFunction("JSON_LENGTH", "bigint"),
-        JsonFunction("JSON_GET_TYPE", "text"),
-        JsonFunction("JSON_MATCH_ANY_EXISTS", "tinyint"),
-        JsonFunction("JSON_MATCH_ANY", "tinyint"),
-        JsonFunction("JSON_AGG", None),
-        JsonFunction("JSON_BUILD_OBJECT", None),
-        JsonFunction("JSON_BUILD_ARRAY", None),
-    )
-}
-
-#: Infix JSON access operators → the function each is shorthand for: ``j::$a`` is
-#: ``JSON_EXTRACT_STRING(j, 'a')`` (source: json-functions/json-extract-type).
-JSON_OPERATORS: dict[str, str] = {
-    "::$": "JSON_EXTRACT_STRING",
-    "::%": "JSON_EXTRACT_DOUBLE",
-    "::": "JSON_EXTRACT_JSON",
-}
-
-#: Cast operators: ``expr :> type`` is ``CAST(expr AS type)``; ``!:>`` is the strict form that
-#: raises on a lossy conversion (source: /cloud/reference/sql-reference/.../cast-operators).
-CAST_OPERATORS: tuple[str, ...] = ("!:>", ":>")
-
-#: ``@@`` variables SingleStore has and MariaDB lacks, with the value a default cluster shows.
-#: ``memsql_version`` is the real server version; the handshake and VERSION() say 5.7.32.
-SINGLESTORE_VARIABLES: dict[str, str] = {
-    "memsql_version": "8.9.3",
-    "memsql_version_hash": "0000000000000000000000000000000000000000",
-    "default_table_type": "columnstore",
-    "data_conversion_compatibility_level": "8.0",
-    "json_extract_string_collation": "auto",
-    # ON by default (docs: /db/v9.1/reference/sql-reference/database-object-case-sensitivity);
-    # SELECT answers 1/0. The upstream backend reads it when it connects.
-    "table_name_case_sensitivity": "1",
-}
-
-#: The MySQL protocol version string SingleStore advertises.
-PROTOCOL_SERVER_VERSION = "5.7.32"

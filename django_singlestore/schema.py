@@ -211,6 +211,8 @@ class DatabaseSchemaEditor(MySQLDatabaseSchemaEditor):
         rebuild_model(self, new_model, renamed=renamed, defaults=defaults)
 
     def _has_rows(self, table: str) -> bool:
+        if table not in self.connection.introspection.table_names():
+            return True  # renamed away by an online rebuild killed in its fence: resume it
         with self.connection.cursor() as cursor:
             cursor.execute(f"SELECT 1 FROM {self.quote_name(table)} LIMIT 1")
             return cursor.fetchone() is not None

@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from s2emulator.process import EmulatorProcess, EmulatorStartError
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "example"
 MANAGE = EXAMPLE / "manage.py"
@@ -141,62 +143,19 @@ def manage_together(
 # --- the emulator and the databases ------------------------------------------------------
 
 
-class Emulator:
-    """``python -m django_singlestore.emulator`` on a free port, for the demo's lifetime."""
-
-    def __init__(self, database: str = S2_DATABASE) -> None:
-        self.process: subprocess.Popen[str] | None = None
-        self.database = database
-        self.port = 0
-        self.url = ""
-
-    def start(self) -> str:
-        """Start on a free port with an empty catalog, or after ``stop()`` on the same port with
-        the catalog it had (a restart after an outage)."""
-        if not self.port:
-            mysql_admin(f"DROP DATABASE IF EXISTS {EMULATOR_CATALOG}", urlsplit(EMULATOR_BACKEND))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "django_singlestore.emulator",
-             "--listen", f"127.0.0.1:{self.port}",
-             "--backend", EMULATOR_BACKEND, "--catalog-schema", EMULATOR_CATALOG],
-            stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        assert self.process.stderr is not None
-        lines = []
-        port = None
-        while port is None:
-            line = self.process.stderr.readline()
-            if not line:
-                self.stop()
-                raise StepFailed(f"the emulator did not start: {''.join(lines) or 'no output'}")
-            lines.append(line)
-            port = _listen_port(line)
-        self.port = port
-        self.url = f"singlestoredb://s2kit:s2kit@127.0.0.1:{port}/{self.database}"
-        threading.Thread(target=self.process.stderr.read, daemon=True).start()
-        return self.url
-
-    def stop(self, kill: bool = False) -> None:
-        """Stop it: SIGTERM (clean), or with ``kill`` SIGKILL, like a crashed server."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        if kill:
-            self.process.kill()
-            self.process.wait()
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+def new_emulator() -> EmulatorProcess:
+    """The demo's emulator (not started): its catalog in a schema of its own."""
+    return EmulatorProcess(EMULATOR_BACKEND, ["--catalog-schema", EMULATOR_CATALOG])
 
 
-def _listen_port(line: str) -> int | None:
-    marker = "listening on "
-    if marker not in line:
-        return None
-    return int(line.split(marker, 1)[1].split(",", 1)[0].rsplit(":", 1)[1])
+def start_emulator(emulator: EmulatorProcess, database: str) -> str:
+    """Start it on a free port with an empty catalog; returns the URL of ``database`` on it."""
+    mysql_admin(f"DROP DATABASE IF EXISTS {EMULATOR_CATALOG}", urlsplit(EMULATOR_BACKEND))
+    try:
+        emulator.start()
+    except EmulatorStartError as exc:
+        raise StepFailed(str(exc)) from exc
+    return emulator.url("s2kit", "s2kit", database)
 
 
 def mysql_admin(sql: str, url: Any, port: int | None = None) -> None:
@@ -415,7 +374,7 @@ class Demo:
         self.rows = rows
         self.writers = writers
         self.traffic_seconds = traffic_seconds
-        self.emulator = Emulator()
+        self.emulator = new_emulator()
         self.traffic = Traffic()
         self.target = ""
 
@@ -438,7 +397,7 @@ class Demo:
         if os.environ.get("S2_URL"):
             self.target = "real SingleStore (S2_URL)"
         else:
-            os.environ["S2_EMULATOR_URL"] = self.emulator.start()
+            os.environ["S2_EMULATOR_URL"] = start_emulator(self.emulator, S2_DATABASE)
             self.target = "SingleStore emulator (no S2_URL)"
         sys.path[:0] = [str(EXAMPLE), str(ROOT)]
         os.environ["DJANGO_SETTINGS_MODULE"] = "exampleproject.settings"
@@ -613,7 +572,7 @@ def run(demo: Demo) -> list[Step]:
                 break
     finally:
         stop_relay()
-        demo.emulator.stop()
+        demo.emulator.close()
     return summary
 
 

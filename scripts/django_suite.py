@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -29,6 +30,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import django
 
@@ -42,6 +44,9 @@ from scripts.django_suite_apps import (  # noqa: E402 (needs ROOT on sys.path)
     applicable,
 )
 
+if TYPE_CHECKING:
+    from s2emulator.process import EmulatorProcess
+
 WORK = ROOT / ".django-suite"
 DOCS = ROOT / "docs" / "django-suite.md"
 RESULTS = ROOT / "docs" / "django-suite"
@@ -50,6 +55,10 @@ EMULATOR_BACKEND = os.environ.get("S2EMU_BACKEND", "mysql://s2kit:s2kit@127.0.0.
 LAYOUTS = ("reference", "deployment")
 #: A batch that runs longer than this is killed and its unrecorded apps rerun one by one.
 BATCH_TIMEOUT = 3600
+#: unittest's summary line: the batch ran to its end.
+#: Wall time of each batch this process ran, lock waits excluded (the run's duration).
+BATCH_SECONDS: list[float] = []
+_FINISHED = re.compile(r"^Ran \d+ tests? in [\d.]+s$", re.MULTILINE)
 
 
 @dataclass
@@ -137,7 +146,7 @@ def heavy_lock(enabled: bool) -> Iterator[None]:
 
 
 def run_batch(
-    tests: Path, apps: list[str], url: str, layout: str, lock: bool
+    tests: Path, apps: list[str], url: str, layout: str
 ) -> tuple[dict[str, AppResult], str]:
     """Run ``apps`` in one runtests.py process; per-app results and the process's last lines."""
     handle, record_name = tempfile.mkstemp(prefix="djsuite-", suffix=".jsonl")
@@ -160,7 +169,8 @@ def run_batch(
     logs = WORK / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{django.get_version()}-{layout}-{apps[0]}-{len(apps)}.log"
-    with heavy_lock(lock), log_path.open("w") as log:
+    with log_path.open("w") as log:
+        started = time.monotonic()
         try:
             subprocess.run(
                 command,
@@ -172,14 +182,20 @@ def run_batch(
             )
         except subprocess.TimeoutExpired:
             log.write(f"\nkilled after {BATCH_TIMEOUT} s\n")
+        BATCH_SECONDS.append(time.monotonic() - started)
     record = Path(record_name)
     records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
     record.unlink()
     by_app: dict[str, list[dict]] = {}
     for item in records:
         by_app.setdefault(item["app"], []).append(item)
-    tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
-    return {app: tally(app, by_app[app]) for app in apps if app in by_app}, " | ".join(tail)
+    output = log_path.read_text(errors="replace")
+    tail = " | ".join(output.strip().splitlines()[-3:])
+    results = {app: tally(app, by_app[app]) for app in apps if app in by_app}
+    if _FINISHED.search(output):
+        # The run ended normally: an app without records has no tests (e.g. ``base``, a helper).
+        results.update({app: AppResult(app=app) for app in apps if app not in results})
+    return results, tail
 
 
 def load(path: Path) -> dict:
@@ -188,8 +204,11 @@ def load(path: Path) -> dict:
     return {}
 
 
-def save(path: Path, layout: str, target: str, results: dict[str, AppResult]) -> None:
-    """Write a version's results file (sorted by app), after every batch."""
+def save(
+    path: Path, layout: str, target: str, results: dict[str, AppResult], earlier: float
+) -> None:
+    """Write a version's results file (sorted by app), after every batch; ``earlier`` is the
+    wall time of the runs ``--resume`` continues."""
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "django": django.get_version(),
@@ -197,6 +216,7 @@ def save(path: Path, layout: str, target: str, results: dict[str, AppResult]) ->
         "layout": layout,
         "target": target,
         "date": time.strftime("%Y-%m-%d"),
+        "run_seconds": round(earlier + sum(BATCH_SECONDS)),
         "excluded": EXCLUDED,
         "apps": {app: asdict(results[app]) for app in sorted(results)},
     }
@@ -214,20 +234,23 @@ def report(result: AppResult) -> str:
 def run(
     apps: list[str], layout: str, url: str, batch_size: int, lock: bool, done: dict
 ) -> dict[str, AppResult]:
-    """Run ``apps`` in batches, calling ``done`` with the results so far after each batch."""
+    """Run ``apps`` in batches (each holding the heavy lock if ``lock``), calling ``done`` with
+    the results so far after each batch."""
     tests = suite_dir()
     results: dict[str, AppResult] = {}
     batches = [apps[i : i + batch_size] for i in range(0, len(apps), batch_size)]
     for number, batch in enumerate(batches, 1):
         print(f"batch {number}/{len(batches)}: {' '.join(batch)}", file=sys.stderr, flush=True)
         started = time.monotonic()
-        got, tail = run_batch(tests, batch, url, layout, lock)
-        missing = [app for app in batch if app not in got]
-        if missing and len(batch) > 1:
-            print(f"  batch lost {missing} ({tail}); one by one", file=sys.stderr, flush=True)
-            for app in missing:
-                alone, alone_tail = run_batch(tests, [app], url, layout, lock)
-                got[app] = alone.get(app) or AppResult(app=app, crashed=alone_tail or "no output")
+        with heavy_lock(lock):  # the reruns too: a lost app does not wait for the lock again
+            got, tail = run_batch(tests, batch, url, layout)
+            missing = [app for app in batch if app not in got]
+            if missing and len(batch) > 1:
+                print(f"  batch lost {missing} ({tail}); one by one", file=sys.stderr, flush=True)
+                for app in missing:
+                    alone, alone_tail = run_batch(tests, [app], url, layout)
+                    crash = AppResult(app=app, crashed=alone_tail or "no output")
+                    got[app] = alone.get(app) or crash
         for app in batch:
             result = got.get(app) or AppResult(app=app, crashed=tail or "no output")
             results[app] = result
@@ -256,7 +279,8 @@ def table(data: dict) -> str:
     lines = [
         f"#### Django {data['django']} (Python {data['python']}), {data['layout']} layout",
         "",
-        f"Against {data['target']}, {data['date']}; {len(results)} apps.",
+        f"Against {data['target']}, {data['date']}; {len(results)} apps; the run took "
+        f"{data.get('run_seconds', 0) / 60:.0f} min (batches only, lock waits excluded).",
         "",
         "| app | ran | passed | skipped | failed | errors | seconds |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -299,17 +323,23 @@ def render() -> None:
     DOCS.write_text(head + start + "\n" + "\n\n".join(blocks) + "\n" + end + tail)
 
 
-def start_target() -> tuple[str, str, object]:
+def start_target() -> tuple[str, str, EmulatorProcess | None]:
     """The server URL, its description, and the emulator handle to stop (None for a real one)."""
     url = os.environ.get("S2_TEST_URL")
     if url:
         return url, "a real SingleStore (S2_TEST_URL)", None
-    from django_singlestore.emulator.pytest_plugin import start_emulator
+    from s2emulator.process import EmulatorProcess
 
-    emulator = start_emulator(EMULATOR_BACKEND, [])
+    emulator = EmulatorProcess(EMULATOR_BACKEND).start()
     credentials = EMULATOR_BACKEND.split("://", 1)[1].rsplit("@", 1)[0]
     url = f"singlestoredb://{credentials}@{emulator.host}:{emulator.port}/djsuite"
     return url, "the emulator (in front of MariaDB 10.11)", emulator
+
+
+def stop_target(emulator: EmulatorProcess | None) -> None:
+    """Stop the emulator ``start_target`` started (nothing for a real SingleStore)."""
+    if emulator is not None:
+        emulator.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -337,22 +367,22 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"not applicable apps of Django {django.get_version()}: {unknown}")
     save_to = None if (args.fast or args.no_save) else results_path(args.layout)
-    previous = from_json(load(save_to)) if save_to else {}
+    # A whole run starts the file afresh; --resume and --apps add to it.
+    earlier_file = load(save_to) if save_to and (args.resume or args.apps) else {}
+    previous = from_json(earlier_file)
     if args.resume:
         apps = [app for app in apps if app not in previous]
     url, target, emulator = start_target()
 
     def checkpoint(results: dict[str, AppResult]) -> None:
         if save_to:
-            save(save_to, args.layout, target, {**previous, **results})
+            earlier = earlier_file.get("run_seconds", 0)
+            save(save_to, args.layout, target, {**previous, **results}, earlier)
 
     try:
         results = run(apps, args.layout, url, args.batch_size, args.lock, {"callback": checkpoint})
     finally:
-        if emulator is not None:
-            from django_singlestore.emulator.pytest_plugin import stop_emulator
-
-            stop_emulator(emulator)
+        stop_target(emulator)
     if args.json:
         print(json.dumps([asdict(r) for r in results.values()], indent=1))
     if args.render:

@@ -18,9 +18,9 @@ EXCLUDED: dict[str, str] = {
 _NOT_APPS = {"import_error_package", "test_runner_apps"}
 
 #: Test apps that stay ROWSTORE REFERENCE in the deployment layout, and why: upstream's CI forced
-#: the first two; the others' models declare unique keys a sharded table cannot hold (multi-column
-#: UniqueConstraint/unique_together, which DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_<APP> does not
-#: cover), so not one of their tables can be created sharded.
+#: the first two; the others' models (created for the whole run) declare unique keys a sharded
+#: table cannot hold (multi-column or named UniqueConstraint/unique_together, which
+#: DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_<APP> does not cover), and storage is chosen per app.
 DEPLOYMENT_REFERENCE_APPS: dict[str, str] = {
     "many_to_many": "upstream: abstract models",
     "delete": "upstream: many-to-many",
@@ -30,6 +30,18 @@ DEPLOYMENT_REFERENCE_APPS: dict[str, str] = {
     "inspectdb": "S2-SHARD-UNIQUE: inspectdb.UniqueTogether",
     "introspection": "S2-SHARD-UNIQUE: introspection.Reporter unique_together",
     "serializers": "S2-SHARD-UNIQUE: serializers.CategoryMetaData unique_together",
+    "admin_inlines": "S2-SHARD-UNIQUE: admin_inlines.Inner4Stacked UniqueConstraint(dummy, holder)",
+    "admin_views": "S2-SHARD-UNIQUE: admin_views.FoodDelivery unique_together",
+    "auth_tests": "S2-SHARD-UNIQUE: auth_tests.CustomUserWithUniqueConstraint UniqueConstraint",
+    "constraints": "S2-SHARD-UNIQUE: constraints.UniqueConstraintProduct UniqueConstraint",
+    "fixtures_regress": "S2-SHARD-UNIQUE: fixtures_regress.NaturalKeyWithFKDependency "
+    "unique_together",
+    "foreign_object": "S2-SHARD-UNIQUE: foreign_object.ArticleTranslation unique_together",
+    "generic_inline_admin": "S2-SHARD-UNIQUE: generic_inline_admin.Media unique_together",
+    "inline_formsets": "S2-SHARD-UNIQUE: inline_formsets.Poem unique_together",
+    "model_formsets": "S2-SHARD-UNIQUE: model_formsets.Book unique_together",
+    "model_inheritance": "S2-SHARD-UNIQUE: model_inheritance.GrandParent unique_together",
+    "validation": "S2-SHARD-UNIQUE: validation.UniqueTogetherModel unique_together",
 }
 
 #: The slice ``make test`` runs (tests/backend/test_django_suite.py): one batch, a few seconds.

@@ -15,6 +15,8 @@
 
 import os
 
+import django
+
 from scripts.django_suite_apps import DEPLOYMENT_REFERENCE_APPS
 from tests.dburl import database_from_url
 
@@ -48,8 +50,11 @@ DATABASES = {
     "default": _alias(f"test_djsuite_{_suffix}_default"),
     "other": _alias(f"test_djsuite_{_suffix}_other"),
 }
-SECRET_KEY = "django-suite-not-secret"
+SECRET_KEY = "django_tests_secret_key"  # the value Django's own test settings use (admin_scripts)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+if django.VERSION < (6, 0):
+    # As Django's own test settings for the version: 6.0 dropped the line (BigAutoField default),
+    # and its migrations tests (makemigrations --check) expect that default.
+    DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 USE_TZ = False
 TEST_RUNNER = "scripts.django_suite_runner.RecordingRunner"

@@ -39,9 +39,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import demo
-from demo import Emulator, StepFailed, Traffic, manage, say, stop_relay
+from demo import StepFailed, Traffic, manage, new_emulator, say, start_emulator, stop_relay
+
+from s2emulator.process import EmulatorProcess
 
 TENANTS = [f"t{i:02d}" for i in range(1, 9)]
+DRILL_S2_DATABASE = "s2kit_demo_s2_drill"
 
 
 @dataclass
@@ -59,7 +62,7 @@ class Result:
     note: str = ""
 
 
-def configure(emulator: Emulator) -> None:
+def configure(emulator: EmulatorProcess) -> None:
     """Point the example project at the drill databases (and the emulator) and set Django up."""
     for var, url in (
         ("PG_URL", "postgresql://s2kit:s2kit@127.0.0.1:5432/s2kit_demo_drill"),
@@ -68,7 +71,7 @@ def configure(emulator: Emulator) -> None:
         os.environ.setdefault(var, url)
     os.environ["EXAMPLE_TENANTS"] = ",".join(TENANTS)
     if not os.environ.get("S2_URL"):
-        os.environ["S2_EMULATOR_URL"] = emulator.start()
+        os.environ["S2_EMULATOR_URL"] = start_emulator(emulator, DRILL_S2_DATABASE)
     sys.path[:0] = [str(demo.EXAMPLE), str(demo.ROOT)]
     os.environ["DJANGO_SETTINGS_MODULE"] = "exampleproject.settings"
     import django
@@ -337,7 +340,7 @@ def drill_worker_lost(rows: int) -> Result:
     return result
 
 
-def drill_outage(emulator: Emulator, down_seconds: float) -> Result:
+def drill_outage(emulator: EmulatorProcess, down_seconds: float) -> Result:
     from django.db import connections
 
     result = Result("SingleStore outage during dual write")
@@ -350,7 +353,7 @@ def drill_outage(emulator: Emulator, down_seconds: float) -> Result:
     stop, threads = writers(traffic, 3, 20)
     try:
         time.sleep(2.0)
-        emulator.stop(kill=True)
+        emulator.kill()
         say(f"  SingleStore (emulator) killed with SIGKILL; down for {down_seconds:.0f}s")
         during = traffic.committed
         time.sleep(down_seconds)
@@ -430,29 +433,31 @@ def drill_tenants(seconds: float) -> Result:
     return result
 
 
-def drill_rebuild(rows: int) -> Result:
+def drill_rebuild(rows: int, app: str = "analytics") -> Result:
     """Four ORM writers through two refused ALTERs of a columnstore table on SingleStore: a
-    CharField max_length change, then NULL → NOT NULL, each rebuilt online."""
+    CharField max_length change, then NULL → NOT NULL, each rebuilt online. The table belongs
+    to an isolated model of ``app`` (the example's analytics app)."""
     from django.db import connections, models
     from django.test.utils import isolate_apps
 
     from migration_kit import rebuild
     from migration_kit.rebuild.drill import Traffic
 
-    table = "analytics_rebuilddrill"
+    app_label = app.rsplit(".", 1)[-1]
+    table = f"{app_label}_rebuilddrill"
     result = Result("online rebuild under four writers")
     s2 = connections["s2"]
 
     def state(suffix: str, code_length: int, name_null: bool) -> type[models.Model]:
         attrs = {
             "__module__": __name__,
-            "Meta": type("Meta", (), {"app_label": "analytics", "db_table": table}),
+            "Meta": type("Meta", (), {"app_label": app_label, "db_table": table}),
             "code": models.CharField(max_length=code_length),
             "name": models.CharField(max_length=40, null=name_null, default=""),
         }
         return type(f"RebuildDrill{suffix}", (models.Model,), attrs)
 
-    with isolate_apps("analytics"):
+    with isolate_apps(app):
         v1, v2, v3 = state("V1", 20, True), state("V2", 60, True), state("V3", 60, False)
         with s2.schema_editor() as editor:
             for suffix in ("", "__s2new", "__s2old"):
@@ -525,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     os.chdir(demo.ROOT)
-    emulator = Emulator(database="s2kit_demo_s2_drill")
+    emulator = new_emulator()
     results: list[Result] = []
     try:
         say("== set-up")
@@ -555,7 +560,7 @@ def main(argv: list[str] | None = None) -> int:
             say(f"  -> {results[-1]}")
     finally:
         stop_relay()
-        emulator.stop()
+        emulator.close()
     say("\n== drills")
     say("| drill | writes tried | committed | keys mirrored | keys lost | verify | ok | notes |")
     say("|---|---:|---:|---:|---:|---|---|---|")

@@ -2,8 +2,8 @@
 
 - ``default``: PostgreSQL (``PG_TEST_URL``), where Django's contrib apps live by default;
 - ``mysql``: MariaDB standing in for a MySQL source database (``MYSQL_TEST_URL``);
-- ``s2``: SingleStore — a real server when ``S2_TEST_URL`` is set, else the emulator that
-  ``tests/conftest.py`` starts for the session.
+- ``s2``: SingleStore — a real server when ``S2_TEST_URL`` is set, else the emulator the
+  ``s2emulator`` pytest plugin starts for the session.
 """
 
 import os

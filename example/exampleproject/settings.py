@@ -5,7 +5,7 @@
 - ``s2`` (SingleStore): analytics on columnstore, ``catalog.Country`` as a reference table, and
   ``shop.Order`` once it has moved. ``S2_URL`` names a real SingleStore; without it the alias
   points at the emulator ``scripts/demo.py`` starts (``S2_EMULATOR_URL``), or one you started
-  yourself with ``python -m django_singlestore.emulator`` (port 3307).
+  yourself with ``python -m s2emulator`` (port 3307).
 
 ``CONTRIB_ON_S2=1`` moves the contrib apps to SingleStore reference tables (two settings:
 ``S2ROUTER["CONTRIB_DATABASE"]`` and their reference storage in the alias's OPTIONS). The

@@ -27,6 +27,7 @@ from django_singlestore.extras import optional
 from migration_kit.backfill import convert, leases, state, transfer
 from migration_kit.backfill.keyset import Table
 from migration_kit.backfill.load import TRANSIENT_RETRIES, Rejected, Writer
+from migration_kit.field_types import INTEGER_TYPES, internal_type
 from migration_kit.models import BackfillCheckpoint
 from migration_kit.vendors import is_transient
 
@@ -283,7 +284,7 @@ class Batch:
     inclusive: bool
     newest: Any
     count: int = 0
-    text: str | None = None  # the batch's LOAD DATA lines, when the source joined them
+    text: bytes | None = None  # the batch's LOAD DATA lines, when the source joined them
 
 
 class RangeCopier:
@@ -330,8 +331,11 @@ class RangeCopier:
             and conn.vendor == "postgresql"
         )
         if self.joined:
-            desc = ", ".join(f"{c} DESC" for c in table.pk_columns)
-            last = ", ".join(f"(array_agg({c} ORDER BY {desc}))[1]" for c in table.pk_columns)
+            if self.nkeys == 1 and internal_type(table.pk_fields[0]) in INTEGER_TYPES:
+                last = f"max({table.pk_columns[0]})"  # no sort of the batch's keys
+            else:
+                desc = ", ".join(f"{c} DESC" for c in table.pk_columns)
+                last = ", ".join(f"(array_agg({c} ORDER BY {desc}))[1]" for c in table.pk_columns)
             self.head = (
                 f"SELECT string_agg(line, E'\\n'), count(*), {last} FROM (SELECT "
                 f"{', '.join(table.pk_columns)}, {self.fast.select} AS line "
@@ -362,6 +366,8 @@ class RangeCopier:
         with connections[self.source].cursor() as cursor:
             for statement in self.fast.setup if self.fast else ():
                 cursor.execute(statement)
+            if self.joined:
+                transfer.text_as_bytes(cursor)
             cursor.execute(self.head + where + self.tail, [*params, self.size])
             raw = cursor.fetchall()
         if self.joined:
@@ -401,7 +407,7 @@ class RangeCopier:
         """Write a batch insert-if-absent, then checkpoint its last key; rows copied."""
         rejected: list[Rejected] = []
         if self.fast:
-            data = self._lines(batch.raw) if batch.text is None else (batch.text + "\n").encode()
+            data = self._lines(batch.raw) if batch.text is None else batch.text + b"\n"
             if self.writer.load_text(data, batch.count, self.fast.order) is None:
                 rejected = self.writer.insert(self._python_rows(batch)).rejected
         else:

@@ -11,14 +11,14 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from django_singlestore.emulator.pytest_plugin import RunningEmulator
+from s2emulator.process import EmulatorProcess
 from tests.emulator.scratchdb import drop_database, new_database, open_connection
 
 Connect = Callable[..., Any]
 
 
 @pytest.fixture(scope="session")
-def server(_s2emu_process: RunningEmulator | None) -> dict[str, Any]:
+def server(_s2emu_process: EmulatorProcess | None) -> dict[str, Any]:
     """Host, port and credentials of the session's SingleStore."""
     url = os.environ.get("S2_TEST_URL")
     if url:

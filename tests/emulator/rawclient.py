@@ -7,7 +7,7 @@ from __future__ import annotations
 import socket
 import struct
 
-from django_singlestore.emulator import protocol as p
+from s2emulator import protocol as p
 
 MYSQL_TYPE_VAR_STRING = 0xFD
 

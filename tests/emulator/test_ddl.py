@@ -6,8 +6,9 @@ import pytest
 import singlestoredb
 
 from django_singlestore import rules
-from django_singlestore.emulator import ddl
-from django_singlestore.emulator.ddl import (
+from django_singlestore.rules import Column, Key, Storage, TableSpec
+from s2emulator import ddl
+from s2emulator.ddl import (
     PASS,
     DatabaseDropped,
     Reject,
@@ -19,7 +20,6 @@ from django_singlestore.emulator.ddl import (
     analyze,
     render_show_create,
 )
-from django_singlestore.rules import Column, Key, Storage, TableSpec
 
 
 def created(sql: str) -> TableSpec:

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from django_singlestore import rules
-from django_singlestore.emulator import dialect, statements
-from django_singlestore.emulator.sqltext import (
+from s2emulator import dialect, statements, surface
+from s2emulator.sqltext import (
     first_keyword,
     significant,
     split_statements,
@@ -27,10 +26,21 @@ VARIABLES = {"memsql_version": "8.9.3"}
         "INSERT INTO t VALUES ('JSON_EXTRACT_STRING(x, 1)')",
         "SELECT @x := 1",
         "SELECT VERSION_TOKENS(), my_version() FROM t",
+        "SELECT 'ANY_VALUE(x)', `ANY_VALUE`(a), a AS any_value, my_any_value(b) FROM t",
     ],
 )
 def test_nothing_to_translate_outside_literals(sql: str) -> None:
     assert dialect.translate(sql, VARIABLES) is None
+
+
+def test_any_value_becomes_min_only_as_a_function_call() -> None:
+    sql = (
+        "SELECT g, ANY_VALUE(`t`.`v`) AS v, any_value(v) OVER (), 'ANY_VALUE(v)' FROM t GROUP BY g"
+    )
+    assert dialect.needs_translation(sql.encode())
+    assert dialect.translate(sql, VARIABLES) == (
+        "SELECT g, MIN(`t`.`v`) AS v, MIN(v) OVER (), 'ANY_VALUE(v)' FROM t GROUP BY g"
+    )
 
 
 def test_operators_bind_to_the_primary_before_them() -> None:
@@ -57,7 +67,7 @@ def test_variables_keep_their_column_names() -> None:
     out = dialect.translate("SELECT @@memsql_version, @@SESSION.memsql_version x", VARIABLES)
     assert out == "SELECT '8.9.3' AS `@@memsql_version`, '8.9.3' x"
     assert dialect.translate("SELECT VERSION()", {}) == (
-        f"SELECT '{rules.PROTOCOL_SERVER_VERSION}' AS `VERSION()`"
+        f"SELECT '{surface.PROTOCOL_SERVER_VERSION}' AS `VERSION()`"
     )
     assert dialect.translate("SELECT @@sql_mode", VARIABLES) is None
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from django_singlestore.emulator import protocol
+from s2emulator import protocol
 from tests.emulator.rawclient import RawClient
 
 REAL_SERVER = bool(os.environ.get("S2_TEST_URL"))

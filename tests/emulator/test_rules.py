@@ -19,6 +19,7 @@ from django_singlestore.rules import (
     Storage,
     TableSpec,
 )
+from s2emulator import dml, surface
 
 ID = Column("id", "bigint", nullable=False, auto_increment=True)
 A = Column("a", "bigint", nullable=False)
@@ -290,19 +291,19 @@ def test_apply_alter_tracks_renames_in_keys_and_shard_key():
 
 def test_update_rules():
     spec = table()
-    assert ids(r.check_update(spec, ["b"])) == []
-    assert ids(r.check_update(spec, ["ID"])) == ["S2-UPDATE-SHARD-KEY"]
-    assert ids(r.check_update(spec, ["b"], has_limit=True)) == ["S2-UPDATE-LIMIT"]
+    assert ids(dml.check_update(spec, ["b"])) == []
+    assert ids(dml.check_update(spec, ["ID"])) == ["S2-UPDATE-SHARD-KEY"]
+    assert ids(dml.check_update(spec, ["b"], has_limit=True)) == ["S2-UPDATE-LIMIT"]
     reference = table(Storage.REFERENCE)
-    assert r.check_update(reference, ["id"], has_limit=True) == []
+    assert dml.check_update(reference, ["id"], has_limit=True) == []
 
 
 def test_savepoint_and_reference_writes():
-    assert r.check_savepoint().rule.id == "S2-SAVEPOINT"
+    assert dml.check_savepoint().rule.id == "S2-SAVEPOINT"
     reference = table(Storage.REFERENCE)
-    assert r.check_reference_write(reference, in_transaction=True, child_aggregator=False) == []
-    assert r.check_reference_write(table(), in_transaction=True, child_aggregator=True) == []
-    (violation,) = r.check_reference_write(reference, in_transaction=True, child_aggregator=True)
+    assert dml.check_reference_write(reference, in_transaction=True, child_aggregator=False) == []
+    assert dml.check_reference_write(table(), in_transaction=True, child_aggregator=True) == []
+    (violation,) = dml.check_reference_write(reference, in_transaction=True, child_aggregator=True)
     assert violation.errno == 2549
     assert violation.message.startswith("Writing to a reference table in multi-statement")
 
@@ -319,9 +320,9 @@ def test_catalogue_is_complete_and_sourced():
     for rule in r.RULES.values():
         assert rule.source and rule.hint and rule.message, rule.id
         assert rule.sqlstate == "HY000"
-    assert r.JSON_OPERATORS["::$"] == "JSON_EXTRACT_STRING"
-    assert "JSON_MATCH_ANY_EXISTS" in r.JSON_FUNCTIONS
-    assert "memsql_version" in r.SINGLESTORE_VARIABLES
+    assert surface.JSON_OPERATORS["::$"] == "JSON_EXTRACT_STRING"
+    assert "JSON_MATCH_ANY_EXISTS" in surface.JSON_FUNCTIONS
+    assert "memsql_version" in surface.SINGLESTORE_VARIABLES
 
 
 def test_storage_words():

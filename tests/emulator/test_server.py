@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -23,8 +24,8 @@ import pytest
 import singlestoredb
 
 from django_singlestore import rules
-from django_singlestore.emulator import protocol
-from django_singlestore.emulator.pytest_plugin import start_emulator, stop_emulator
+from s2emulator import protocol, surface
+from s2emulator.process import EmulatorProcess
 from tests.emulator.rawclient import RawClient
 from tests.emulator.scratchdb import drop_database, new_database, open_connection
 
@@ -54,7 +55,7 @@ def test_handshake_advertises_singlestore_version(server: dict[str, Any]) -> Non
     with socket.create_connection((server["host"], server["port"]), timeout=5) as sock:
         data = sock.recv(4096)
     handshake = protocol.Handshake.parse(data[4:])
-    assert handshake.server_version == rules.PROTOCOL_SERVER_VERSION
+    assert handshake.server_version == surface.PROTOCOL_SERVER_VERSION
     if not REAL_SERVER:  # the emulator must read queries, so it offers neither TLS nor zlib
         assert not handshake.capabilities & (protocol.CLIENT_SSL | protocol.CLIENT_COMPRESS)
 
@@ -62,7 +63,7 @@ def test_handshake_advertises_singlestore_version(server: dict[str, Any]) -> Non
 def test_version_and_memsql_version(scratch) -> None:
     _, connect = scratch
     connection = connect()
-    assert fetch(connection, "SELECT VERSION()") == [(rules.PROTOCOL_SERVER_VERSION,)]
+    assert fetch(connection, "SELECT VERSION()") == [(surface.PROTOCOL_SERVER_VERSION,)]
     with connection.cursor() as cursor:
         cursor.execute("SELECT @@memsql_version, @@sql_mode")
         ((version, sql_mode),) = cursor.fetchall()
@@ -83,7 +84,7 @@ def test_mysqlclient_connects_too(server: dict[str, Any], scratch) -> None:
         database=db,
     )
     try:
-        assert connection.get_server_info() == rules.PROTOCOL_SERVER_VERSION
+        assert connection.get_server_info() == surface.PROTOCOL_SERVER_VERSION
         cursor = connection.cursor()
         cursor.execute("SELECT @@memsql_version, DATABASE()")
         assert cursor.fetchone()[1] == db
@@ -107,6 +108,27 @@ def test_read_only_singlestore_variable(scratch) -> None:
     with pytest.raises(singlestoredb.Error) as caught:
         fetch(connect(), "SET memsql_version = '1.0'")
     assert caught.value.args[0] == 1238
+
+
+def test_any_value_aggregate(scratch) -> None:
+    """Django 6.0's ``AnyValue`` emits ``ANY_VALUE(x)``: SingleStore has it, MariaDB does not.
+    Any value of each group is a right answer; a string that spells the call stays a string."""
+    _, connect = scratch
+    connection = connect()
+    fetch(connection, "CREATE TABLE grouped (id BIGINT PRIMARY KEY, g INT, v VARCHAR(10))")
+    fetch(
+        connection,
+        "INSERT INTO grouped VALUES (1, 1, 'a'), (2, 1, 'b'), (3, 2, 'c'), (4, 2, 'c')",
+    )
+    rows = fetch(
+        connection,
+        "SELECT g, ANY_VALUE(v), 'ANY_VALUE(v)' FROM grouped GROUP BY g ORDER BY g",
+    )
+    assert [(g, label) for g, _, label in rows] == [(1, "ANY_VALUE(v)"), (2, "ANY_VALUE(v)")]
+    assert rows[0][1] in ("a", "b") and rows[1][1] == "c"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ANY_VALUE(v) FROM grouped WHERE g = %s", (1,))
+        assert cursor.fetchall()[0][0] in ("a", "b")
 
 
 # --- concurrency, LOCAL INFILE, prepared statements -------------------------------------------
@@ -161,14 +183,14 @@ def test_load_data_local_infile(scratch, tmp_path) -> None:
     empty = tmp_path / "empty.tsv"
     empty.write_text("")
     fetch(connection, f"LOAD DATA LOCAL INFILE '{empty}' INTO TABLE facts")
-    assert fetch(connection, "SELECT VERSION()") == [(rules.PROTOCOL_SERVER_VERSION,)]
+    assert fetch(connection, "SELECT VERSION()") == [(surface.PROTOCOL_SERVER_VERSION,)]
 
 
 def test_prepared_statements(server: dict[str, Any], scratch) -> None:
     db, _ = scratch
     client = RawClient(server["host"], server["port"], server["user"], server["password"], db)
     try:
-        assert client.server_version == rules.PROTOCOL_SERVER_VERSION
+        assert client.server_version == surface.PROTOCOL_SERVER_VERSION
         statement, columns, params = client.prepare(
             "SELECT CONCAT(?, '!'), JSON_EXTRACT_STRING(?, 'a')"
         )
@@ -483,17 +505,13 @@ def test_create_database_forgets_stale_layouts(s2emu, server: dict[str, Any]) ->
 def test_catalog_survives_restart_and_cli_switch(s2emu, server: dict[str, Any]) -> None:
     name = f"s2emu_t_{uuid.uuid4().hex[:12]}"
     backend = s2emu.backend
-    first = start_emulator(backend, [])
-    try:
+    with EmulatorProcess(backend) as first:
         params = {**server, "host": first.host, "port": first.port}
         connection = open_connection(params)
         fetch(connection, f"CREATE DATABASE {name}")
         fetch(connection, f"CREATE REFERENCE TABLE {name}.r (a INT PRIMARY KEY)")
         connection.close()
-    finally:
-        stop_emulator(first)
-    second = start_emulator(backend, ["--child-aggregator"])
-    try:
+    with EmulatorProcess(backend, ["--child-aggregator"]) as second:
         params = {**server, "host": second.host, "port": second.port}
         connection = open_connection(params, database=name)
         ((_, text),) = fetch(connection, "SHOW CREATE TABLE r")
@@ -506,8 +524,6 @@ def test_catalog_survives_restart_and_cli_switch(s2emu, server: dict[str, Any]) 
         fetch(connection, "INSERT INTO r VALUES (1)")  # autocommit: allowed
         fetch(connection, f"DROP DATABASE {name}")
         connection.close()
-    finally:
-        stop_emulator(second)
 
 
 @pytest.mark.parametrize(
@@ -517,10 +533,38 @@ def test_catalog_survives_restart_and_cli_switch(s2emu, server: dict[str, Any]) 
 )
 def test_cli_usage_errors_exit_2(s2emu, args: list[str]) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "django_singlestore.emulator", *args],
+        [sys.executable, "-m", "s2emulator", *args],
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert done.returncode == 2
     assert "error:" in done.stderr
+
+
+def test_a_result_bigger_than_the_buffers_reaches_a_slow_client_whole(s2emu, scratch) -> None:
+    """Past the write high-water mark the pump stops bypassing, waits for the client, and goes
+    on: every row arrives, in order, and the session answers the next query. (``seq_1_to_N`` is
+    MariaDB's sequence engine: emulator-only.)"""
+    name, _ = scratch
+    client = RawClient(s2emu.host, s2emu.port, "s2kit", "s2kit", name)
+    try:
+        client.send(b"\x03SELECT seq, REPEAT('x', 4000) FROM seq_1_to_3000", 0)
+        time.sleep(1.5)  # ~12 MB wait in the emulator and the socket buffers
+        _, head = client.read()
+        for _ in range(head[0] + 1):  # column definitions, then EOF (no CLIENT_DEPRECATE_EOF)
+            client.read()
+        packets = []
+        while True:
+            _, payload = client.read()
+            if payload[:1] in (b"\xfe", b"\x00") and len(payload) < 9:
+                break
+            packets.append(payload)
+        assert len(packets) == 3000
+        assert [int(p[1 : 1 + p[0]]) for p in packets[:3] + packets[-1:]] == [1, 2, 3, 3000]
+        assert all(p.endswith(b"x" * 4000) for p in packets)
+        client.send(b"\x03SELECT 41 + 1", 0)
+        count, _, _, row, end = (client.read()[1] for _ in range(5))
+        assert count == b"\x01" and row == b"\x0242" and end[:1] == b"\xfe"
+    finally:
+        client.close()

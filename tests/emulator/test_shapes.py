@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django_singlestore import rules
-from django_singlestore.emulator import shapes
+from s2emulator import shapes
 
 SHARDED = rules.TableSpec(
     name="t",
@@ -68,3 +68,67 @@ def test_union_limit_moves_into_the_last_part_only_when_nothing_else_orders() ->
         is None
     )
     assert shapes.union_limit("SELECT a FROM t LIMIT 2") is None
+
+
+DATED = SHARDED.with_changes(
+    name="d", columns=(rules.Column("id", "bigint"), rules.Column("at", "date"))
+)
+
+
+def dated_lookup(db, name):
+    return DATED if name == "d" else lookup(db, name)
+
+
+#: Statements that differ from a neighbour only in a literal whose value a rule reads.
+LITERAL_PAIRS = [
+    ("SELECT SHA2(t.a, 224) FROM t", "SELECT SHA2(t.a, 256) FROM t"),
+    ("SELECT CHAR(200) FROM t", "SELECT CHAR(65) FROM t"),
+    (
+        "INSERT INTO d (id, at) VALUES (1, '0999-01-01')",
+        "INSERT INTO d (id, at) VALUES (1, '1999-01-01')",
+    ),
+    ("UPDATE d SET at = ' 0999-01-01' WHERE id = 1", "UPDATE d SET at = '1999-01-01' WHERE id = 1"),
+    (
+        "SELECT t.id, (SELECT r.a FROM r WHERE r.id = t.a) AS x FROM t GROUP BY 1, 2",
+        "SELECT t.id, (SELECT r.a FROM r WHERE r.id = t.a) AS x FROM t GROUP BY 1",
+    ),
+    (
+        "SELECT t.id, (SELECT r.a FROM r WHERE r.id = t.a) AS x FROM t ORDER BY 2",
+        "SELECT t.id, (SELECT r.a FROM r WHERE r.id = t.a) AS x FROM t ORDER BY 1",
+    ),
+]
+
+
+def test_statements_differing_only_in_literals_share_one_analysis() -> None:
+    template = (
+        "SELECT b.id FROM t b /* it's */ WHERE b.id = {n} AND b.a = '{s}' AND EXISTS("
+        "SELECT 1 FROM r WHERE r.id = b.a LIMIT 1)"
+    )
+    first = template.format(n=1, s="x")
+    generation = 1_000_001  # a generation no other test uses: an empty cache for it
+    assert shapes.check_cached(first, "db", lookup, generation) is None
+    misses = shapes._parse.cache_info().misses
+    for n, s in ((2, "it''s"), (30_000, "y"), (4, "")):
+        assert shapes.check_cached(template.format(n=n, s=s), "db", lookup, generation) is None
+    assert shapes._parse.cache_info().misses == misses  # none of them was parsed
+    assert shapes.shape_key(template.format(n=5, s="z")) == shapes.shape_key(first)
+
+
+def test_a_verdict_never_depends_on_a_literals_value() -> None:
+    for generation, (refused, accepted) in enumerate(LITERAL_PAIRS, start=2_000_000):
+        assert shapes.check(refused, "db", dated_lookup) is not None, refused
+        assert shapes.check(accepted, "db", dated_lookup) is None, accepted
+        # Whichever the cache sees first, each gets its own verdict.
+        for order, offset in (((refused, accepted), 0), ((accepted, refused), 100)):
+            for sql in order:
+                cached = shapes.check_cached(sql, "db", dated_lookup, generation + offset)
+                assert cached == shapes.check(sql, "db", dated_lookup), sql
+        assert shapes.shape_key(refused) != shapes.shape_key(accepted)
+
+
+def test_the_verdict_cache_is_bounded() -> None:
+    generation = 3_000_000
+    for i in range(shapes.VERDICT_CACHE_SIZE + 50):
+        sql = f"SELECT t.id FROM t WHERE EXISTS(SELECT 1 FROM r WHERE r.id = t.a AND r.c{i} = 1)"
+        shapes.check_cached(sql, "db", lookup, generation)
+    assert len(shapes._VERDICTS) <= shapes.VERDICT_CACHE_SIZE

@@ -19,14 +19,10 @@ import pytest
 from django.db import connections
 from django.test import override_settings
 
-from django_singlestore.emulator.pytest_plugin import (
-    RunningEmulator,
-    start_emulator,
-    stop_emulator,
-)
 from migration_kit.dualwrite.drain import drain_all
 from migration_kit.dualwrite.relay import relay
 from migration_kit.models import OutboxEntry
+from s2emulator.process import EmulatorProcess
 from tests.kit.syncapp.models import Author, Book, Tag
 from tests.kit.syncapp.testing import capture_triggers, differences, mirrored, pending
 
@@ -50,38 +46,27 @@ def private_mirror(pytestconfig: pytest.Config) -> Iterator[dict]:
     backend = os.environ.get("S2EMU_BACKEND") or pytestconfig.getini("s2emu_backend")
     settings = connections.settings[ALIAS]
     saved = settings["HOST"], settings["PORT"]
-    state = {"emulator": start_emulator(backend, []), "backend": backend}
+    emulator = EmulatorProcess(backend).start()
+    state = {"emulator": emulator}
     relay.stop()
     connections[ALIAS].close()
-    settings["HOST"], settings["PORT"] = state["emulator"].host, str(state["emulator"].port)
+    settings["HOST"], settings["PORT"] = emulator.host, str(emulator.port)
     try:
         yield state
     finally:
         relay.stop()
         connections[ALIAS].close()
         settings["HOST"], settings["PORT"] = saved
-        stop_emulator(state["emulator"])
+        emulator.close()
 
 
 def kill(state: dict) -> None:
-    state["emulator"].process.kill()
-    state["emulator"].process.wait(10)
+    state["emulator"].kill()
 
 
 def restart(state: dict) -> None:
     """A new emulator process on the port the old one had (clients reconnect to it)."""
-    old: RunningEmulator = state["emulator"]
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            state["emulator"] = start_emulator(
-                state["backend"], ["--listen", f"{old.host}:{old.port}"]
-            )
-            return
-        except RuntimeError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+    state["emulator"].start()
 
 
 def writer(seed: int, errors: list[BaseException]) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from django_singlestore.emulator.pytest_plugin import real_singlestore
+from s2emulator.pytest_plugin import real_singlestore
 
 ROOT = Path(__file__).resolve().parents[2]
 EXTRA_PACKAGES = {"psycopg", "psycopg-binary", "mysqlclient", "django-db-multitenant", "tqdm"}

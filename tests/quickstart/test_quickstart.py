@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from django_singlestore.emulator.pytest_plugin import real_singlestore
+from s2emulator.pytest_plugin import real_singlestore
 from tests.quickstart.readme import Block, blocks
 
 pytestmark = pytest.mark.s2

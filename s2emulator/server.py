@@ -7,6 +7,10 @@ keyword or a cheap byte search says it may concern the emulator (DDL, SAVEPOINT,
 functions, ``@@`` variables, ...). The server-to-client direction is copied verbatim unless the
 session asked to *watch* one reply (to update the catalog after DDL, to rewrite SHOW CREATE
 TABLE, to shuffle rows, or to read the answer of its own probe query).
+
+Why one long module: it is one class's state machine (a session's two pumps, the commands they
+hand over, the replies they watch) whose methods share the session's state; the statement
+knowledge lives elsewhere (:mod:`.ddl`, :mod:`.dialect`, :mod:`.shapes`, :mod:`.statements`).
 """
 
 from __future__ import annotations
@@ -22,13 +26,13 @@ from dataclasses import dataclass, fields, replace
 
 from django_singlestore import rules
 
-from . import ddl, dialect, shapes, statements
+from . import ddl, dialect, shapes, statements, surface
 from . import protocol as p
-from .backend import BackendClient, BackendURL, read_packet
 from .catalog import Catalog
 from .sqltext import Token, first_keyword, join, significant, split_statements, tokenize
+from .upstream import BackendClient, BackendURL, BypassReader, open_bypass_connection, read_packet
 
-log = logging.getLogger("django_singlestore.emulator")
+log = logging.getLogger("s2emulator")
 
 READ_SIZE = 1 << 20
 #: Stream buffer sizes: large, so that each time the emulator gets the CPU on a busy machine it
@@ -50,11 +54,11 @@ SWITCH_VARIABLES = {f"s2emu_{f.name}": f.name for f in fields(Switches)}
 
 #: SingleStore session variables MariaDB lacks: accepted by SET, answered by SELECT @@name.
 SESSION_VARIABLES: dict[str, str] = {
-    **rules.SINGLESTORE_VARIABLES,
+    **surface.SINGLESTORE_VARIABLES,
     "enable_extended_types_metadata": "OFF",
     "vector_type_project_format": "JSON",
 }
-READ_ONLY_VARIABLES = frozenset(n for n in rules.SINGLESTORE_VARIABLES if n.startswith("memsql_"))
+READ_ONLY_VARIABLES = frozenset(n for n in surface.SINGLESTORE_VARIABLES if n.startswith("memsql_"))
 #: SingleStore runs READ COMMITTED only (docs: /db/v9.1/introduction/faqs/durability: "What
 #: isolation levels does SingleStore provide? ... READ COMMITTED"); every backend session is put
 #: there before its first command. Requests for a level, the SET TRANSACTION statement or these
@@ -240,7 +244,7 @@ class Session:
         self.switches = emulator.switches
         self.variables = dict(SESSION_VARIABLES)
         self.client_reader, self.client_writer = client_reader, client_writer
-        self.backend_reader: asyncio.StreamReader | None = None
+        self.backend_reader: BypassReader | None = None
         self.backend_writer: asyncio.StreamWriter | None = None
         self.database: str | None = None
         self.capabilities = 0
@@ -266,7 +270,7 @@ class Session:
 
     async def run(self) -> None:
         url = self.emulator.backend
-        self.backend_reader, self.backend_writer = await asyncio.open_connection(
+        self.backend_reader, self.backend_writer = await open_bypass_connection(
             url.host, url.port, limit=BUFFER
         )
         for writer in (self.client_writer, self.backend_writer):
@@ -274,7 +278,7 @@ class Session:
         seq, payload = await read_packet(self.backend_reader)
         if payload[:1] != b"\xff":
             handshake = p.Handshake.parse(payload)
-            payload = handshake.as_singlestore(rules.PROTOCOL_SERVER_VERSION)
+            payload = handshake.as_singlestore(surface.PROTOCOL_SERVER_VERSION)
             server_caps = handshake.capabilities
         self.client_writer.write(p.frame(payload, seq))
         if payload[:1] == b"\xff":
@@ -416,6 +420,8 @@ class Session:
         self, payload: bytes, watch: Callable[[Response], Awaitable[bytes | None]] | None = None
     ) -> None:
         if watch is not None:
+            assert self.backend_reader is not None
+            self.backend_reader.stop_bypass()  # the reply must reach the pump's buffer
             self.watch = Watch(Response(self.deprecate_eof), watch)
         self._to_backend(payload)
 
@@ -790,18 +796,33 @@ class Session:
 
     # --- server → client ------------------------------------------------------------------
 
+    def _forward(self, data: bytes) -> None:
+        """A bypassed chunk: to the client now; past the high-water mark, back to the pump,
+        which waits for the client to drain before it bypasses again."""
+        self.client_writer.write(data)
+        if self.client_writer.transport.get_write_buffer_size() > BUFFER:
+            assert self.backend_reader is not None
+            self.backend_reader.stop_bypass()
+
     async def _server_pump(self) -> None:
-        assert self.backend_reader is not None
+        """Copy the backend's bytes to the client: straight from the transport's callback (a
+        :class:`BypassReader` bypass) unless a reply is watched, then packet by packet."""
+        reader = self.backend_reader
+        assert reader is not None
         client = self.client_writer
         buf = bytearray()
         while True:
-            chunk = await self.backend_reader.read(READ_SIZE)
+            if self.watch is None and not buf:
+                await client.drain()
+                if reader.bypass(self._forward):
+                    await reader.bypassed()
+                    continue
+            chunk = await reader.read(READ_SIZE)
             if not chunk:
                 client.close()
                 return
             if self.watch is None and not buf:
                 client.write(chunk)
-                await client.drain()
                 continue
             buf += chunk
             pos = 0
@@ -840,10 +861,11 @@ async def serve(
     emulator = Emulator(backend, switches, catalog_schema)
     host, port = await emulator.start(*listen)
     switch_text = ", ".join(f"{k}={v}" for k, v in vars(switches).items())
+    loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
     # The ready line goes to stderr whatever the log level: tools wait for it.
     print(
         f"SingleStore emulator listening on {host}:{port}, backend {backend.host}:"
-        f"{backend.port} ({switch_text})",
+        f"{backend.port} ({switch_text}; loop {loop})",
         file=sys.stderr,
         flush=True,
     )

@@ -100,16 +100,46 @@ class _Tables:
         return spec is None or spec.storage.is_columnstore
 
 
-#: Verdicts by (statement, current database, catalog generation): Django repeats statements.
+#: Verdicts by (statement shape, current database, catalog generation), least recently used
+#: first. Django inlines parameters, so its statements repeat as shapes more than as texts.
 _VERDICTS: OrderedDict[tuple[str, str | None, int], rules.Violation | None] = OrderedDict()
 VERDICT_CACHE_SIZE = 1024
+#: String and numeric literals. Backquoted names and comments are matched only to be kept as
+#: written (a quote inside them starts no literal).
+_LITERAL = re.compile(
+    r"`(?:[^`]|``)*`|/\*.*?\*/|(?:--[ \t]|#)[^\n]*"
+    r"|'(?:[^'\\]|\\.|'')*'"
+    r'|"(?:[^"\\]|\\.|"")*"'
+    r"|\b\d+(?:\.\d*)?(?:[eE][-+]?\d+)?\b",
+    re.S,
+)
+#: Where a rule reads a literal's value: SHA2's length, CHAR()'s codes, a date before year 1000,
+#: an ORDER BY / GROUP BY position. A statement with one of these is keyed by its exact text
+#: (a false hit only costs a parse).
+_VALUE_READ = re.compile(
+    r"\bSHA2\s*\(|\bCHAR\s*\(|'\s*0\d{3}-|\b(?:ORDER|GROUP)\s+BY\s+(?:\d|[^;]*?,\s*\d)", re.I
+)
+
+
+def _blank(match: re.Match[str]) -> str:
+    text = match.group()
+    return "?" if text[0] in "'\"0123456789" else text
+
+
+def shape_key(sql: str) -> str:
+    """The statement with its literals replaced by ``?``, unless a rule reads one of them (then
+    the text as is): statements with the same key get the same verdict."""
+    if _VALUE_READ.search(sql):
+        return sql
+    return _LITERAL.sub(_blank, sql)
 
 
 def check_cached(
     sql: str, database: str | None, lookup: Lookup, generation: int
 ) -> rules.Violation | None:
-    """:func:`check`, remembered until the catalog's ``generation`` changes."""
-    key = (sql, database, generation)
+    """:func:`check`, shared by statements that differ only in literals (:func:`shape_key`) and
+    remembered until the catalog's ``generation`` changes."""
+    key = (shape_key(sql), database, generation)
     if key in _VERDICTS:
         _VERDICTS.move_to_end(key)
         return _VERDICTS[key]

@@ -13,8 +13,8 @@ import json
 
 from django_singlestore import rules
 
-from .backend import BackendClient
 from .sqltext import quote_name, quote_string
+from .upstream import BackendClient
 
 
 class Catalog:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -42,6 +43,65 @@ def parse_listen(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise ValueError(f"--listen must be host:port, got {text!r}")
     return host or "127.0.0.1", int(port)
+
+
+class BypassReader(asyncio.StreamReader):
+    """A stream reader that can hand its bytes straight to a callback instead of buffering them.
+
+    While a bypass is on, each chunk the transport receives goes to the callback from the
+    transport's own callback: no buffer copy, no task wake-up per chunk. The server → client
+    direction runs this way whenever the session is not watching a reply (most of the time), so a
+    result set streams at the pace the backend sends it."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit=limit)
+        self._forward: Callable[[bytes], None] | None = None
+        self._bypass_over: asyncio.Future[None] | None = None
+
+    def bypass(self, forward: Callable[[bytes], None]) -> bool:
+        """Start handing chunks to ``forward``; False (and nothing changes) while bytes wait in
+        the buffer or the stream has ended, which must be read the ordinary way first."""
+        if self._buffer or self.at_eof() or self.exception() is not None:
+            return False
+        self._forward = forward
+        self._bypass_over = asyncio.get_running_loop().create_future()
+        return True
+
+    def stop_bypass(self) -> None:
+        """Buffer again from the next chunk on (e.g. before a reply the session must see)."""
+        self._forward = None
+        if self._bypass_over is not None and not self._bypass_over.done():
+            self._bypass_over.set_result(None)
+
+    async def bypassed(self) -> None:
+        """Return once the bypass has stopped: :meth:`stop_bypass`, end of stream or an error."""
+        if self._bypass_over is not None:
+            await self._bypass_over
+
+    def feed_data(self, data: bytes) -> None:
+        if self._forward is not None:
+            self._forward(data)
+        else:
+            super().feed_data(data)
+
+    def feed_eof(self) -> None:
+        super().feed_eof()
+        self.stop_bypass()
+
+    def set_exception(self, exc: BaseException) -> None:
+        super().set_exception(exc)
+        self.stop_bypass()
+
+
+async def open_bypass_connection(
+    host: str, port: int, limit: int
+) -> tuple[BypassReader, asyncio.StreamWriter]:
+    """``asyncio.open_connection`` with a :class:`BypassReader`."""
+    loop = asyncio.get_running_loop()
+    reader = BypassReader(limit)
+    protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+    transport, _ = await loop.create_connection(lambda: protocol, host, port)
+    return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
 
 
 async def read_packet(reader: asyncio.StreamReader) -> tuple[int, bytes]:
