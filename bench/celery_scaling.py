@@ -1,6 +1,6 @@
 """Celery backfill scaling: ``s2_backfill --celery`` rows/s on 1, 2 and 4 workers, in one run.
 
-    .venv/bin/python bench/celery_scaling.py [--rows 400000] [--workers 1,2,4] [--ranges 8]
+    .venv/bin/python bench/celery_scaling.py [--rows 1000000] [--workers 1,2,4] [--ranges 8]
 
 The narrow ``BenchRow`` model, PostgreSQL source, the SingleStore emulator (in front of the
 local MariaDB) as target, Redis as broker. For each worker count, ``--workers`` real ``celery
@@ -92,7 +92,7 @@ def timed_run(rows: int, run: Any) -> tuple[float, dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=400_000)
+    parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--ranges", type=int, default=8)
     args = parser.parse_args()

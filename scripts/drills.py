@@ -321,7 +321,7 @@ def drill_worker_lost(rows: int) -> Result:
         takeovers = BackfillCheckpoint.objects.filter(model_label="shop.Order").aggregate(
             n=Sum("takeovers")
         )["n"]
-        line = out.getvalue().strip().split(": ", 1)[-1]
+        line = out.getvalue().strip().splitlines()[0].split(": ", 1)[-1]
         result.note = f"killed {victim[0]} at {copied:,}/{total:,}; {takeovers} takeover(s); {line}"
     finally:
         finish(stop, threads)

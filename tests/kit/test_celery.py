@@ -131,6 +131,50 @@ def test_a_worker_killed_mid_range_loses_and_duplicates_nothing(
     verify_clean(source)
 
 
+def test_a_worker_host_lost_is_taken_over_once_its_lease_expires(pool: Workers) -> None:
+    """Workers with hostnames of their own: no dead pid to see, only the lease's expiry."""
+    if not Workers.can_own_hosts():
+        pytest.skip("unshare --uts is not permitted here")
+    hosts = Workers(f"{pool.queue}-hosts", pool.log_dir)
+    hosts.start(2, own_hosts=True)
+    from tests.kit.celeryapp.app import app
+
+    app.conf.task_default_queue = hosts.queue
+    try:
+        rows = 3000
+        Everything.objects.using("default").bulk_create(everything_rows(rows))
+        thread, out = in_thread(
+            json_result, "s2_backfill", "kitapp.Everything", source="default", target="s2",
+            celery=True, ranges=4, batch_size=40, lease_seconds=2,
+        )  # fmt: skip
+        victim = None
+        deadline = time.monotonic() + TIME_LIMIT
+        while victim is None:
+            assert time.monotonic() < deadline and thread.is_alive(), out
+            busy = BackfillCheckpoint.objects.filter(rows_copied__gt=0, finished=False)
+            for pk, holder in busy.exclude(lease_owner="").values_list("pk", "lease_owner"):
+                assert holder.startswith("celery-host-"), holder
+                name = hosts.by_pid(int(holder.split(":")[1]))
+                if name is not None:
+                    victim = (name, pk)
+                    break
+            time.sleep(0.005)
+        hosts.kill(victim[0])
+        killed_at = time.monotonic()
+        code, result = joined(thread, out)
+        assert code == 0 and result["models"][0]["rows_total"] == rows, result
+        assert time.monotonic() - killed_at >= 2.0  # it waited for the lease to expire
+        taken = BackfillCheckpoint.objects.get(pk=victim[1])
+        assert taken.finished and taken.takeovers == 1
+        assert target_rows() == (rows, rows)
+        verify_clean("default")
+    finally:
+        app.conf.task_default_queue = pool.queue
+        hosts.stop()
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_purge(hosts.queue)
+
+
 def test_a_celery_backfill_racing_live_dual_writes_ends_equal(workers: Workers) -> None:
     from migration_kit.tasks import drain_outbox
 

@@ -55,7 +55,9 @@ class Workers:
         self.procs: dict[str, subprocess.Popen] = {}
         self.count = 0
 
-    def start(self, n: int) -> list[str]:
+    def start(self, n: int, own_hosts: bool = False) -> list[str]:
+        """Start ``n`` workers; with ``own_hosts`` each in a UTS namespace with a hostname of
+        its own (``unshare --uts``), so leases see them as other hosts."""
         names = []
         for _ in range(n):
             self.count += 1
@@ -64,6 +66,10 @@ class Workers:
             command = [sys.executable, "-m", "celery", "-A", "tests.kit.celeryapp.app", "worker",
                        "-Q", self.queue, "-P", "solo", "-n", name, "--without-gossip",
                        "--without-mingle", "--without-heartbeat", "-l", "warning"]  # fmt: skip
+            if own_hosts:
+                host = f"celery-host-{self.count}"
+                command = ["unshare", "--uts", "sh", "-c", f'hostname {host} && exec "$@"',
+                           "sh", *command]  # fmt: skip
             self.procs[name] = subprocess.Popen(
                 command,
                 env=child_env(S2KIT_CELERY_QUEUE=self.queue),
@@ -91,6 +97,12 @@ class Workers:
 
     def log(self, name: str) -> str:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")[-4000:]
+
+    @staticmethod
+    def can_own_hosts() -> bool:
+        """Whether ``unshare --uts`` works here (root, or a user namespace)."""
+        probe = subprocess.run(["unshare", "--uts", "hostname", "probe"], capture_output=True)
+        return probe.returncode == 0
 
     def by_pid(self, pid: int) -> str | None:
         return next((n for n, p in self.procs.items() if p.pid == pid), None)
