@@ -2,12 +2,19 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup test lint demo emulator django-suite bench drills
+.PHONY: setup test test-fast lint demo emulator django-suite bench drills
 
 setup:
 	@bash scripts/services.sh
 
+# The whole suite on every supported Django (noxfile.py: one leg per Django, each on its own
+# Python and virtualenv under .nox/). NOX_ARGS e.g. '-s "tests(dj61)"' (one leg); PYTEST_ARGS
+# go to pytest in each leg.
 test: setup
+	$(VENV)/bin/nox $(NOX_ARGS) $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
+
+# The suite on .venv's Django only: the quick loop while developing.
+test-fast: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
@@ -23,7 +30,8 @@ bench: setup
 	@$(PY) -c "import matplotlib" 2>/dev/null || $(VENV)/bin/pip install -q -e ".[test,bench]"
 	$(PY) bench/runner.py $(BENCH_ARGS)
 
-# Fault drills: kill -9 during backfill, SingleStore outage under dual write, many tenants.
+# Fault drills: kill -9 during backfill, SingleStore outage under dual write, many tenants,
+# an online table rebuild under writers. DRILLS_ARGS e.g. "--only rebuild --rows 1000".
 drills: setup
 	$(PY) scripts/drills.py $(DRILLS_ARGS)
 

@@ -191,7 +191,8 @@ _WIDE_ROWS = """INSERT INTO kitapp_benchwide
         CASE WHEN g %% 4 = 0 THEN NULL ELSE DATE '2020-01-01' + (g %% 2000) END,
         g %% 3 <> 0,
         CASE WHEN g %% 6 = 0 THEN NULL ELSE 'note ' || g || E'\\twith tab, ü ✓ 🚀' END,
-        CASE WHEN g %% 3 = 0 THEN NULL ELSE md5(g::text)::uuid END,
+        CASE WHEN g %% 3 = 0 THEN NULL ELSE overlay(overlay(md5(g::text) PLACING '4' FROM 13)
+            PLACING substr('89ab', 1 + g %% 4, 1) FROM 17)::uuid END,
         CASE WHEN g %% 4 = 0 THEN NULL ELSE jsonb_build_object(
             'n', g, 'tags', jsonb_build_array('a', 'ü'), 'ok', g %% 2 = 0, 'x', g / 3.0) END,
         CASE WHEN g %% 2 = 0 THEN NULL ELSE ('10.' || (g %% 256) || '.' || ((g / 256) %% 256)
@@ -200,23 +201,46 @@ _WIDE_ROWS = """INSERT INTO kitapp_benchwide
 
 
 def ensure_matrix_rows(n: int) -> None:
-    """Both models hold rows 1..n on PostgreSQL and, copied by the raw pipe, on MariaDB."""
+    """Both models hold rows 1..n on PostgreSQL and, copied by the raw pipe, on MariaDB.
+
+    The wide rows are regenerated when the generator changed (its hash is the table's comment);
+    the MariaDB copy must hold as many non-NULL values per column as PostgreSQL, so a value
+    MariaDB turned into NULL on the way (LOAD DATA only warns) fails the bench.
+    """
+    import hashlib
+
     from django.db import connections
 
     ensure_rows(n)
+    version = hashlib.md5(_WIDE_ROWS.encode(), usedforsecurity=False).hexdigest()
     with connections["default"].cursor() as cursor:
-        cursor.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM kitapp_benchwide")
-        if cursor.fetchone() != (n, n):
+        cursor.execute(
+            "SELECT COUNT(*), COALESCE(MAX(id), 0), "
+            "obj_description('kitapp_benchwide'::regclass, 'pg_class') FROM kitapp_benchwide"
+        )
+        if cursor.fetchone() != (n, n, version):
             print(f"generating {n:,} wide source rows…", file=sys.stderr)
             cursor.execute("TRUNCATE kitapp_benchwide RESTART IDENTITY")
             cursor.execute(_WIDE_ROWS, [n])
+            cursor.execute(f"COMMENT ON TABLE kitapp_benchwide IS '{version}'")
             cursor.execute("ANALYZE kitapp_benchwide")
     for model in MODELS.values():
         table = model["table"]
-        if mariadb(f"SELECT COUNT(*) FROM {table}", port=3306, database=BENCH_DB).strip() != str(n):
+        counts = ", ".join(f"COUNT({name})" for name, _, _ in model["columns"])
+        with connections["default"].cursor() as cursor:
+            cursor.execute(f"SELECT {counts} FROM {table}")
+            wanted = "\t".join(map(str, cursor.fetchone()))
+        held = mariadb(f"SELECT {counts} FROM {table}", port=3306, database=BENCH_DB).strip()
+        if held != wanted:
             print(f"copying {table} to the MariaDB source…", file=sys.stderr)
             mariadb(f"TRUNCATE {table}", port=3306, database=BENCH_DB)
             raw_pipe(model, "pg", 3306, BENCH_DB)
+            held = mariadb(f"SELECT {counts} FROM {table}", port=3306, database=BENCH_DB).strip()
+            if held != wanted:
+                raise SystemExit(
+                    f"{table}: MariaDB holds other non-NULL counts per column than PostgreSQL "
+                    f"({held.split()} vs {wanted.split()}): a value was refused on the way"
+                )
 
 
 def _pg_select(model: dict[str, Any]) -> str:

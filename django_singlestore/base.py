@@ -29,7 +29,7 @@ except ImportError as err:  # pragma: no cover - singlestoredb is a hard depende
         "Error loading the singlestoredb module. Install it with `pip install singlestoredb`."
     ) from err
 
-from django_singlestore import json  # noqa: F401  (registers the vendor-specific JSON SQL)
+from django_singlestore import functions, json  # noqa: F401  (register vendor-specific SQL)
 from django_singlestore.client import DatabaseClient
 from django_singlestore.creation import DatabaseCreation
 from django_singlestore.django_mysql import mysql_base
@@ -149,33 +149,35 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         return self.singlestore_version
 
     def get_connection_params(self) -> dict[str, Any]:
+        """MySQL's parameters (user, database, password, ``host`` or a ``HOST`` starting with
+        "/" as ``unix_socket``, port), in singlestoredb's keywords where MySQLdb's differ.
+
+        The backend's OPTIONS are checked first, so a bad one names its system check; MySQL's
+        copy of every OPTIONS key is replaced by the driver's share of them.
+        """
         from django_singlestore import driver  # imported at first connection (driver.py)
 
-        settings_dict = self.settings_dict
-        kwargs: dict[str, Any] = {
-            "conv": driver.django_conversions,
-            "charset": "utf8mb4",
-            # Django needs matched (not changed) row counts from UPDATE.
-            "client_found_rows": True,
-            # JSONField decodes JSON itself.
-            "parse_json": False,
-            # Django always passes params; "%%" must become "%" even when they are empty.
-            "interpolate_query_with_empty_args": True,
-            "results_type": "tuples",
-            # No BSON/VECTOR columns in Django: skip a SET round trip on every new connection.
-            "enable_extended_data_types": False,
-        }
-        if settings_dict["USER"]:
-            kwargs["user"] = settings_dict["USER"]
-        if settings_dict["NAME"]:
-            kwargs["database"] = settings_dict["NAME"]
-        if settings_dict["PASSWORD"]:
-            kwargs["password"] = settings_dict["PASSWORD"]
-        if settings_dict["HOST"]:
-            kwargs["host"] = settings_dict["HOST"]
-        if settings_dict["PORT"]:
-            kwargs["port"] = int(settings_dict["PORT"])
-        kwargs.update(self.s2_options.driver_options)
+        options = self.s2_options
+        kwargs = super().get_connection_params()
+        for key in self.settings_dict["OPTIONS"]:
+            kwargs.pop(key, None)
+        # MySQLdb's CLIENT.FOUND_ROWS flag: singlestoredb spells it client_found_rows.
+        kwargs.pop("client_flag", None)
+        kwargs.update(
+            {
+                "conv": driver.django_conversions,
+                # Django needs matched (not changed) row counts from UPDATE.
+                "client_found_rows": True,
+                # JSONField decodes JSON itself.
+                "parse_json": False,
+                # Django always passes params; "%%" must become "%" even when they are empty.
+                "interpolate_query_with_empty_args": True,
+                "results_type": "tuples",
+                # No BSON/VECTOR columns in Django: skip a SET round trip on every connection.
+                "enable_extended_data_types": False,
+            }
+        )
+        kwargs.update(options.driver_options)
         return kwargs
 
     @async_unsafe
@@ -185,7 +187,11 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
         return driver.SingleStoreConnection(**driver.connection_kwargs(conn_params))
 
     def init_connection_state(self) -> None:
-        """Confirm the server is SingleStore before Django issues anything else."""
+        """Confirm the server is SingleStore before Django issues anything else.
+
+        Skips MySQL's session SETs: SQL_AUTO_IS_NULL is off on SingleStore, and it runs only
+        READ COMMITTED (OPTIONS refuses other levels), so both would be wasted round trips.
+        """
         if "singlestore_server_data" not in self.__dict__:
             self.__dict__["singlestore_server_data"] = self._read_server_data()
         BaseDatabaseWrapper.init_connection_state(self)
@@ -221,7 +227,7 @@ class DatabaseWrapper(mysql_base.DatabaseWrapper):
             cursor.execute("SELECT VERSION()")
             (other,) = cursor.fetchone()
             host, port = self.settings_dict["HOST"], self.settings_dict["PORT"]
-            where = f"{host or 'localhost'}:{port or 3306}"
+            where = host if host.startswith("/") else f"{host or 'localhost'}:{port or 3306}"
             raise ImproperlyConfigured(
                 f"Database {self.alias!r} at {where} is not SingleStore: it reports "
                 f"version {other!r} and has no @@memsql_version ({exc.args[1]}). "

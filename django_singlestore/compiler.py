@@ -12,8 +12,9 @@ either compiled into SQL it runs with the same result, or refused here with
   selected first, their rows locked with a single-table ``SELECT ... FOR UPDATE`` per concrete
   table of the model (until a key read finds no unlocked key), and the rows of the last keys
   read are read without the lock;
-- a sliced ``union()``/``intersection()``/``difference()`` without ORDER BY (S2-UNION-LIMIT):
-  wrapped in a derived table, so the LIMIT applies to the whole result;
+- a sliced ``union()``/``intersection()``/``difference()`` (S2-UNION-LIMIT): wrapped in a
+  derived table, so the LIMIT (and an ORDER BY before it, which Django 6.1 adds from the
+  model's ordering) applies to the whole result;
 - a subquery inside an aggregate (S2-SUBSELECT-IN-AGGREGATE), ``Subquery`` in
   ``create()``/``bulk_create()`` values (S2-SELECT-IN-VALUES), ``SHA224`` (S2-SHA224),
   ``order_by(Collate(...))`` (S2-ORDER-BY-COLLATE) and ``Chr`` of a literal above 127
@@ -294,8 +295,11 @@ class SQLCompiler(SingleStoreCompilerMixin, mysql_compiler.SQLCompiler):
             # SingleStore binds "(A) UNION (B) LIMIT n" to the last part (S2-UNION-LIMIT).
             limit = self.connection.ops.limit_offset_sql(query.low_mark, query.high_mark)
             head = sql[: -len(limit)].rstrip() if sql.endswith(limit) else ""
-            if head.endswith(")"):
-                sql = f"SELECT * FROM ({head}) AS `s2_combined` {limit}"
+            parts, closing, ordering = head.rpartition(")")
+            ordering = ordering.strip()
+            if closing and (not ordering or ordering.startswith("ORDER BY ")):
+                outer = f"{ordering} {limit}" if ordering else limit
+                sql = f"SELECT * FROM ({parts}{closing}) AS `s2_combined` {outer}"
         return sql, params
 
     def execute_sql(

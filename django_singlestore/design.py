@@ -180,11 +180,11 @@ def _explicit_storage(model: type[Model]) -> Storage | None:
     declared = _declared(model, TableStorage)
     if declared is not None:
         return declared.storage
-    from django_singlestore.schema import ModelStorageManager
-
+    # A manager carrying ``table_storage_type`` is schema.ModelStorageManager; read by the
+    # attribute, so this module never imports the schema editor that imports it.
     for manager in model._meta.local_managers:
-        if isinstance(manager, ModelStorageManager) and manager.table_storage_type:
-            return parse_storage(manager.table_storage_type, f"{model._meta.label}.objects")
+        if storage_type := getattr(manager, "table_storage_type", ""):
+            return parse_storage(storage_type, f"{model._meta.label}.objects")
     return None
 
 

@@ -10,6 +10,7 @@ extra          installs                     needed for
 ``mysql``      mysqlclient                  a MySQL/MariaDB database on Django's MySQL backend
 ``tenancy``    django-db-multitenant        ``S2ROUTER['TENANCY']``
 ``progress``   tqdm                         ``s2_backfill`` (its progress bars)
+``celery``     celery, redis                ``migration_kit.tasks``, ``--celery`` runs
 ``emulator``   sqlglot                      the SingleStore emulator (test infrastructure)
 ============== ============================ ===================================================
 """

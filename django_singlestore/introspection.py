@@ -67,6 +67,12 @@ def parse_show_create_table(ddl: str) -> TableDesignInfo:
 
 
 class DatabaseIntrospection(mysql_introspection.DatabaseIntrospection):
+    def get_relations(self, cursor: Any, table_name: str) -> dict[str, tuple]:
+        """No relations: SingleStore keeps no foreign keys (S2-FOREIGN-KEY). MySQL's query reads
+        ``information_schema.referential_constraints`` for 6.1's ``(column, table,
+        db_on_delete)`` values; an empty dict is the answer in every release's form."""
+        return {}
+
     def get_table_design(self, cursor: Any, table_name: str) -> TableDesignInfo:
         """Storage type, shard key and sort key of ``table_name``."""
         cursor.execute(f"SHOW CREATE TABLE {self.connection.ops.quote_name(table_name)}")

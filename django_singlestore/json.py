@@ -15,21 +15,35 @@ import json
 from typing import Any
 
 from django.db import NotSupportedError
-from django.db.models import lookups
+from django.db.models import Value, lookups
+from django.db.models.expressions import ExpressionList
 from django.db.models.fields import json as json_fields
-from django.db.models.functions import Cast, JSONObject
+from django.db.models.functions import JSONObject
+
+from django_singlestore.versions import DJANGO_6_1
 
 KeyTransform = json_fields.KeyTransform
 
 
 def _key_args(keys: list[str]) -> tuple[str, list[Any]]:
-    """Placeholders and params for a key path; integer-looking keys are array indexes."""
+    """Placeholders and params for a key path; integer-looking keys are array indexes.
+
+    A negative index raises NotSupportedError with Django's message (features'
+    ``supports_json_negative_indexing`` is False): JSON_EXTRACT_<type> would quietly find
+    nothing.
+    """
     params: list[Any] = []
     for key in keys:
         try:
-            params.append(int(key))
+            index = int(key)
         except ValueError:
             params.append(key)
+            continue
+        if index < 0:
+            raise NotSupportedError(
+                "Using negative JSON array indices is not supported on this database backend."
+            )
+        params.append(index)
     return ", ".join(["%s"] * len(params)), params
 
 
@@ -149,14 +163,46 @@ def contained_by(self: json_fields.ContainedBy, compiler: Any, connection: Any):
     raise NotSupportedError("JSONField 'contained_by' has no SingleStore equivalent.")
 
 
+def _is_json_null(value: Any) -> bool:
+    """Django 6.1's ``JSONNull()`` (a JSON-typed ``Value(None)``)."""
+    return (
+        isinstance(value, Value)
+        and value.value is None
+        and isinstance(value._output_field_or_none, json_fields.JSONField)
+    )
+
+
 def key_in(self: json_fields.KeyTransformIn, compiler: Any, connection: Any):
+    """``key__in``: compact JSON text compared with the extracted value; a ``JSONNull()``
+    member is the ``key=None`` test (present and JSON null), OR-ed with the rest."""
+    # Django 6.1 gathers a list holding expressions into an ExpressionList.
+    listed = isinstance(self.rhs, ExpressionList)
+    members = self.rhs.get_source_expressions() if listed else self.rhs
+    if (listed or self.rhs_is_direct_value()) and any(map(_is_json_null, members)):
+        null_sql, null_params = key_exact(
+            json_fields.KeyTransformExact(self.lhs, None), compiler, connection
+        )
+        others = [value for value in members if not _is_json_null(value)]
+        if not others:
+            return null_sql, null_params
+        rest = type(self)(self.lhs, ExpressionList(*others) if listed else others)
+        in_sql, in_params = key_in(rest, compiler, connection)
+        return f"({in_sql} OR {null_sql})", (*in_params, *null_params)
     sql, params = lookups.In.as_sql(self, compiler, connection)
     return sql, tuple(_compact(p) for p in params)
 
 
 def key_numeric(self: lookups.Lookup, compiler: Any, connection: Any):
-    """lt/lte/gt/gte on a key: compare as DOUBLE (or as text when the bound is a string)."""
+    """lt/lte/gt/gte on a key: compare as DOUBLE (or as text when the bound is a string); a
+    bound that is another key (``F("data__other")``) is extracted as DOUBLE too."""
+    if isinstance(self.rhs, KeyTransform):
+        lhs, lhs_params = _extract("JSON_EXTRACT_DOUBLE", self.lhs, compiler, connection)
+        rhs, rhs_params = _extract("JSON_EXTRACT_DOUBLE", self.rhs, compiler, connection)
+        return f"{lhs} {self.get_rhs_op(connection, rhs)}", (*lhs_params, *rhs_params)
     rhs, rhs_params = self.process_rhs(compiler, connection)
+    if not self.rhs_is_direct_value():
+        lhs, lhs_params = _extract("JSON_EXTRACT_DOUBLE", self.lhs, compiler, connection)
+        return f"{lhs} {self.get_rhs_op(connection, rhs)}", (*lhs_params, *rhs_params)
     values = [json.loads(v) if isinstance(v, str) else v for v in rhs_params]
     function = (
         "JSON_EXTRACT_STRING" if any(isinstance(v, str) for v in values) else "JSON_EXTRACT_DOUBLE"
@@ -167,21 +213,17 @@ def key_numeric(self: lookups.Lookup, compiler: Any, connection: Any):
 
 def key_case_insensitive(self: lookups.Lookup, compiler: Any, connection: Any):
     """iexact/icontains/... on a key: compare lower-cased text (the extracted string's
-    collation may be binary, as MySQL's JSON strings are)."""
+    collation may be binary, as MySQL's JSON strings are). ``key__iexact=None`` is
+    ``key=None`` (present and JSON null), as Django's KeyTransformIExact defines it."""
+    if isinstance(self, json_fields.KeyTransformIExact) and self.rhs is None:
+        key = KeyTransform(self.lhs.key_name, self.lhs.lhs)
+        return key_exact(json_fields.KeyTransformExact(key, None), compiler, connection)
     lhs, lhs_params = self.process_lhs(compiler, connection)
     rhs, rhs_params = self.process_rhs(compiler, connection)
     return f"LOWER({lhs}) {self.get_rhs_op(connection, f'LOWER({rhs})')}", (
         *lhs_params,
         *rhs_params,
     )
-
-
-def cast(self: Cast, compiler: Any, connection: Any):
-    """``Cast(x, JSONField())`` is ``x :> JSON``; every other cast is MySQL's."""
-    if self.output_field.get_internal_type() == "JSONField":
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"({sql}) :> JSON", params
-    return self.as_mysql(compiler, connection)
 
 
 def json_object(self: JSONObject, compiler: Any, connection: Any):
@@ -213,8 +255,12 @@ def register() -> None:
         json_fields.KeyTransformIEndsWith,
     ):
         insensitive.as_singlestore = key_case_insensitive
-    Cast.as_singlestore = cast
     JSONObject.as_singlestore = json_object
+    if DJANGO_6_1:
+        from django.db.models import JSONNull
+
+        # The text 'null' (Django's generic rendering); MySQL's wraps it in JSON_EXTRACT(..., '$').
+        JSONNull.as_singlestore = JSONNull.as_sql
 
 
 register()

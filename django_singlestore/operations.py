@@ -111,6 +111,8 @@ class DatabaseOperations(MySQLDatabaseOperations):
         return "%s REGEXP %s"
 
     def explain_query_prefix(self, format: str | None = None, **options: Any) -> str:
+        """``EXPLAIN`` or ``EXPLAIN JSON``: skips MySQL's, whose ``FORMAT=...`` and TRADITIONAL
+        are not SingleStore's EXPLAIN grammar."""
         if options.pop("analyze", False):
             raise ValueError("SingleStore has no EXPLAIN ANALYZE; use PROFILE instead.")
         prefix = super(MySQLDatabaseOperations, self).explain_query_prefix(format, **options)

@@ -115,7 +115,7 @@ class DatabaseSchemaEditor(MySQLDatabaseSchemaEditor):
         if db_type is None:
             return None, []
         if field.generated:
-            return self._generated_column_sql(field, db_type)
+            return self._generated_column_sql(model, field, db_type)
         params: list[Any] = []
         parts = list(
             self._iter_column_sql(db_type, params, model, field, db_params, include_default)
@@ -132,20 +132,27 @@ class DatabaseSchemaEditor(MySQLDatabaseSchemaEditor):
             return None, None
         return definition, params
 
-    def _generated_column_sql(self, field: Any, db_type: str) -> tuple[str, list]:
-        """SingleStore's persisted computed column: ``AS (expr) PERSISTED type``."""
+    def _generated_column_sql(
+        self, model: type[Model], field: Any, db_type: str
+    ) -> tuple[str, list]:
+        """SingleStore's persisted computed column: ``AS (expr) PERSISTED type``.
+
+        Compiled against ``model``, not ``field.model``: a field passed to ``add_field`` before
+        it is attached to a model class (as migrations' and Django's schema tests do) has none.
+        """
         if not field.db_persist:
             raise NotSupportedError(
-                f"{field.model._meta.label}.{field.name}: SingleStore computed columns are always "
+                f"{model._meta.label}.{field.name}: SingleStore computed columns are always "
                 "PERSISTED; use GeneratedField(db_persist=True)."
             )
-        compiler = Query(model=field.model, alias_cols=False).get_compiler(
-            connection=self.connection
-        )
+        compiler = Query(model=model, alias_cols=False).get_compiler(connection=self.connection)
         resolved = field.expression.resolve_expression(compiler.query, allow_joins=False)
         sql, params = compiler.compile(resolved)
         sql = sql % tuple(self.quote_value(p) for p in params)
-        return f"AS ({sql}) PERSISTED {db_type}", []
+        definition = f"AS ({sql}) PERSISTED {db_type}"
+        if field.db_comment:
+            definition += f" COMMENT {self.quote_value(field.db_comment)}"
+        return definition, []
 
     def create_model(self, model: type[Model]) -> None:
         """One CREATE TABLE holding every key (SingleStore refuses most keys added later)."""
@@ -211,6 +218,8 @@ class DatabaseSchemaEditor(MySQLDatabaseSchemaEditor):
         rebuild_model(self, new_model, renamed=renamed, defaults=defaults)
 
     def _has_rows(self, table: str) -> bool:
+        if table not in self.connection.introspection.table_names():
+            return True  # renamed away by an online rebuild killed in its fence: resume it
         with self.connection.cursor() as cursor:
             cursor.execute(f"SELECT 1 FROM {self.quote_name(table)} LIMIT 1")
             return cursor.fetchone() is not None

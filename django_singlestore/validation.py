@@ -12,6 +12,7 @@ from typing import Any
 from django.apps import apps
 from django.core import checks
 from django.db import NotSupportedError, router
+from django.db.backends.base.validation import BaseDatabaseValidation
 from django.db.backends.mysql.validation import DatabaseValidation as MySQLDatabaseValidation
 
 from django_singlestore import design, rules
@@ -34,7 +35,10 @@ SORT_KEY_ROWSTORE_ID = "django_singlestore.E011"
 
 class DatabaseValidation(MySQLDatabaseValidation):
     def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
-        """Table-design errors for every model migrated on this alias (no server round trip)."""
+        """Django's base checks, plus table-design errors for every model migrated on this
+        alias. Skips MySQL's strict-mode warning (mysql.W002), which connects to read sql_mode:
+        these checks judge model code with the server down, and SingleStore's default sql_mode
+        is STRICT_ALL_TABLES."""
         app_configs = kwargs.get("app_configs")
         if app_configs is None:
             models = apps.get_models(include_auto_created=True)
@@ -44,7 +48,7 @@ class DatabaseValidation(MySQLDatabaseValidation):
                 for config in app_configs
                 for model in config.get_models(include_auto_created=True)
             ]
-        issues: list[checks.CheckMessage] = []
+        issues: list[checks.CheckMessage] = BaseDatabaseValidation.check(self, **kwargs)
         for model in models:
             meta = model._meta
             if not meta.managed or meta.proxy or meta.swapped:

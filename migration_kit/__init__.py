@@ -14,4 +14,5 @@ drain → mirror, beside backfill, verify, shadow reads, cutover and integrity):
     shadow reads           s2router.shadow                           s2_phase … shadow
     cutover                cutover (guard, AUTO_INCREMENT)           s2_phase … cutover
     integrity, status      integrity.runner, status                  s2_check_integrity, s2_status
+    online table rebuild   rebuild (refused ALTERs; docs/rebuild.md)  s2_rebuild
 """

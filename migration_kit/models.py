@@ -42,7 +42,9 @@ class BackfillCheckpoint(models.Model):
     takeovers = models.PositiveIntegerField(
         default=0, help_text="Times the range was taken from an expired or dead owner."
     )
-    outcome = models.JSONField(null=True, help_text="A verify range's findings.")
+    outcome = models.JSONField(
+        null=True, help_text="What the last task on the range reported (verify findings, errors)."
+    )
 
     class Meta:
         constraints = [

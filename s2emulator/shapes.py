@@ -45,6 +45,7 @@ _SYSTEM_SCHEMAS = frozenset({"information_schema", "mysql", "performance_schema"
 _DATE_TYPES = frozenset({"date", "datetime", "timestamp"})
 _EARLY_DATE = re.compile(r"\s*0\d{3}-\d\d-\d\d")
 _SET_OPERATIONS = (exp.Union, exp.Except, exp.Intersect)
+_SET_WORDS = ("UNION", "EXCEPT", "INTERSECT")
 
 
 #: Upper-case words one of which every :data:`_CANDIDATE` match contains; a second SELECT is
@@ -491,6 +492,9 @@ def _equalities(where: exp.Expression | None) -> list[exp.EQ]:
 
 def union_limit(sql: str) -> str | None:
     """``(A) UNION (B) LIMIT n`` as SingleStore ran it: ``(A) UNION (B LIMIT n)``; else None."""
+    upper = sql.upper()
+    if "LIMIT" not in upper or not any(word in upper for word in _SET_WORDS):
+        return None  # not the shape: no parse (a new statement text would cost one)
     tree = _parse(sql)
     if not (
         isinstance(tree, _SET_OPERATIONS)

@@ -47,6 +47,9 @@ from scripts.django_suite_apps import (  # noqa: E402 (needs ROOT on sys.path)
     applicable,
 )
 
+if TYPE_CHECKING:
+    from s2emulator.process import EmulatorProcess
+
 WORK = ROOT / ".django-suite"
 DOCS = ROOT / "docs" / "django-suite.md"
 RESULTS = ROOT / "docs" / "django-suite"

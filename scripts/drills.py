@@ -11,6 +11,11 @@
 4. online rebuild — four ORM writers (create, update, delete, bulk) on a 200,000-row
    columnstore table while a CharField ``max_length`` change and a NULL → NOT NULL change are
    rebuilt online (``migration_kit.rebuild``); prints the fence length and the writers' p99.
+5. a worker host lost mid-backfill — ``s2_backfill shop.Order --celery`` on three ``celery
+   worker`` processes (Redis broker), each its own "host" (a UTS namespace with its own
+   hostname, where ``unshare`` works; else its own process group) while writers keep writing;
+   the worker holding a range part-way is killed with SIGKILL (its whole process group) and
+   its range is taken over when its lease expires.
 
 Each drill prints: writes attempted, committed, keys mirrored, keys lost (must be 0) and the
 ``s2_verify`` result. Exit 0 when every drill holds, 1 otherwise. Without ``S2_URL`` the
@@ -21,6 +26,7 @@ databases are ``s2kit_demo*_drill``, recreated on each run.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import signal
 import subprocess
@@ -185,6 +191,155 @@ def drill_kill_backfill(rows: int) -> Result:
     return result
 
 
+DRILL_QUEUE = f"s2kit-drill-{os.getpid()}"
+CELERY_LEASE_SECONDS = 5
+
+
+def celery_app() -> Any:
+    """The drill's Celery app, as a project's ``celery.py`` makes it; ``celery -A drills``
+    finds it as the module's ``app`` (``__getattr__`` below). Needs Django's settings."""
+    from celery import Celery
+
+    global _app
+    if _app is None:
+        _app = Celery("s2kit_drills")
+        _app.config_from_object("django.conf:settings", namespace="CELERY")
+        _app.conf.broker_url = os.environ.get("S2KIT_CELERY_BROKER", "redis://127.0.0.1:6379/0")
+        _app.conf.task_default_queue = os.environ.get("S2KIT_DRILL_QUEUE", DRILL_QUEUE)
+        _app.conf.worker_prefetch_multiplier = 1
+        _app.conf.task_ignore_result = True
+        _app.autodiscover_tasks(["migration_kit"])
+    return _app
+
+
+_app: Any = None
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return celery_app()
+    raise AttributeError(name)
+
+
+def _own_hosts() -> bool:
+    """Whether ``unshare --uts`` works here (each worker then gets a hostname of its own)."""
+    try:
+        probe = subprocess.run(["unshare", "--uts", "hostname", "probe"], capture_output=True)
+    except OSError:
+        return False
+    return probe.returncode == 0
+
+
+def start_workers(count: int, own_hosts: bool) -> list[tuple[str, subprocess.Popen]]:
+    """``count`` solo-pool workers on the drill's queue, each in its own process group."""
+    env = dict(os.environ, S2KIT_DRILL_QUEUE=DRILL_QUEUE)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parent), *sys.path])
+    started = []
+    for i in range(1, count + 1):
+        host = f"drill-worker-{i}"
+        worker = [sys.executable, "-m", "celery", "-A", "drills", "worker", "-Q", DRILL_QUEUE,
+                  "-P", "solo", "-n", f"{host}@{host}", "--without-gossip", "--without-mingle",
+                  "--without-heartbeat", "-l", "error"]  # fmt: skip
+        command = ["unshare", "--uts", "sh", "-c", f'hostname {host} && exec "$@"', "sh"]
+        process = subprocess.Popen(
+            [*command, *worker] if own_hosts else worker,
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        started.append((f"{host}@{host}", process))
+    app = celery_app()
+    deadline = time.monotonic() + 60
+    waiting = {name for name, _ in started}
+    while waiting:
+        if time.monotonic() > deadline:
+            raise StepFailed(f"workers not ready: {sorted(waiting)}")
+        waiting -= {n for reply in app.control.ping(list(waiting), timeout=0.5) for n in reply}
+    return started
+
+
+def drill_worker_lost(rows: int) -> Result:
+    """Copy shop.Order again on Celery workers and lose one worker host part-way."""
+    from django.db import connections
+    from django.db.models import Count, Sum
+    from shop.models import Order
+
+    from migration_kit.models import BackfillCheckpoint
+
+    result = Result("a worker host lost mid-backfill")
+    # Start over on SingleStore: the first drill copied everything already.
+    BackfillCheckpoint.objects.filter(model_label="shop.Order").delete()
+    with connections["s2"].cursor() as cursor:
+        cursor.execute("DELETE FROM shop_order")
+    total = Order.objects.count()
+    own_hosts = _own_hosts()
+    workers = start_workers(3, own_hosts)
+    say(f"  3 celery workers up ({'own hostnames' if own_hosts else 'process groups only'})")
+    traffic = Traffic()
+    stop, threads = writers(traffic, 2, 30)
+    outcome: dict[str, Any] = {}
+    out = io.StringIO()
+
+    def command() -> None:
+        from django.core.management import call_command
+
+        try:
+            call_command("s2_backfill", "shop.Order", "--celery", "--ranges", "6",
+                         "--lease-seconds", str(CELERY_LEASE_SECONDS), stdout=out)  # fmt: skip
+        except BaseException as exc:
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    try:
+        args = f"s2_backfill shop.Order --celery --ranges 6 --lease-seconds {CELERY_LEASE_SECONDS}"
+        say(f"  $ manage.py {args}   (a worker killed with SIGKILL mid-range)")
+        runner = threading.Thread(target=command)
+        runner.start()
+        victim = None
+        deadline = time.monotonic() + 300
+        while victim is None and runner.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+            busy = BackfillCheckpoint.objects.filter(
+                model_label="shop.Order", finished=False, rows_copied__gt=0
+            ).exclude(lease_owner="")
+            for holder in busy.values_list("lease_owner", flat=True):
+                pid = int(holder.split(":")[1])
+                victim = next((w for w in workers if w[1].pid == pid), None)
+                if victim:
+                    break
+        if victim is None:
+            raise StepFailed("no worker was caught holding a range part-way")
+        copied = BackfillCheckpoint.objects.filter(model_label="shop.Order").aggregate(
+            n=Sum("rows_copied")
+        )["n"]
+        os.killpg(victim[1].pid, signal.SIGKILL)
+        victim[1].wait()
+        say(f"  killed {victim[0]} at {copied:,} of {total:,} rows checkpointed")
+        runner.join(600)
+        if runner.is_alive() or "error" in outcome:
+            raise StepFailed(f"the Celery backfill did not finish: {outcome.get('error')}")
+        takeovers = BackfillCheckpoint.objects.filter(model_label="shop.Order").aggregate(
+            n=Sum("takeovers")
+        )["n"]
+        line = out.getvalue().strip().splitlines()[0].split(": ", 1)[-1]
+        result.note = f"killed {victim[0]} at {copied:,}/{total:,}; {takeovers} takeover(s); {line}"
+    finally:
+        finish(stop, threads)
+        for _, process in workers:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for _, process in workers:
+            process.wait()
+        with celery_app().connection_for_write() as conn:
+            conn.default_channel.queue_purge(DRILL_QUEUE)
+    drain_and_verify(result, traffic)
+    keys = Order.objects.using("s2").aggregate(n=Count("pk"), distinct=Count("pk", distinct=True))
+    duplicates = keys["n"] - keys["distinct"]
+    result.note += f"; {duplicates} duplicate keys on SingleStore"
+    result.ok = result.ok and duplicates == 0 and keys["distinct"] == Order.objects.count()
+    return result
+
+
 def drill_outage(emulator: EmulatorProcess, down_seconds: float) -> Result:
     from django.db import connections
 
@@ -278,29 +433,31 @@ def drill_tenants(seconds: float) -> Result:
     return result
 
 
-def drill_rebuild(rows: int) -> Result:
+def drill_rebuild(rows: int, app: str = "analytics") -> Result:
     """Four ORM writers through two refused ALTERs of a columnstore table on SingleStore: a
-    CharField max_length change, then NULL → NOT NULL, each rebuilt online."""
+    CharField max_length change, then NULL → NOT NULL, each rebuilt online. The table belongs
+    to an isolated model of ``app`` (the example's analytics app)."""
     from django.db import connections, models
     from django.test.utils import isolate_apps
 
     from migration_kit import rebuild
     from migration_kit.rebuild.drill import Traffic
 
-    table = "analytics_rebuilddrill"
+    app_label = app.rsplit(".", 1)[-1]
+    table = f"{app_label}_rebuilddrill"
     result = Result("online rebuild under four writers")
     s2 = connections["s2"]
 
     def state(suffix: str, code_length: int, name_null: bool) -> type[models.Model]:
         attrs = {
             "__module__": __name__,
-            "Meta": type("Meta", (), {"app_label": "analytics", "db_table": table}),
+            "Meta": type("Meta", (), {"app_label": app_label, "db_table": table}),
             "code": models.CharField(max_length=code_length),
             "name": models.CharField(max_length=40, null=name_null, default=""),
         }
         return type(f"RebuildDrill{suffix}", (models.Model,), attrs)
 
-    with isolate_apps("analytics"):
+    with isolate_apps(app):
         v1, v2, v3 = state("V1", 20, True), state("V2", 60, True), state("V3", 60, False)
         with s2.schema_editor() as editor:
             for suffix in ("", "__s2new", "__s2old"):
@@ -367,7 +524,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tenant-seconds", type=float, default=5.0)
     parser.add_argument("--rebuild-rows", type=int, default=200_000)
     parser.add_argument(
-        "--only", choices=["backfill", "outage", "tenants", "rebuild"], help="Run one drill."
+        "--only",
+        choices=["backfill", "outage", "tenants", "rebuild", "celery"],
+        help="Run one drill.",
     )
     args = parser.parse_args(argv)
     os.chdir(demo.ROOT)
@@ -389,6 +548,7 @@ def main(argv: list[str] | None = None) -> int:
                        lambda: drill_outage(emulator, args.outage_seconds)),
             "tenants": ("many tenants", lambda: drill_tenants(args.tenant_seconds)),
             "rebuild": ("online rebuild under writers", lambda: drill_rebuild(args.rebuild_rows)),
+            "celery": ("a worker host lost mid-backfill", lambda: drill_worker_lost(args.rows)),
         }  # fmt: skip
         chosen = [drills[args.only]] if args.only else list(drills.values())
         for title, run in chosen:
@@ -411,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {'SKIPPED' if r.skipped else 'ok' if r.ok else 'NO'} | {r.note} |"
         )
     ran = [r for r in results if not r.skipped]
-    return 0 if len(results) == (1 if args.only else 4) and all(r.ok for r in ran) else 1
+    return 0 if len(results) == (1 if args.only else 5) and all(r.ok for r in ran) else 1
 
 
 if __name__ == "__main__":

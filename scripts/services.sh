@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Make a Debian/Ubuntu machine ready for the tests and the demo: install and start PostgreSQL and
-# MariaDB when missing or stopped, create the role and databases the project uses, and keep a
+# Make a Debian/Ubuntu machine ready for the tests and the demo: install and start PostgreSQL,
+# MariaDB and Redis (the Celery tests' broker) when missing or stopped, create the role and databases the project uses, and keep a
 # virtualenv in .venv installed from pyproject.toml. Idempotent, and quick when nothing changed.
 set -euo pipefail
 
@@ -20,6 +20,7 @@ install_packages() {
     command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
     [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
     command -v mariadb >/dev/null 2>&1 || missing+=(mariadb-client)
+    command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
     dpkg -s libmariadb-dev >/dev/null 2>&1 || missing+=(libmariadb-dev)
     command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
     [ -d /usr/share/zoneinfo ] || missing+=(tzdata)
@@ -55,6 +56,18 @@ start_mariadb() {
     $SUDO start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql
     for _ in $(seq 100); do mariadb_up && return; sleep 0.2; done
     log "MariaDB did not start"; exit 1
+}
+
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+
+# Some machines already run one on 127.0.0.1:6379; else a throwaway one: no persistence.
+start_redis() {
+    redis_up && return
+    log "starting Redis"
+    redis-server --bind 127.0.0.1 --port 6379 --daemonize yes --save "" --appendonly no \
+        --dir "${TMPDIR:-/tmp}" --logfile "${TMPDIR:-/tmp}/s2kit-redis.log"
+    for _ in $(seq 50); do redis_up && return; sleep 0.1; done
+    log "Redis did not start"; exit 1
 }
 
 # Statements run as the servers' superusers, over the local socket where peer auth is the default.
@@ -103,5 +116,6 @@ install_venv() {
 install_packages
 start_postgresql
 start_mariadb
+start_redis
 create_roles
 install_venv

@@ -40,16 +40,17 @@ class LeaseLost(Exception):
     """Another owner took this range's lease (ours had expired): stop working on it."""
 
 
-_owner: tuple[int, str] | None = None
+_owners = threading.local()
 
 
 def owner() -> str:
-    """This process's owner id, ``host:pid:uuid`` (new after a fork: the pid changed)."""
-    global _owner
+    """This thread's owner id, ``host:pid:uuid``: one per thread, so two tasks of a threaded
+    Celery worker never share a lease, and new after a fork (the pid changed)."""
     pid = os.getpid()
-    if _owner is None or _owner[0] != pid:
-        _owner = (pid, f"{socket.gethostname()}:{pid}:{uuid.uuid4().hex[:12]}")
-    return _owner[1]
+    cached = getattr(_owners, "value", None)
+    if cached is None or cached[0] != pid:
+        cached = _owners.value = (pid, f"{socket.gethostname()}:{pid}:{uuid.uuid4().hex[:12]}")
+    return cached[1]
 
 
 def lease_seconds(seconds: float | None = None) -> float:
@@ -57,7 +58,7 @@ def lease_seconds(seconds: float | None = None) -> float:
     return float(seconds) if seconds is not None else float(conf.get("LEASE_SECONDS"))
 
 
-def _dead_here(holder: str) -> bool:
+def dead_here(holder: str) -> bool:
     """Whether ``holder`` was a process of this host that no longer runs (taken over at once)."""
     host, _, rest = holder.partition(":")
     pid_text = rest.partition(":")[0]
@@ -99,7 +100,7 @@ def claim(pk: int, seconds: float | None = None) -> BackfillCheckpoint | None:
         pass
     elif not holder:
         rows = rows.filter(lease_owner="")
-    elif (expires is not None and expires < now) or _dead_here(holder):
+    elif (expires is not None and expires < now) or dead_here(holder):
         rows = rows.filter(lease_owner=holder)
         fields["takeovers"] = F("takeovers") + 1
     else:

@@ -27,6 +27,7 @@ from django_singlestore.extras import optional
 from migration_kit.backfill import convert, leases, state, transfer
 from migration_kit.backfill.keyset import Table
 from migration_kit.backfill.load import TRANSIENT_RETRIES, Rejected, Writer
+from migration_kit.field_types import INTEGER_TYPES, internal_type
 from migration_kit.models import BackfillCheckpoint
 from migration_kit.vendors import is_transient
 
@@ -283,7 +284,7 @@ class Batch:
     inclusive: bool
     newest: Any
     count: int = 0
-    text: str | None = None  # the batch's LOAD DATA lines, when the source joined them
+    text: bytes | None = None  # the batch's LOAD DATA lines, when the source joined them
 
 
 class RangeCopier:
@@ -330,8 +331,11 @@ class RangeCopier:
             and conn.vendor == "postgresql"
         )
         if self.joined:
-            desc = ", ".join(f"{c} DESC" for c in table.pk_columns)
-            last = ", ".join(f"(array_agg({c} ORDER BY {desc}))[1]" for c in table.pk_columns)
+            if self.nkeys == 1 and internal_type(table.pk_fields[0]) in INTEGER_TYPES:
+                last = f"max({table.pk_columns[0]})"  # no sort of the batch's keys
+            else:
+                desc = ", ".join(f"{c} DESC" for c in table.pk_columns)
+                last = ", ".join(f"(array_agg({c} ORDER BY {desc}))[1]" for c in table.pk_columns)
             self.head = (
                 f"SELECT string_agg(line, E'\\n'), count(*), {last} FROM (SELECT "
                 f"{', '.join(table.pk_columns)}, {self.fast.select} AS line "
@@ -362,12 +366,16 @@ class RangeCopier:
         with connections[self.source].cursor() as cursor:
             for statement in self.fast.setup if self.fast else ():
                 cursor.execute(statement)
+            if self.joined:
+                transfer.text_as_bytes(cursor)
             cursor.execute(self.head + where + self.tail, [*params, self.size])
             raw = cursor.fetchall()
         if self.joined:
             text, count, *newest = raw[0]
             if not count:
                 return None
+            if isinstance(text, str):  # a driver without text_as_bytes (psycopg2)
+                text = text.encode()
             return Batch([], last, inclusive, self.table.raw_key(newest), count, text)
         if not raw:
             return None
@@ -401,7 +409,7 @@ class RangeCopier:
         """Write a batch insert-if-absent, then checkpoint its last key; rows copied."""
         rejected: list[Rejected] = []
         if self.fast:
-            data = self._lines(batch.raw) if batch.text is None else (batch.text + "\n").encode()
+            data = self._lines(batch.raw) if batch.text is None else batch.text + b"\n"
             if self.writer.load_text(data, batch.count, self.fast.order) is None:
                 rejected = self.writer.insert(self._python_rows(batch)).rejected
         else:
@@ -558,3 +566,45 @@ def _worker(
     finally:
         connections.close_all()
         events.put(("exit", None))
+
+
+def copy_one_range(
+    model: type[models.Model], pk: int, source: str, target: str, options: Options
+) -> Result | None:
+    """Copy checkpoint ``pk``'s range under its lease: one distributed worker's unit (a Celery
+    task). None when it is finished or another live owner holds it; a lease lost midway ends
+    the range with a note (``finished`` False)."""
+    checkpoint = leases.claim(pk, options.lease_seconds)
+    if checkpoint is None:
+        return None
+    result = Result(model._meta.label, source, target, ranges=1)
+    result.locked = should_lock(model, source, options.lock)
+    started = time.monotonic()
+
+    def report(kind: str, value: Any) -> None:
+        if kind == "rows":
+            result.rows_copied += value
+        elif kind == "rejected":
+            result.rejected += value
+        elif kind == "note" and value not in result.notes:
+            result.notes.append(value)
+        elif kind == "method":
+            result.method = value
+        elif kind == "fallbacks":
+            result.load_fallbacks += value
+
+    rejects = RejectLog(options.reject_log, model)
+    writer = Writer(model, target, options.method)
+    try:
+        with leases.held(checkpoint, lambda cp, exc: report("note", f"{exc}; left to it")):
+            copy_range(model, checkpoint, source, writer, options, report, rejects)
+            result.finished = True
+        for note in writer.notes:
+            report("note", note)
+        result.load_fallbacks = writer.fallbacks
+        result.method = writer.method
+    finally:
+        writer.close()
+    result.rows_total = checkpoint.rows_copied
+    result.seconds = time.monotonic() - started
+    return result

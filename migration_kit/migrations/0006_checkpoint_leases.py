@@ -47,7 +47,10 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="backfillcheckpoint",
             name="outcome",
-            field=models.JSONField(help_text="A verify range's findings.", null=True),
+            field=models.JSONField(
+                help_text="What the last task on the range reported (verify findings, errors).",
+                null=True,
+            ),
         ),
         migrations.AddConstraint(
             model_name="backfillcheckpoint",

@@ -32,6 +32,7 @@ __all__ = [
     "Options",
     "Outcome",
     "RebuildFailed",
+    "abandon",
     "enqueue_keys",
     "rebuild_model",
     "resume",
@@ -66,6 +67,24 @@ def rebuild_model(
     An unfinished rebuild of the same table with the same plan is resumed (a migration run
     again after a crash); one with another plan is an error naming ``s2_rebuild``.
     """
+    table = model._meta.db_table
+    if model._meta.app_label in capture.INTERNAL_APPS:
+        # The kit's and the router's own tables: their writes are the capture itself (never
+        # captured), their writers are the kit's commands, and their migrations run before
+        # the rebuild's own tables exist. Copied offline, as before.
+        editor.rebuild_table(model, renamed=renamed or {}, defaults=defaults or {})
+        return Outcome(table, editor.connection.alias, "offline")
+    if editor.collect_sql:
+        # sqlmigrate: show what would run, run nothing.
+        shown = plan.build(editor, model, renamed, defaults)
+        editor.collected_sql += [
+            f"-- online rebuild (migration_kit.rebuild): {step}" for step in shown.describe()
+        ]
+        return Outcome(table, editor.connection.alias, "dry-run")
+    row = state.load(editor.connection.alias, table)
+    if row is not None and table not in editor.connection.introspection.table_names():
+        # Killed inside its fence (the table is renamed away): finish what was planned.
+        return runner.run(row, options, progress)
     new_plan = plan.build(editor, model, renamed, defaults)
     _require_tables(new_plan.alias)
     row = state.load(new_plan.alias, new_plan.table)
@@ -92,6 +111,17 @@ def resume(
         if table is None or row.table == table:
             outcomes.append(runner.run(row, options, progress))
     return outcomes
+
+
+def abandon(alias: str, table: str | None = None) -> list[str]:
+    """Stop unfinished rebuilds on ``alias`` (or ``table``'s): the old table back under its
+    name, the new one dropped, capture off. Returns the tables abandoned."""
+    stopped = []
+    for row in state.unfinished(alias):
+        if table is None or row.table == table:
+            runner.abandon(plan.Plan.from_json(row.plan), row, "abandoned by request")
+            stopped.append(row.table)
+    return stopped
 
 
 def enqueue_keys(model: type[models.Model], keys: Iterable[Any], using: str) -> int:

@@ -30,6 +30,8 @@ from migration_kit.rebuild import state
 from migration_kit.rebuild.models import FENCED, RebuildKey
 from migration_kit.vendors import errno
 
+#: Apps whose tables are never captured: the kit's and the router's own state.
+INTERNAL_APPS = dualwrite._INTERNAL_APPS
 #: The longest a writer waits for a fence to end before the write fails (a fence that lasts
 #: longer is a crashed rebuild: ``s2_rebuild --resume`` rolls it back).
 WRITER_WAIT_SECONDS = 30.0
@@ -44,7 +46,7 @@ def _tables(model: type[models.Model]) -> list[str]:
 
 def watched(model: type[models.Model], alias: str) -> list[str]:
     """The tables of ``model`` on ``alias`` whose writes are captured now (cached state)."""
-    if not state.any_active() or model._meta.app_label in dualwrite._INTERNAL_APPS:
+    if not state.any_active() or model._meta.app_label in INTERNAL_APPS:
         return []
     return [t for t in _tables(model) if state.captured(alias, t)]
 
@@ -129,6 +131,8 @@ def _wrap_update(original: Callable[..., Any]) -> Callable[..., Any]:
             return original(self, **kwargs)
         wait_for_fence(alias, tables)
         with transaction.atomic(using=alias, savepoint=False):
+            # Locked as the dual-write capture does (the backend locks a join or subselect
+            # with single-table statements, as SingleStore requires).
             keys = dualwrite._locked_keys(self.using(alias))
             rows = original(self, **kwargs)
             record(alias, self.model, keys, tables)

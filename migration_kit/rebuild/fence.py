@@ -15,16 +15,19 @@ may fence again. A verify difference stops the rebuild (:class:`VerifyFailed`).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from migration_kit.rebuild import apply, hooks, state, verify
 from migration_kit.rebuild.models import APPLYING, FENCED, SWAPPED, RebuildState
 from migration_kit.rebuild.plan import Plan
+from migration_kit.vendors import errno
 
 DEFAULT_FENCE_SECONDS = 5.0
+LOCK_WAIT_TIMEOUT = 1205
 
 
 class FenceTooLong(Exception):
@@ -48,6 +51,26 @@ def rename(plan: Plan, old: str, new: str) -> None:
     connection = connections[plan.alias]
     with connection.cursor() as cursor:
         cursor.execute(connection.schema_editor()._rename_table_sql(old, new))
+
+
+def rename_away(plan: Plan, limit: float) -> None:
+    """Rename the table to ``__s2old``, waiting at most ``limit`` for transactions that used it
+    (the rename waits for them: afterwards none can still be writing the old table)."""
+    connection = connections[plan.alias]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@SESSION.lock_wait_timeout")
+        (previous,) = cursor.fetchone()
+        cursor.execute(f"SET SESSION lock_wait_timeout = {max(1, math.ceil(limit))}")
+        try:
+            cursor.execute(connection.schema_editor()._rename_table_sql(plan.table, plan.old))
+        except DatabaseError as exc:
+            if errno(exc) != LOCK_WAIT_TIMEOUT:
+                raise
+            raise FenceTooLong(
+                f"open transactions kept {plan.table} for over {limit:g}s before the rename"
+            ) from exc
+        finally:
+            cursor.execute(f"SET SESSION lock_wait_timeout = {int(previous)}")
 
 
 def roll_back(plan: Plan, row: RebuildState) -> None:
@@ -80,7 +103,11 @@ def fence_and_swap(
     """
     state.advance(row, FENCED, fences=row.fences + 1)
     began = time.monotonic()
-    rename(plan, plan.table, plan.old)
+    try:
+        rename_away(plan, limit)
+    except BaseException:
+        state.advance(row, APPLYING)  # nothing was renamed
+        raise
     try:
         hooks.reached("fenced")
         apply.drain(plan, source=plan.old)

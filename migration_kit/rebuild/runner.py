@@ -162,7 +162,7 @@ def run(
             # The new table is in place; only the clean-up is left, for a resume.
             raise RebuildFailed(f"{plan.table} was swapped but not cleaned up: {exc}") from exc
         # The error as it happened (a failed copy raises the database's own error).
-        _abandon(plan, row, exc)
+        abandon(plan, row, f"{type(exc).__name__}: {exc}")
         raise
     outcome.seconds = time.monotonic() - began
     outcome.step = row.step
@@ -175,13 +175,23 @@ def run(
     return outcome
 
 
-def _abandon(plan: Plan, row: RebuildState, exc: BaseException) -> None:
-    """Stop a failed rebuild cleanly: old table in place, new one dropped, capture off."""
+def abandon(plan: Plan, row: RebuildState, error: str) -> None:
+    """Stop a rebuild cleanly: old table in place, new one dropped, capture off, ``error``
+    recorded. After the swap there is nothing to undo: only the clean-up is finished."""
     tables = _tables(plan.alias)
+    swapped = plan.table in tables and plan.old in tables and plan.new not in tables
+    if row.step == SWAPPED or swapped:
+        with connections[plan.alias].cursor() as cursor:
+            cursor.execute(
+                f"DROP TABLE IF EXISTS {connections[plan.alias].ops.quote_name(plan.old)}"
+            )
+        apply.clear(plan)
+        state.advance(row, DONE)
+        return
     if plan.table not in tables and plan.old in tables:
         fence.rename(plan, plan.old, plan.table)
     if plan.new in _tables(plan.alias) and plan.table in _tables(plan.alias):
         with connections[plan.alias].cursor() as cursor:
             cursor.execute(f"DROP TABLE {connections[plan.alias].ops.quote_name(plan.new)}")
-    state.advance(row, FAILED, error=f"{type(exc).__name__}: {exc}"[:4000])
+    state.advance(row, FAILED, error=error[:4000])
     apply.clear(plan)

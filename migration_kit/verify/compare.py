@@ -65,10 +65,15 @@ class Side:
             for f, c, mode, pre in columns
             if mode == SQL
         ]
+        loose_columns = [(f, c) for f, c, mode, _ in columns if mode == CHECKSUM]
+        # The last loose text ends the row text, so it needs no length prefix to be
+        # unambiguous (every part before it is prefixed or fixed-form, and no JSON text is
+        # "N"): without one, each side builds a JSON column's text once, not twice.
         loose = [
-            digest.sql_wrap(digest.checksum_text(f, c, conn), True, vendor, f.null)
-            for f, c, mode, _ in columns
-            if mode == CHECKSUM
+            digest.sql_wrap(
+                digest.checksum_text(f, c, conn), i < len(loose_columns) - 1, vendor, f.null
+            )
+            for i, (f, c) in enumerate(loose_columns)
         ]
         # Checksums hash exact and loose texts; row digests only the exact ones (the loose
         # columns are digested in Python there, by their canonical texts).
@@ -107,6 +112,13 @@ class Side:
 
     def count(self) -> int:
         return self._query(f"SELECT COUNT(*) FROM {self.table.name}", [])[0][0]
+
+    def span(self) -> tuple[int, int] | None:
+        """The smallest and largest key of an integer-keyed table; None when it is empty."""
+        low, high = self._query(
+            f"SELECT MIN({self.keys}), MAX({self.keys}) FROM {self.table.name}", []
+        )[0]
+        return None if low is None else (int(low), int(high))
 
     def total(self, rng: Range) -> tuple[int, int] | None:
         """(rows, SQL hash sum) of ``rng`` in one aggregate; None when columns are in Python."""
@@ -297,26 +309,10 @@ class Comparer:
 
     def compare(self) -> Comparison:
         """Find the keys whose rows differ (or exist on one side only)."""
-        self.result.source_rows, self.result.target_rows = self._both("count")
-        bigger = self.source if self.result.source_rows >= self.result.target_rows else self.target
-        pool = self._pools[0] if bigger is self.source else self._pools[1]
-        low: Key | None = None
-        found = bigger.boundaries((low, None), self.chunk_rows, 1)
-        while True:
-            high = found[0] if found else None
-            # One total per chunk first (no GROUP BY); buckets only for a chunk that differs.
-            totals = self._both_async("total", (low, high))
-            # The next boundary is looked up while the other side still computes its checksum.
-            upcoming = None
-            if high is not None:
-                upcoming = pool.submit(bigger.boundaries, (high, None), self.chunk_rows, 1)
-            mine, theirs = totals[0].result(), totals[1].result()
-            if mine is None or mine != theirs:
-                self._check((low, high))
-            self.result.chunks += 1
-            if upcoming is None:
-                break
-            low, found = high, upcoming.result()
+        if self.source.integer_key and self.target.integer_key:
+            self._compare_integer_keys()
+        else:
+            self._compare_by_boundaries()
         keys = set(self._source_rows) | set(self._target_rows)
         self.result.differing = sorted(
             (k for k in keys if self._source_rows.get(k) != self._target_rows.get(k)),
@@ -324,18 +320,69 @@ class Comparer:
         )
         return self.result
 
-    def _check(self, rng: Range, checksums: tuple[Any, Any] | None = None) -> None:
+    def _chunk(self, rng: Range, totals: list[Future]) -> tuple[int, int]:
+        """Settle one chunk from its two totals (one aggregate per side, no GROUP BY; buckets
+        only when they differ); the chunk's row count on each side."""
+        mine, theirs = totals[0].result(), totals[1].result()
+        self.result.chunks += 1
+        if mine is None or mine != theirs:
+            return self._check(rng)
+        return mine[0], theirs[0]
+
+    def _compare_integer_keys(self) -> None:
+        """Chunks of an integer key cut by arithmetic: each chunk is as wide as the previous
+        one, scaled to hold about ``chunk_rows`` rows (at most twice as wide), so no boundary
+        is looked up (an ``OFFSET`` walk of the key index); the chunks' row counts add up to
+        each side's, so no ``COUNT(*)`` pass either."""
+        spans = [span for span in self._both("span") if span is not None]
+        first = min(low for low, _ in spans) - 1 if spans else 0
+        top = max(high for _, high in spans) if spans else 0
+        low: Key | None = None
+        width = self.chunk_rows
+        while True:
+            start = first if low is None else low[0]
+            high = None if start + width >= top else (start + width,)
+            rows = self._chunk((low, high), self._both_async("total", (low, high)))
+            self.result.source_rows += rows[0]
+            self.result.target_rows += rows[1]
+            if high is None:
+                return
+            most = max(rows)
+            width = min(2 * width, max(1, width * self.chunk_rows // most)) if most else 2 * width
+            low = high
+
+    def _compare_by_boundaries(self) -> None:
+        """Chunks cut at every ``chunk_rows``-th key of the side holding more rows."""
+        self.result.source_rows, self.result.target_rows = self._both("count")
+        bigger = self.source if self.result.source_rows >= self.result.target_rows else self.target
+        pool = self._pools[0] if bigger is self.source else self._pools[1]
+        low: Key | None = None
+        found = bigger.boundaries((low, None), self.chunk_rows, 1)
+        while True:
+            high = found[0] if found else None
+            totals = self._both_async("total", (low, high))
+            # The next boundary is looked up while the other side still computes its checksum.
+            upcoming = None
+            if high is not None:
+                upcoming = pool.submit(bigger.boundaries, (high, None), self.chunk_rows, 1)
+            self._chunk((low, high), totals)
+            if upcoming is None:
+                break
+            low, found = high, upcoming.result()
+
+    def _check(self, rng: Range, checksums: tuple[Any, Any] | None = None) -> tuple[int, int]:
+        """Find the differing rows of ``rng``; its row count on each side."""
         (ours_sql, ours_py), (theirs_sql, theirs_py) = checksums or self._both("checksum", rng)
+        total_ours = sum(n for n, _ in ours_sql.values())
+        total_theirs = sum(n for n, _ in theirs_sql.values())
         bad = sorted(
             b
             for b in set(ours_sql) | set(theirs_sql) | set(ours_py) | set(theirs_py)
             if ours_sql.get(b) != theirs_sql.get(b) or ours_py.get(b) != theirs_py.get(b)
         )
         if not bad:
-            return
+            return total_ours, total_theirs
         rows = sum(max(ours_sql.get(b, (0, 0))[0], theirs_sql.get(b, (0, 0))[0]) for b in bad)
-        total_ours = sum(n for n, _ in ours_sql.values())
-        total_theirs = sum(n for n, _ in theirs_sql.values())
         if rows > self.leaf_rows and max(total_ours, total_theirs) > self.fanout:
             bigger = self.source if total_ours >= total_theirs else self.target
             step = max(1, -(-max(total_ours, total_theirs) // self.fanout))
@@ -343,10 +390,11 @@ class Comparer:
             if bounds:
                 for low, high in itertools.pairwise([rng[0], *bounds, rng[1]]):
                     self._check((low, high))
-                return
+                return total_ours, total_theirs
         mine, other = self._both("digests_in", rng, bad)
         self._source_rows.update(mine)
         self._target_rows.update(other)
+        return total_ours, total_theirs
 
     def recheck(self, keys: list[Key]) -> list[Key]:
         """The subset of ``keys`` whose rows still differ now."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from django_singlestore import rules
 from django_singlestore.rules import Column, ForeignKey
-from s2emulator.sqltext import Token, quote_name, string_value
+from s2emulator.sqltext import Token, quote_name, quote_string, string_value
 
 from .cursor import Cursor, Edits
 from .results import Refused, Unhandled
@@ -304,7 +304,9 @@ def _parse_column(cur: Cursor) -> _ColumnDef:
         else:
             raise Unhandled(f"column attribute {word}")
     if computed is not None:
-        col.computed_rewrite = f"{quote_name(name)} {computed}"
+        # MariaDB takes a comment on a generated column (but no NULL/NOT NULL): keep it.
+        comment = f" COMMENT {quote_string(attrs['comment'])}" if "comment" in attrs else ""
+        col.computed_rewrite = f"{quote_name(name)} {computed}{comment}"
         drops = []
     col.column = replace(col.column, **attrs)
     col.drop_spans = tuple(drops)

@@ -35,6 +35,33 @@ def test_refuses_mysql_and_mariadb_naming_the_host() -> None:
     wrapper.close()
 
 
+def test_host_starting_with_a_slash_is_a_unix_socket() -> None:
+    """As on Django's MySQL backend: HOST "/path" is the server's socket, not a host name."""
+    settings_dict = {**connections["s2"].settings_dict, "HOST": "/run/mysqld/mysqld.sock"}
+    params = DatabaseWrapper(settings_dict, alias="socket").get_connection_params()
+    assert params["unix_socket"] == "/run/mysqld/mysqld.sock"
+    assert "host" not in params
+
+
+@pytest.mark.django_db(databases=["default", "mysql"])
+def test_unix_socket_reaches_the_server() -> None:
+    """Through MariaDB's own socket the driver connects, and the backend then refuses MariaDB
+    naming the socket (a wrong path would fail to connect instead)."""
+    with connections["mysql"].cursor() as cursor:
+        cursor.execute("SELECT @@socket")
+        (socket,) = cursor.fetchone()
+    settings_dict = {
+        **connections["mysql"].settings_dict,
+        "ENGINE": "django_singlestore",
+        "HOST": socket,
+        "PORT": "",
+    }
+    wrapper = DatabaseWrapper(settings_dict, alias="via-socket")
+    with pytest.raises(ImproperlyConfigured, match=f"at {socket} is not SingleStore"):
+        wrapper.ensure_connection()
+    wrapper.close()
+
+
 @pytest.mark.django_db(databases=["default", "s2"])
 def test_driver_options_pass_through_and_typos_are_reported() -> None:
     wrapper = wrapper_for("s2", local_infile=True, connect_timeout=5)

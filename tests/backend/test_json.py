@@ -3,11 +3,12 @@
 import pytest
 from django.db import NotSupportedError
 from django.db import connection as default_connection
-from django.db.models import JSONField, Value
+from django.db.models import F, JSONField, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, JSONObject
 from django.test.utils import CaptureQueriesContext
 
+from django_singlestore.versions import DJANGO_6_1
 from tests.backend.backendapp.models import Doc
 
 pytestmark = [pytest.mark.s2, pytest.mark.django_db(databases=["default", "s2"])]
@@ -124,3 +125,32 @@ def test_postgresql_json_queries_unaffected_in_same_process() -> None:
     sql = " ".join(q["sql"] for q in queries.captured_queries)
     assert "JSON_EXTRACT_" not in sql and "JSON_MATCH_ANY_EXISTS" not in sql
     assert "->" in sql and "?" in sql
+
+
+def test_key_compared_with_another_key() -> None:
+    """``data__n__gt=F("data__m")`` compares the two keys' numbers on the server."""
+    Doc.objects.using("s2").bulk_create(
+        [Doc(data={"n": 5, "m": 2}), Doc(data={"n": 2, "m": 5}), Doc(data={"n": 2, "m": 2})]
+    )
+    docs = Doc.objects.using("s2")
+    assert sorted(d.data["n"] for d in docs.filter(data__n__gt=F("data__m"))) == [5]
+    assert sorted(d.data["n"] for d in docs.filter(data__n__lte=F("data__m"))) == [2, 2]
+
+
+def test_negative_array_index_is_refused_as_django_expects() -> None:
+    """JSON_EXTRACT_<type> takes no index from the end: Django's NotSupportedError, not an
+    empty result."""
+    load("s2")
+    with pytest.raises(NotSupportedError, match="negative JSON array indices"):
+        list(Doc.objects.using("s2").filter(**{"data__tags__-1": "y"}))
+
+
+@pytest.mark.skipif(not DJANGO_6_1, reason="key__iexact=None and JSONNull() are Django 6.1's")
+def test_key_json_null_in_iexact_and_in() -> None:
+    """``key__iexact=None`` and ``JSONNull()`` inside ``key__in`` match a JSON null value."""
+    from django.db.models import JSONNull
+
+    load("s2")
+    assert names("s2", data__nullable__iexact=None) == ["beta"]
+    assert names("s2", data__nullable__in=[JSONNull(), "Alpha"]) == ["beta"]
+    assert names("s2", data__name__in=[JSONNull(), "Alpha"]) == ["Alpha"]

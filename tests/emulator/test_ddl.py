@@ -181,6 +181,10 @@ REWRITES = [
         "CREATE TABLE t (a INT, `b` BIGINT AS (a * 2) STORED, c TEXT, d DATETIME)",
     ),
     (
+        "ALTER TABLE t ADD COLUMN c AS b + 1 PERSISTED BIGINT NOT NULL COMMENT 'it''s c'",
+        "ALTER TABLE t ADD COLUMN `c` BIGINT AS (b + 1) STORED COMMENT 'it''s c'",
+    ),
+    (
         "CREATE TABLE q (`s` VARCHAR(40) DEFAULT 'it''s \\\\ -- not a comment', /* keep */ "
         "UNIQUE KEY `PRIMARY` (`s`) USING HASH, SHARD KEY `__SHARDKEY` (`s`))",
         "CREATE TABLE q (`s` VARCHAR(40) DEFAULT 'it''s \\\\ -- not a comment', /* keep */ "

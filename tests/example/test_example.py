@@ -143,6 +143,8 @@ def test_migrations_apply_on_every_alias(example_env: dict[str, str]) -> None:
         "legacy_events",
         "migration_kit_backfillcheckpoint",
         "migration_kit_outboxentry",
+        "migration_kit_rebuildkey",
+        "migration_kit_rebuildstate",
         "migration_kit_verifyrun",
     }
     assert {

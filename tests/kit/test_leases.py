@@ -165,6 +165,11 @@ def test_a_stolen_lease_stops_the_loser_which_takes_it_back_after_expiry(source:
     assert target_rows() == (rows, rows)
 
 
+def stopped_state(pid: int) -> str:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        return stat.read().rpartition(")")[2].split()[0]
+
+
 @pytest.mark.s2
 def test_a_frozen_backfill_is_taken_over_after_expiry_and_stops_cleanly_on_waking() -> None:
     rows = 2000
@@ -178,20 +183,28 @@ def test_a_frozen_backfill_is_taken_over_after_expiry_and_stops_cleanly_on_wakin
         time.sleep(0.01)
     os.killpg(frozen.pid, signal.SIGSTOP)  # alive, but neither copying nor renewing
     try:
+        while stopped_state(frozen.pid) != "T":  # the signal lands asynchronously
+            time.sleep(0.001)
         at = BackfillCheckpoint.objects.get().rows_copied
         taker = manage(*args)
-        out, err = taker.communicate(timeout=120)
-        assert taker.returncode == 0, err.decode()
-        took = json.loads(out)["models"][0]
+        # Once the lease has expired and been taken, wake the frozen run: a statement it had in
+        # flight (and the row locks that holds on the target) completes, then its next
+        # checkpoint save finds the lease gone.
+        while not BackfillCheckpoint.objects.filter(takeovers=1).exists():
+            assert time.monotonic() < deadline and taker.poll() is None, taker.stderr
+            time.sleep(0.01)
     finally:
         os.killpg(frozen.pid, signal.SIGCONT)
+    out, err = taker.communicate(timeout=120)
+    assert taker.returncode == 0, err.decode()
+    took = json.loads(out)["models"][0]
     out, err = frozen.communicate(timeout=60)
     assert frozen.returncode == 0, err.decode()
     woke = json.loads(out)["models"][0]
     assert any("taken over" in note for note in woke["notes"]), woke
     assert woke["finished"] and took["finished"]
     cp = BackfillCheckpoint.objects.get()
-    assert cp.takeovers == 1 and cp.rows_copied == rows
+    assert cp.takeovers == 1 and cp.rows_copied == rows, (cp.takeovers, cp.rows_copied)
     # The taker resumed from the frozen run's checkpoint (at most a batch re-read).
     assert rows - at - 20 <= took["rows_copied"] <= rows - at + 20, (at, took)
     assert target_rows() == (rows, rows)

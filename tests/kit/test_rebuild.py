@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from io import StringIO
@@ -349,3 +350,141 @@ def test_the_command_rebuilds_an_installed_model_and_reports_it() -> None:
     assert "kitapp_benchrow on 's2': done, 300 rows copied" in out.getvalue()
     assert "capturing writes" in err.getvalue() and "swapped" in err.getvalue()
     assert sorted(BenchRow.objects.using("s2").values_list("account", "note")) == before
+
+
+def test_migrate_run_again_after_a_kill_in_the_fence_resumes_the_rebuild(filled: tuple) -> None:
+    v1, v2 = filled
+    before = table_rows()
+    with connections["s2"].schema_editor(collect_sql=True) as editor:
+        state.start(plan.build(editor, v2))
+    assert run_command("fenced").returncode == -9
+    assert TABLE not in tables()
+    # An ORM read meanwhile waits for the fence to end instead of failing.
+    seen: list[object] = []
+
+    def read() -> None:
+        try:
+            seen.append(v1.objects.using("s2").count())
+        except Exception as exc:
+            seen.append(exc)
+        finally:
+            connections.close_all()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(0.5)
+    assert seen == []  # still waiting
+    alter(v1, v2)  # what `migrate` does when it runs the AlterField again
+    reader.join(30)
+    assert seen == [ROWS]
+    assert tables() == {TABLE} and code_length() == 60 and table_rows() == before
+    assert RebuildState.objects.get(table=TABLE).step == DONE
+
+
+def test_an_open_transaction_on_the_table_makes_the_fence_give_up_not_hang(
+    filled: tuple,
+) -> None:
+    _, v2 = filled
+    holding = threading.Event()
+
+    def hold() -> None:
+        # A transaction that read the table and stays open: the rename must wait for it.
+        other = DatabaseWrapper({**connections["s2"].settings_dict}, alias="s2")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("BEGIN")
+                cursor.execute(f"SELECT COUNT(*) FROM {TABLE}")
+                holding.set()
+                time.sleep(12)
+                cursor.execute("COMMIT")
+        finally:
+            other.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        holding.wait(10)
+        began = time.monotonic()
+        with (
+            connections["s2"].schema_editor() as editor,
+            pytest.raises(RebuildFailed, match="2 fences each ran over 1s"),
+        ):
+            rebuild.rebuild_model(editor, v2, options=Options(fence_seconds=1.0, fences=2))
+        assert time.monotonic() - began < 11
+    finally:
+        holder.join()
+    assert tables() == {TABLE} and code_length() == 20
+
+
+def test_collecting_sql_shows_the_online_rebuild_and_runs_nothing(filled: tuple) -> None:
+    v1, v2 = filled
+    with connections["s2"].schema_editor(collect_sql=True) as editor:
+        editor.alter_field(v1, v1._meta.get_field("code"), v2._meta.get_field("code"))
+    shown = "\n".join(editor.collected_sql)
+    assert "-- online rebuild (migration_kit.rebuild): create kitapp_rebuildme__s2new" in shown
+    assert code_length() == 20 and tables() == {TABLE}
+    assert not RebuildState.objects.filter(table=TABLE).exists()
+
+
+def test_abandon_after_a_kill_puts_the_old_table_back_and_stops_capture(filled: tuple) -> None:
+    _, v2 = filled
+    before = table_rows()
+    with connections["s2"].schema_editor(collect_sql=True) as editor:
+        state.start(plan.build(editor, v2))
+    assert run_command("copying").returncode == -9
+    assert f"{TABLE}__s2new" in tables()
+    out = StringIO()
+    call_command("s2_rebuild", "--abandon", "--database", "s2", "--format", "json", stdout=out)
+    assert json.loads(out.getvalue()) == {"abandoned": [TABLE]}
+    assert tables() == {TABLE} and code_length() == 20 and table_rows() == before
+    state.invalidate()
+    assert not state.captured("s2", TABLE)
+    assert not RebuildKey.objects.using("s2").filter(table=TABLE).exists()
+
+
+def test_a_failed_rebuild_exits_1_with_the_error_in_json() -> None:
+    out = StringIO()
+    args = ["kitapp.BenchRow", "--database", "s2", "--fence-seconds", "1e-6", "--fences", "1"]
+    with pytest.raises(CommandError, match="1 fences each ran over") as raised:
+        call_command("s2_rebuild", *args, "--format", "json", stdout=out, stderr=StringIO())
+    assert raised.value.returncode == 1
+    document = json.loads(out.getvalue())
+    assert document["rebuilds"] == [] and "RebuildFailed" in document["errors"][0]
+    assert RebuildState.objects.get(table="kitapp_benchrow").step == FAILED
+
+
+def test_an_update_filtered_by_a_subselect_is_captured(filled: tuple) -> None:
+    v1, v2 = filled
+    done: list[int] = []
+
+    def write(message: str) -> None:
+        if message.startswith("copied") and not done:
+            chosen = v1.objects.using("s2").filter(code__in=["s1", "s2"]).values("pk")
+            done.append(v1.objects.using("s2").filter(pk__in=chosen).update(name="by subselect"))
+
+    with connections["s2"].schema_editor() as editor:
+        rebuild.rebuild_model(editor, v2, options=Options(chunk_size=1000), progress=write)
+    assert done == [2]
+    assert set(
+        v2.objects.using("s2").filter(code__in=["s1", "s2"]).values_list("name", flat=True)
+    ) == {"by subselect"}
+
+
+@pytest.mark.django_db(databases=["default", "mysql", "s2"])
+def test_the_rebuild_tables_migrate_everywhere_with_plain_settings() -> None:
+    from django_singlestore.rules import Storage
+
+    s2 = connections["s2"]
+    assert s2.s2_options.storage_for_app("migration_kit") is None
+    with s2.cursor() as cursor:
+        designs = {
+            table: s2.introspection.get_table_design(cursor, table).storage
+            for table in ("migration_kit_rebuildstate", "migration_kit_rebuildkey")
+        }
+    assert designs == {
+        "migration_kit_rebuildstate": Storage.ROWSTORE_REFERENCE,
+        "migration_kit_rebuildkey": Storage.ROWSTORE,
+    }
+    for alias in ("default", "mysql"):
+        present = set(connections[alias].introspection.table_names())
+        assert {"migration_kit_rebuildstate", "migration_kit_rebuildkey"} <= present

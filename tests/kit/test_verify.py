@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
+import random
+import struct
 
 import pytest
 from django.core.management import call_command
@@ -65,6 +68,27 @@ def test_sql_digest_equals_python_digest_for_every_pushable_type(alias: str) -> 
         assert in_sql == in_python, fld.name
         checked += 1
     assert checked == len(table.fields) - 1
+
+
+@pytest.mark.parametrize("alias", ["default", "mysql"])
+def test_sql_float_text_is_the_bits_on_random_patterns_and_every_power_of_two(alias: str) -> None:
+    """The float digest in SQL equals Python's bits text on random bit patterns, on every
+    power of two with its neighbours (where LOG2 guesses the exponent one off) and on
+    subnormals."""
+    rng = random.Random(7)
+    values = [struct.unpack(">d", struct.pack(">Q", rng.getrandbits(64)))[0] for _ in range(2000)]
+    for e in range(-1074, 1024):
+        values += [2.0**e, -math.nextafter(2.0**e, 0), math.nextafter(2.0**e, math.inf)]
+    values = [v for v in values if math.isfinite(v)] + [0.0, -0.0, 5e-324, 1.7976931348623157e308]
+    Everything.objects.using(alias).bulk_create(Everything(ratio=v) for v in values)
+    conn = connections[alias]
+    table = Table(Everything, conn)
+    text = digest.sql_text(Everything._meta.get_field("ratio"), "ratio", conn)
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT {text} FROM {table.name} ORDER BY {table.order_by}")
+        in_sql = [r[0] for r in cursor.fetchall()]
+    canon = digest.python_text(Everything._meta.get_field("ratio"))
+    assert in_sql == [canon(v) for v in values]
 
 
 def test_clean_after_backfill_for_every_model_both_directions() -> None:
@@ -147,6 +171,31 @@ def test_bisection_finds_scattered_differences_for_every_key_type(model) -> None
         (table.to_key(r.pk) for r in targets), key=repr
     )
     assert found.chunks > 1
+
+
+def test_integer_key_chunks_cover_gaps_and_both_ends() -> None:
+    """Integer keys are chunked by arithmetic over sparse and dense stretches: every row is
+    counted once, and rows before the first, between and after the last source key are found."""
+    rows = everything_rows(120)
+    for i, row in enumerate(rows):
+        row.pk = [5 + i, 40_000 + i * 997, 9_000_000_000 + i][i % 3]
+    Everything.objects.using("default").bulk_create(rows)
+    copy("kitapp.Everything")
+    mysql = Everything.objects.using("mysql")
+    extra = [everything_rows(2)[1] for _ in range(3)]
+    for row, pk in zip(extra, (1, 500_000, 9_999_999_999), strict=True):
+        row.pk = pk
+        row.save(using="mysql")
+    changed = [rows[7].pk, rows[62].pk, rows[119].pk]
+    mysql.filter(pk__in=changed).update(name="changed on the target")
+    comparer = Comparer(Everything, "default", "mysql", chunk_rows=8)
+    try:
+        found = comparer.compare()
+    finally:
+        comparer.close()
+    assert (found.source_rows, found.target_rows) == (120, 123)
+    assert sorted(k for (k,) in found.differing) == sorted([*changed, 1, 500_000, 9_999_999_999])
+    assert found.chunks > 120 // 8
 
 
 @pytest.mark.parametrize("alias", ["default", "mysql"])

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
 
 from migration_kit.backfill import Options, RowsRejected, WorkerFailed, backfill
+from migration_kit.backfill.runner import Result
 from migration_kit.management.commands._models import (
     refuse_multi_table,
     resolve_aliases,
     resolve_models,
 )
 from s2router.commands import S2Command
+
+#: Ranges ``--celery`` plans without ``--ranges``: enough to keep a few workers busy.
+DEFAULT_RANGES = 8
 
 
 class Command(S2Command):
@@ -59,6 +64,19 @@ class Command(S2Command):
             "take it over (default MIGRATION_KIT['LEASE_SECONDS'], 60).",
         )
         parser.add_argument("--reject-log", help="Append refused rows here and continue.")
+        parser.add_argument(
+            "--celery",
+            action="store_true",
+            help="Copy on the project's Celery workers: one task per range (see --ranges).",
+        )
+        parser.add_argument(
+            "--ranges", type=int, help="With --celery: key ranges to plan (default 8)."
+        )
+        parser.add_argument(
+            "--no-wait",
+            action="store_true",
+            help="With --celery: enqueue the tasks and return; s2_status shows progress.",
+        )
         self.add_format_argument(parser)
         parser.add_argument(
             "--progress",
@@ -76,6 +94,16 @@ class Command(S2Command):
             raise CommandError("--batch-seconds must be positive.", returncode=2)
         if opts["lease_seconds"] is not None and opts["lease_seconds"] <= 0:
             raise CommandError("--lease-seconds must be positive.", returncode=2)
+        if not opts["celery"] and (opts["ranges"] is not None or opts["no_wait"]):
+            raise CommandError("--ranges and --no-wait go with --celery.", returncode=2)
+        if opts["celery"] and opts["workers"] != 1:
+            raise CommandError(
+                "--workers forks local processes; with --celery the workers are Celery's "
+                "(choose the task count with --ranges).",
+                returncode=2,
+            )
+        if opts["ranges"] is not None and opts["ranges"] < 1:
+            raise CommandError("--ranges must be at least 1.", returncode=2)
         models = resolve_models(opts["models"])
         refuse_multi_table(models)
         plans = [(m, *resolve_aliases(m, opts["source"], opts["target"])) for m in models]
@@ -93,11 +121,19 @@ class Command(S2Command):
         results = []
         try:
             for model, source, target in plans:
-                results.append(backfill(model, source, target, options, self.progress_stream))
+                if opts["celery"]:
+                    results.append(self._on_celery(model, source, target, options, opts))
+                else:
+                    results.append(backfill(model, source, target, options, self.progress_stream))
         except RowsRejected as exc:
             raise CommandError(str(exc), returncode=1) from exc
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc), returncode=2) from exc
         except (WorkerFailed, DatabaseError, ValueError) as exc:
             raise CommandError(f"Backfill failed: {exc}", returncode=2) from exc
+        if opts["no_wait"]:
+            self._enqueued(results, opts["format"])
+            return
         rejected = sum(r.rejected for r in results)
         if opts["format"] == "json":
             summary = {"models": [r.as_dict() for r in results], "rejected": rejected}
@@ -116,4 +152,35 @@ class Command(S2Command):
         if rejected:
             raise CommandError(
                 f"{rejected} row(s) refused by the target; see {opts['reject_log']}.", returncode=1
+            )
+
+    def _on_celery(
+        self, model: Any, source: str, target: str, options: Options, opts: dict[str, Any]
+    ) -> Result:
+        """One model on the project's Celery workers (``migration_kit.tasks``; without the
+        ``celery`` extra its import raises ImproperlyConfigured naming it)."""
+        from migration_kit import tasks
+
+        tasks.celery_app()
+        try:
+            return tasks.run_backfill(
+                model,
+                source,
+                target,
+                options,
+                opts["ranges"] or DEFAULT_RANGES,
+                no_wait=opts["no_wait"],
+                progress_file=self.progress_stream,
+            )
+        except tasks.TaskFailed as exc:
+            raise WorkerFailed(str(exc)) from exc
+
+    def _enqueued(self, results: list[Result], fmt: str) -> None:
+        if fmt == "json":
+            self.emit_json({"models": [r.as_dict() for r in results], "rejected": 0})
+            return
+        for r in results:
+            self.stdout.write(
+                f"{r.model}: {r.notes[0]} on Celery ({r.ranges} range(s), {r.rows_total} rows "
+                "copied so far); s2_status shows progress"
             )

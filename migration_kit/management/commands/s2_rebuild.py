@@ -14,6 +14,13 @@ from migration_kit.rebuild.runner import Options, Outcome, RebuildFailed
 from s2router.commands import S2Command
 
 
+def _singlestore_alias() -> str:
+    from s2router import conf
+
+    config = conf.get_config()
+    return config.singlestore if config.configured and config.singlestore else "default"
+
+
 class Command(S2Command):
     help = (
         "Rebuild the tables of the given models on SingleStore into each model's current "
@@ -25,16 +32,31 @@ class Command(S2Command):
 
     def add_arguments(self, parser: CommandParser) -> None:
         self.add_models_argument(parser)
-        self.add_database_argument(parser, "The SingleStore alias holding the tables.")
+        self.add_database_argument(
+            parser,
+            "The SingleStore alias holding the tables (default: S2ROUTER['SINGLESTORE'], "
+            "else 'default').",
+        )
         parser.add_argument(
             "--resume",
             action="store_true",
             help="Carry unfinished rebuilds on --database (of the given models, or all) on.",
         )
         parser.add_argument(
+            "--abandon",
+            action="store_true",
+            help="Stop unfinished rebuilds on --database (of the given models, or all): the old "
+            "table stays, the new one is dropped, capture stops.",
+        )
+        parser.add_argument(
             "--dry-run", action="store_true", help="Show what would be done; change nothing."
         )
-        parser.add_argument("--chunk-size", type=int, default=Options.chunk_size)
+        parser.add_argument(
+            "--chunk-size",
+            type=int,
+            default=Options.chunk_size,
+            help="Rows per INSERT … SELECT of the copy (default %(default)s).",
+        )
         parser.add_argument(
             "--fence-seconds",
             type=float,
@@ -56,7 +78,7 @@ class Command(S2Command):
         self.add_format_argument(parser)
 
     def handle(self, *args: str, **opts: Any) -> None:
-        alias = opts["database"] or "default"
+        alias = opts["database"] or _singlestore_alias()
         if alias not in connections:
             raise CommandError(f"Unknown database alias {alias!r}.", returncode=2)
         if connections[alias].vendor != "singlestore":
@@ -68,8 +90,12 @@ class Command(S2Command):
             raise CommandError("--chunk-size and --fences must be positive.", returncode=2)
         if opts["fence_seconds"] <= 0:
             raise CommandError("--fence-seconds must be positive.", returncode=2)
-        if not opts["models"] and not opts["resume"]:
-            raise CommandError("Name models as app.Model, or pass --resume.", returncode=2)
+        if not opts["models"] and not (opts["resume"] or opts["abandon"]):
+            raise CommandError(
+                "Name models as app.Model, or pass --resume or --abandon.", returncode=2
+            )
+        if opts["resume"] and opts["abandon"]:
+            raise CommandError("--resume and --abandon exclude each other.", returncode=2)
         options = Options(
             chunk_size=opts["chunk_size"],
             backlog=opts["backlog"],
@@ -79,6 +105,15 @@ class Command(S2Command):
         models = resolve_models(opts["models"]) if opts["models"] else []
         if opts["dry_run"]:
             self._dry_run(alias, models, opts)
+            return
+        if opts["abandon"] and not opts["dry_run"]:
+            tables = [m._meta.db_table for m in models] or [None]
+            stopped = [t for table in tables for t in rebuild.abandon(alias, table)]
+            if opts["format"] == "json":
+                self.emit_json({"abandoned": stopped})
+            else:
+                for table in stopped:
+                    self.stdout.write(f"{table} on {alias!r}: abandoned, the old table is in place")
             return
         progress = self._progress
         outcomes: list[Outcome] = []
@@ -107,12 +142,13 @@ class Command(S2Command):
 
     def _dry_run(self, alias: str, models: list[Any], opts: dict[str, Any]) -> None:
         documents = []
-        if opts["resume"]:
+        if opts["resume"] or opts["abandon"]:
+            would = "resume" if opts["resume"] else "abandon"
             for row in state.unfinished(alias):
                 if not models or row.table in {m._meta.db_table for m in models}:
                     documents.append(
                         {"table": row.table, "database": alias, "step": row.step,
-                         "rows_copied": row.rows_copied, "would": "resume"}
+                         "rows_copied": row.rows_copied, "would": would}
                     )  # fmt: skip
         else:
             with connections[alias].schema_editor(atomic=False, collect_sql=True) as editor:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from migration_kit.backfill import leases
 from migration_kit.management.commands._models import resolve_models
 from migration_kit.status import model_status
 from s2router import shadow
@@ -31,7 +32,7 @@ class Command(S2Command):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         chosen = resolve_models(opts["models"])
-        statuses = [model_status(model) for model in chosen]
+        statuses = [_with_leases(model_status(model)) for model in chosen]
         if opts["reset_shadow"]:
             shadow.reset_stats(*(model._meta.label for model in chosen))
             self.stderr.write(f"shadow counters reset for {len(chosen)} model(s)")
@@ -43,6 +44,15 @@ class Command(S2Command):
         attention = [s["model"] for s in statuses if _problems(s)]
         if attention:
             raise CommandError(f"needs attention: {', '.join(attention)}", returncode=1)
+
+
+def _with_leases(status: dict[str, Any]) -> dict[str, Any]:
+    """Add who holds the backfill's ranges now (``leases.progress``) to a model's status."""
+    from s2router import conf as router_conf
+
+    target = router_conf.get_config().singlestore
+    status["backfill"]["leases"] = leases.progress(status["model"], status["source"], target)
+    return status
 
 
 def _odd_capture(capture: dict[str, Any]) -> list[str]:
@@ -76,6 +86,14 @@ def _line(s: dict[str, Any]) -> str:
             f"{backfill['finished_ranges']}/{backfill['ranges']} ranges, "
             f"{backfill['rows_copied']} rows"
         )
+        held = backfill["leases"]
+        if held["leased"] or held["expired"]:
+            copied += (
+                f" ({held['leased']} leased by {len(held['owners'])} owner(s), "
+                f"{held['expired']} expired)"
+            )
+        if held["takeovers"]:
+            copied += f", {held['takeovers']} takeover(s)"
     else:
         copied = "backfill not run"
     outbox = s["outbox"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError, CommandParser
 
 from migration_kit.management.commands._models import (
@@ -13,7 +15,11 @@ from migration_kit.management.commands._models import (
     resolve_models,
 )
 from migration_kit.verify import verify
+from migration_kit.verify.runner import Outcome
 from s2router.commands import S2Command
+
+#: Ranges ``--celery`` plans without ``--ranges``.
+DEFAULT_RANGES = 8
 
 
 class Command(S2Command):
@@ -39,6 +45,30 @@ class Command(S2Command):
         parser.add_argument(
             "--chunk-rows", type=int, default=50_000, help="Rows per top-level checksum chunk."
         )
+        parser.add_argument(
+            "--celery",
+            action="store_true",
+            help="Compare on the project's Celery workers: one task per key range.",
+        )
+        parser.add_argument(
+            "--ranges", type=int, help="With --celery: key ranges to plan (default 8)."
+        )
+        parser.add_argument(
+            "--no-wait",
+            action="store_true",
+            help="With --celery: enqueue and return; the last range records the verify run.",
+        )
+        parser.add_argument(
+            "--lease-seconds",
+            type=float,
+            help="With --celery: a range's lease time (default MIGRATION_KIT['LEASE_SECONDS']).",
+        )
+        parser.add_argument(
+            "--progress",
+            action="store_true",
+            default=None,
+            help="With --celery: show the progress bar even when stderr is not a terminal.",
+        )
         self.add_format_argument(parser)
 
     def handle(self, *args: str, **opts: Any) -> None:
@@ -46,9 +76,22 @@ class Command(S2Command):
             raise CommandError("--chunk-rows must be at least 2.", returncode=2)
         if opts["lag_wait"] < 0:
             raise CommandError("--lag-wait must not be negative.", returncode=2)
+        celery_only = ("ranges", "no_wait", "lease_seconds", "progress")
+        if not opts["celery"] and any(opts[k] not in (None, False) for k in celery_only):
+            raise CommandError(
+                "--ranges, --no-wait, --lease-seconds and --progress go with --celery.",
+                returncode=2,
+            )
+        if opts["ranges"] is not None and opts["ranges"] < 1:
+            raise CommandError("--ranges must be at least 1.", returncode=2)
+        if opts["lease_seconds"] is not None and opts["lease_seconds"] <= 0:
+            raise CommandError("--lease-seconds must be positive.", returncode=2)
         models = resolve_models(opts["models"])
         refuse_multi_table(models)
         plans = [(m, *resolve_aliases(m, opts["source"], opts["target"])) for m in models]
+        if opts["celery"]:
+            self._on_celery(plans, opts)
+            return
         outcomes = [
             verify(
                 model,
@@ -60,6 +103,9 @@ class Command(S2Command):
             )
             for model, source, target in plans
         ]
+        self._report(outcomes, opts)
+
+    def _report(self, outcomes: list[Outcome], opts: dict[str, Any]) -> None:
         if opts["format"] == "json":
             self.emit_json({"models": [o.as_dict() for o in outcomes]})
         else:
@@ -76,6 +122,61 @@ class Command(S2Command):
                 + ("left after repair." if opts["repair"] else "(rerun with --repair to fix)."),
                 returncode=1,
             )
+
+    def _on_celery(self, plans: list[tuple[Any, str, str]], opts: dict[str, Any]) -> None:
+        """Each model's pass as range tasks on the project's Celery workers."""
+        try:
+            from migration_kit import tasks
+
+            tasks.celery_app()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        options = {
+            "repair": opts["repair"],
+            "lag_wait": opts["lag_wait"],
+            "chunk_rows": opts["chunk_rows"],
+            "lease_seconds": opts["lease_seconds"],
+        }
+        outcomes, enqueued = [], []
+        for model, source, target in plans:
+            began = time.monotonic()
+            run, totals = tasks.run_verify(
+                model,
+                source,
+                target,
+                options,
+                opts["ranges"] or DEFAULT_RANGES,
+                no_wait=opts["no_wait"],
+                progress_file=self.progress_stream,
+                progress=opts["progress"],
+            )
+            if opts["no_wait"]:
+                enqueued.append({"model": model._meta.label, "verify_run": run.pk, **totals})
+                continue
+            label = model._meta.label
+            outcomes.append(
+                Outcome(
+                    run=run,
+                    differing=totals["differing"],
+                    lagging=totals["lagging"],
+                    repaired=totals["repaired"],
+                    chunks=totals["chunks"],
+                    seconds=time.monotonic() - began,
+                    python_columns=totals["python_columns"],
+                    notes=[f"{label}: compared in {totals['ranges']} range task(s) on Celery."],
+                )
+            )
+        if opts["no_wait"]:
+            if opts["format"] == "json":
+                self.emit_json({"models": enqueued})
+            else:
+                for e in enqueued:
+                    self.stdout.write(
+                        f"{e['model']}: {e['enqueued']} verify range task(s) enqueued on Celery "
+                        f"(verify run {e['verify_run']}); s2_status shows the result"
+                    )
+            return
+        self._report(outcomes, opts)
 
     @staticmethod
     def _line(o: Any) -> str:
