@@ -323,14 +323,15 @@ class Session:
     async def _client_pump(self) -> None:
         assert self.backend_writer is not None
         backend = self.backend_writer
-        buf = bytearray()
+        rest = b""  # an incomplete header or command left from the last chunk
         while True:
             chunk = await self.client_reader.read(READ_SIZE)
             if not chunk:
                 return
-            buf += chunk
+            # Most chunks (a LOCAL INFILE upload, small commands) are forwarded whole: no copy.
+            data = rest + chunk if rest else chunk
             pos = sent = 0
-            end = len(buf)
+            end = len(data)
             while True:
                 if self._forward_left:
                     step = min(self._forward_left, end - pos)
@@ -340,13 +341,13 @@ class Session:
                         break
                 if end - pos < 4:
                     break
-                length = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16
-                if self._is_command(buf[pos + 3], length):
+                length = data[pos] | data[pos + 1] << 8 | data[pos + 2] << 16
+                if self._is_command(data[pos + 3], length):
                     if end - pos < 4 + length:
                         break
                     if pos > sent:
-                        backend.write(buf[sent:pos])
-                    payload = bytes(buf[pos + 4 : pos + 4 + length])
+                        backend.write(data[sent:pos])
+                    payload = data[pos + 4 : pos + 4 + length]
                     pos = sent = pos + 4 + length
                     if not await self._command(payload):
                         return
@@ -354,8 +355,8 @@ class Session:
                     pos += 4
                     self._forward_left = length
             if pos > sent:
-                backend.write(buf[sent:pos])
-            del buf[:pos]
+                backend.write(data if sent == 0 and pos == end else data[sent:pos])
+            rest = data[pos:]
             await backend.drain()
 
     def _is_command(self, seq: int, length: int) -> bool:
