@@ -386,12 +386,21 @@ class RangeCopier:
     def _lines(self, raw: list[tuple]) -> bytes:
         """``LOAD DATA`` text of fast-path rows: the SQL part, then the Python-rendered columns."""
         at = self.nkeys
+        # MySQL/MariaDB send the SQL part as UTF-8 bytes (transfer.column_plan), others as str.
+        text = not isinstance(raw[0][at], bytes)
         if not self.fast.python_positions:
-            return ("\n".join([r[at] for r in raw]) + "\n").encode("utf-8")
+            if text:
+                return ("\n".join([r[at] for r in raw]) + "\n").encode("utf-8")
+            return b"\n".join([r[at] for r in raw]) + b"\n"
         tail = convert.convert_rows([r[at + 1 :] for r in raw], self.python_converters)
         texts = self.python_texts
         lines = [
-            "\t".join([r[at], *[f(v) for f, v in zip(texts, values, strict=True)]])
+            "\t".join(
+                [
+                    r[at] if text else r[at].decode(),
+                    *[f(v) for f, v in zip(texts, values, strict=True)],
+                ]
+            )
             for r, values in zip(raw, tail, strict=True)
         ]
         return ("\n".join(lines) + "\n").encode("utf-8")

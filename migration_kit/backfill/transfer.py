@@ -99,6 +99,11 @@ def column_plan(
             plan.setup = PG_SETUP
     if parts:
         plan.select = f"{join}({sep}, {', '.join(parts)})"
+        if source.vendor == "mysql":
+            # MySQL/MariaDB hand the line over as its UTF-8 bytes (what LOAD DATA takes), so
+            # the driver does not decode each row into a str for Python to encode it back.
+            # CONVERT first: a line of latin1 columns would otherwise be latin1 bytes.
+            plan.select = f"CAST(CONVERT({plan.select} USING utf8mb4) AS BINARY)"
     return plan
 
 

@@ -277,3 +277,28 @@ def test_json_in_another_text_form_is_not_a_difference(source: str, target: str)
         cursor.execute("UPDATE kitapp_allfields SET data = %s WHERE id = 11", ['{"a": 1}'])
     changed = command("s2_verify", "kitapp.AllFields", source, target, lag_wait=0)
     assert changed["differences"] == 1 and changed["sample"] == [11], changed
+
+
+@pytest.mark.parametrize("source", ["mysql"])
+def test_a_latin1_source_column_arrives_as_utf8(source: str) -> None:
+    """A MariaDB source hands its lines over as bytes (transfer.column_plan): a latin1 column's
+    non-ASCII text still reaches the target as UTF-8, beside a Python-rendered column too."""
+    table = CustomColumn._meta.db_table
+    with connections[source].cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} MODIFY name VARCHAR(50) CHARACTER SET latin1 NOT NULL")
+    try:
+        at = datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.UTC)
+        names = [f"é{i} ü\tÿ\\Å\n" for i in range(30)]
+        CustomColumn.objects.using(source).bulk_create(
+            CustomColumn(name=name, at=at, ratio=i / 3, numbers=[i] if i % 2 else None)
+            for i, name in enumerate(names)
+        )
+        copied = command("s2_backfill", "kitapp.CustomColumn", source, "s2", batch_size=8)
+        assert copied["rows_copied"] == 30 and copied["load_fallbacks"] == 0, copied
+        assert sorted(CustomColumn.objects.using("s2").values_list("name", flat=True)) == sorted(
+            names
+        )
+        same(snapshot(CustomColumn, source), snapshot(CustomColumn, "s2"))
+    finally:
+        with connections[source].cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table} MODIFY name VARCHAR(50) NOT NULL")
