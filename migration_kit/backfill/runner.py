@@ -81,6 +81,19 @@ class Result:
     def rows_per_second(self) -> float:
         return self.rows_copied / self.seconds if self.seconds else 0.0
 
+    def report(self, kind: str, value: Any) -> None:
+        """Take one progress report of a range copier (rows, rejects, notes, method, fallbacks)."""
+        if kind == "rows":
+            self.rows_copied += value
+        elif kind == "rejected":
+            self.rejected += value
+        elif kind == "note" and value not in self.notes:
+            self.notes.append(value)
+        elif kind == "method":
+            self.method = value
+        elif kind == "fallbacks":
+            self.load_fallbacks += value
+
     def as_dict(self) -> dict[str, Any]:
         data = dict(self.__dict__)
         data["rows_per_second"] = round(self.rows_per_second, 1)
@@ -131,17 +144,9 @@ def backfill(
     rejects = RejectLog(options.reject_log, model)
 
     def report(kind: str, value: Any) -> None:
+        result.report(kind, value)
         if kind == "rows":
-            result.rows_copied += value
             bar.update(value)
-        elif kind == "rejected":
-            result.rejected += value
-        elif kind == "note" and value not in result.notes:
-            result.notes.append(value)
-        elif kind == "method":
-            result.method = value
-        elif kind == "fallbacks":
-            result.load_fallbacks += value
 
     try:
         if todo:
@@ -589,19 +594,7 @@ def copy_one_range(
     result = Result(model._meta.label, source, target, ranges=1)
     result.locked = should_lock(model, source, options.lock)
     started = time.monotonic()
-
-    def report(kind: str, value: Any) -> None:
-        if kind == "rows":
-            result.rows_copied += value
-        elif kind == "rejected":
-            result.rejected += value
-        elif kind == "note" and value not in result.notes:
-            result.notes.append(value)
-        elif kind == "method":
-            result.method = value
-        elif kind == "fallbacks":
-            result.load_fallbacks += value
-
+    report = result.report
     rejects = RejectLog(options.reject_log, model)
     writer = Writer(model, target, options.method)
     try:

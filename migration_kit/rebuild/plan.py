@@ -14,27 +14,13 @@ from typing import Any
 from django.db import NotSupportedError, models
 
 from django_singlestore.design import field_db_type
+from migration_kit import field_types
 
 #: Suffixes of the new table (filled, then swapped in) and of the old one while fenced.
 NEW_SUFFIX = "__s2new"
 OLD_SUFFIX = "__s2old"
 #: Primary-key types whose prepared value is an int or a string (what a captured key stores).
-KEY_TYPES = frozenset(
-    {
-        "AutoField",
-        "BigAutoField",
-        "SmallAutoField",
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveBigIntegerField",
-        "PositiveSmallIntegerField",
-        "CharField",
-        "SlugField",
-        "UUIDField",
-    }
-)
+KEY_TYPES = field_types.INTEGER_TYPES | {"CharField", "SlugField", "UUIDField"}
 
 
 @dataclass
