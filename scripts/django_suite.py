@@ -324,8 +324,8 @@ def wall_time(results: dict[str, AppResult]) -> str:
     if len(timed) == len(results):
         return f"; their runs took {minutes}."
     return (
-        f"; the {len(timed)} apps run since wall time is kept per app took {minutes}; "
-        f"the other {len(results) - len(timed)} apps' results predate it."
+        f"; the {len(timed)} apps recorded with their wall time took {minutes}; "
+        f"the other {len(results) - len(timed)} were recorded by a runner that did not keep it."
     )
 
 

@@ -156,5 +156,5 @@ def test_wall_time_is_shared_per_app_so_the_header_covers_the_whole_table() -> N
     table = {**batch, **untimed, **rerun}
     assert wall_time(table) == "; their runs took 10 min of wall time (lock waits excluded)."
     table["old"] = AppResult("old")
-    assert wall_time(table).startswith("; the 4 apps run since wall time is kept per app took 10")
+    assert wall_time(table).startswith("; the 4 apps recorded with their wall time took 10")
     assert wall_time({"old": AppResult("old")}) == "."
