@@ -64,7 +64,7 @@ HASH_BITS_HEX = 15  # 60 bits: sums of a chunk's rows stay exact in numeric/DECI
 # Floats with FLOAT_SHORT_LOW <= |x| < FLOAT_SHORT_HIGH are written as their shortest
 # round-tripping decimal, which PostgreSQL (extra_float_digits > 0), MariaDB and Python all
 # print alike, in fixed notation, in this range; the rest by their bits.
-FLOAT_SHORT_LOW, FLOAT_SHORT_HIGH = 1e-4, 1e15
+FLOAT_SHORT_LOW, FLOAT_SHORT_HIGH = 1e-4, 1e15  # in SQL as 1e-04, 1e+15: DOUBLE literals
 
 
 # -- Python ---------------------------------------------------------------------------------
@@ -162,6 +162,9 @@ def sql_text(field: models.Field, column: str, connection: BaseDatabaseWrapper) 
     if vendor == "postgresql":
         return _postgresql_text(kind, column, connection)
     if vendor in MYSQL_FAMILY:
+        if kind == "UUIDField" and field.db_type(connection) == "char(32)":
+            # Django writes uuid.hex there; LOWER keeps upper-case hex equal, as Django reads it.
+            return f"LOWER({column})"
         return _mysql_text(kind, column)
     return None
 
@@ -183,7 +186,7 @@ def _postgresql_text(kind: str, c: str, connection: BaseDatabaseWrapper) -> str 
     if kind == "FloatField":
         bits = f"('x' || encode(float8send({c} + 0), 'hex'))::bit(64)::bigint"
         return (
-            f"CASE WHEN abs({c}) >= {FLOAT_SHORT_LOW!r} AND abs({c}) < {FLOAT_SHORT_HIGH!r} "
+            f"CASE WHEN abs({c}) >= {FLOAT_SHORT_LOW:.0e} AND abs({c}) < {FLOAT_SHORT_HIGH:.0e} "
             f"THEN {c}::text ELSE (CASE WHEN {c} < 0 THEN '-' ELSE '' END) "
             f"|| (({bits} >> 52) & 2047)::text || ':' || ({bits} & {FRACTION_BITS})::text END"
         )
@@ -201,7 +204,7 @@ def _mysql_text(kind: str, c: str) -> str | None:
     if kind == "BooleanField":
         return f"({c} <> 0)"
     if kind == "UUIDField":
-        return f"LOWER(REPLACE(CAST({c} AS CHAR), '-', ''))"
+        return f"REPLACE(CAST({c} AS CHAR), '-', '')"  # MariaDB's uuid prints lower case
     if kind == "BinaryField":
         return f"LOWER(HEX({c}))"
     if kind == "FloatField":
@@ -228,7 +231,7 @@ def _mysql_float_bits(c: str) -> str:
     )
     subnormal = f"CONCAT('0:', CAST({a} / POW(2, -1074) AS UNSIGNED))"
     return (
-        f"CASE WHEN {a} >= {FLOAT_SHORT_LOW!r} AND {a} < {FLOAT_SHORT_HIGH!r} "
+        f"CASE WHEN {a} >= {FLOAT_SHORT_LOW:.0e} AND {a} < {FLOAT_SHORT_HIGH:.0e} "
         f"THEN CAST({c} AS CHAR) WHEN {c} = 0 THEN '0:0' ELSE CONCAT(IF({c} < 0, '-', ''), "
         f"IF({a} < POW(2, -1022), {subnormal}, CONCAT({exponent}, ':', {fraction}))) END"
     )
