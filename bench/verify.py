@@ -30,6 +30,8 @@ import _kitbench as kb
 
 TARGET = 1.1
 DIFFERENCES = 100
+# Its own databases: bench/backfill.py regenerates and empties the tables of ``kb.COPY_DB``.
+DATABASE = "s2kit_bench_verify"
 
 
 def raw_checksums(model: dict[str, Any], source: str) -> tuple[int, int]:
@@ -118,7 +120,7 @@ def main() -> None:
     parser.add_argument("--models", default="narrow,wide")
     parser.add_argument("--sources", default="pg,maria")
     args = parser.parse_args()
-    kb.setup_django(args.target, kb.COPY_DB)
+    kb.setup_django(args.target, DATABASE)
     kb.ensure_matrix_rows(args.rows)
     cells = []
     for name in args.models.split(","):

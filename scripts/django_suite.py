@@ -59,14 +59,14 @@ LAYOUTS = ("reference", "deployment")
 #: A batch that runs longer than this is killed and its unrecorded apps rerun one by one.
 BATCH_TIMEOUT = 3600
 #: unittest's summary line: the batch ran to its end.
-#: Wall time of each batch this process ran, lock waits excluded (the run's duration).
-BATCH_SECONDS: list[float] = []
 _FINISHED = re.compile(r"^Ran \d+ tests? in [\d.]+s$", re.MULTILINE)
 
 
 @dataclass
 class AppResult:
-    """One app's counts; ``problems`` names each test that failed or erred, with its message."""
+    """One app's counts; ``problems`` names each test that failed or erred, with its message.
+    ``wall_seconds`` is the app's share of its batch's wall time (database set-up included, lock
+    waits not), shared out by test time; None in results recorded before it was kept."""
 
     app: str
     ran: int = 0
@@ -77,6 +77,7 @@ class AppResult:
     expected_failures: int = 0
     unexpected_successes: int = 0
     seconds: float = 0.0
+    wall_seconds: float | None = None
     problems: list[str] = field(default_factory=list)
     crashed: str = ""
 
@@ -173,7 +174,6 @@ def run_batch(
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{django.get_version()}-{layout}-{apps[0]}-{len(apps)}.log"
     with log_path.open("w") as log:
-        started = time.monotonic()
         try:
             subprocess.run(
                 command,
@@ -185,7 +185,6 @@ def run_batch(
             )
         except subprocess.TimeoutExpired:
             log.write(f"\nkilled after {BATCH_TIMEOUT} s\n")
-        BATCH_SECONDS.append(time.monotonic() - started)
     record = Path(record_name)
     records = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
     record.unlink()
@@ -207,11 +206,8 @@ def load(path: Path) -> dict:
     return {}
 
 
-def save(
-    path: Path, layout: str, target: str, results: dict[str, AppResult], earlier: float
-) -> None:
-    """Write a version's results file (sorted by app), after every batch; ``earlier`` is the
-    wall time of the runs ``--resume`` continues."""
+def save(path: Path, layout: str, target: str, results: dict[str, AppResult]) -> None:
+    """Write a version's results file (sorted by app), after every batch."""
     path.parent.mkdir(parents=True, exist_ok=True)
     as_dicts = {app: asdict(result) for app, result in results.items()}
     document = {
@@ -220,7 +216,6 @@ def save(
         "layout": layout,
         "target": target,
         "date": time.strftime("%Y-%m-%d"),
-        "run_seconds": round(earlier + sum(BATCH_SECONDS)),
         "excluded": EXCLUDED,
         # Re-read: another process (``--apps`` reruns) may have written apps in the meantime.
         "apps": dict(sorted({**load(path).get("apps", {}), **as_dicts}.items())),
@@ -248,6 +243,7 @@ def run(
         print(f"batch {number}/{len(batches)}: {' '.join(batch)}", file=sys.stderr, flush=True)
         started = time.monotonic()
         with heavy_lock(lock):  # the reruns too: a lost app does not wait for the lock again
+            started = time.monotonic()
             got, tail = run_batch(tests, batch, url, layout)
             missing = [app for app in batch if app not in got]
             if missing and len(batch) > 1:
@@ -256,6 +252,7 @@ def run(
                     alone, alone_tail = run_batch(tests, [app], url, layout)
                     crash = AppResult(app=app, crashed=alone_tail or "no output")
                     got[app] = alone.get(app) or crash
+            share_wall_time(got, time.monotonic() - started)
         for app in batch:
             result = got.get(app) or AppResult(app=app, crashed=tail or "no output")
             results[app] = result
@@ -263,6 +260,16 @@ def run(
         print(f"  {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
         done["callback"](results)
     return results
+
+
+def share_wall_time(results: dict[str, AppResult], wall: float) -> None:
+    """Give each app of a batch its share of the batch's wall time, in proportion to its test
+    time (evenly when no test took measurable time), so a table's total is its runs' wall time
+    however its apps were batched or rerun."""
+    tested = sum(r.seconds for r in results.values())
+    for r in results.values():
+        weight = r.seconds / tested if tested else 1 / len(results)
+        r.wall_seconds = round(wall * weight, 1)
 
 
 def from_json(data: dict) -> dict[str, AppResult]:
@@ -284,12 +291,7 @@ def table(data: dict) -> str:
     lines = [
         f"#### Django {data['django']} (Python {data['python']}), {data['layout']} layout",
         "",
-        f"Against {data['target']}, {data['date']}; {len(results)} apps"
-        + (
-            f"; the run took {data['run_seconds'] / 60:.0f} min (lock waits excluded)."
-            if data.get("run_seconds")
-            else "."
-        ),
+        f"Against {data['target']}, {data['date']}; {len(results)} apps{wall_time(results)}",
         "",
         "| app | ran | passed | skipped | failed | errors | seconds |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -311,6 +313,20 @@ def table(data: dict) -> str:
         f"Failures and errors: {t.failed + t.errors} of {t.ran} tests run = **{share:.2f} %**.",
     ]
     return "\n".join(lines)
+
+
+def wall_time(results: dict[str, AppResult]) -> str:
+    """The header's wall-time clause: the sum of the apps' shares of their batches."""
+    timed = [r.wall_seconds for r in results.values() if r.wall_seconds is not None]
+    if not timed:
+        return "."
+    minutes = f"{sum(timed) / 60:.0f} min of wall time (lock waits excluded)"
+    if len(timed) == len(results):
+        return f"; their runs took {minutes}."
+    return (
+        f"; the {len(timed)} apps run since wall time is kept per app took {minutes}; "
+        f"the other {len(results) - len(timed)} apps' results predate it."
+    )
 
 
 def _version_key(path: Path) -> tuple:
@@ -387,8 +403,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def checkpoint(results: dict[str, AppResult]) -> None:
         if save_to:
-            earlier = earlier_file.get("run_seconds", 0)
-            save(save_to, args.layout, target, {**previous, **results}, earlier)
+            save(save_to, args.layout, target, {**previous, **results})
 
     try:
         results = run(apps, args.layout, url, args.batch_size, args.lock, {"callback": checkpoint})

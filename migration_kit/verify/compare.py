@@ -55,6 +55,9 @@ class Side:
             # (on disk) to group it; hashing is several times faster. Private connection only.
             with self.connection.cursor() as cursor:
                 cursor.execute("SET enable_sort TO off")
+                # A float's canonical text is its shortest exact decimal, whatever the server's
+                # configured default prints.
+                cursor.execute("SET extra_float_digits TO 1")
         self.table = table = Table(model, self.connection)
         conn, vendor = self.connection, self.connection.vendor
         self.buckets = buckets

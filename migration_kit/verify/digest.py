@@ -3,22 +3,27 @@
 Each column becomes a canonical text — integers in decimal, booleans ``1``/``0``, decimals at
 their field's scale, datetimes in UTC (the connection's zone without ``USE_TZ``) as
 ``YYYY-MM-DD HH:MM:SS.ffffff``, dates, times with microseconds, durations in microseconds,
-UUIDs as 32 lowercase hex digits, binary as lowercase hex, floats by their bits (below),
-JSON with sorted keys and no spaces. Free-form texts (strings, JSON, floats) get a
-``<UTF-8 bytes>:`` prefix; NULL is ``N``, which no other text equals; the row text joins the
-columns with ``|``, which only prefixed texts can contain, so the encoding is unambiguous. A
-row's digest is the MD5 of its text; checksums sum the first 60 bits of row digests.
+UUIDs as 32 lowercase hex digits, binary as lowercase hex, floats (below), JSON with sorted
+keys and no spaces. NULL is ``N``, which no fixed-form text equals. The row text joins the
+columns with ``|``; a free-form text (strings, IP addresses, files) enters it as two fields,
+its UTF-8 byte length (``N`` when NULL) and itself, so a ``|`` inside it, or an ``N``, is never
+read as a boundary: the encoding is unambiguous. A row's digest is the MD5 of its text;
+checksums sum the first 60 bits of row digests.
 
 PostgreSQL and MySQL/MariaDB/SingleStore compute the same texts in SQL for every type but JSON
-(``sql_text``). A float's canonical text is its IEEE 754 bits — ``[-]<biased exponent>:<fraction>``
-in decimal, ``0:0`` for ±0 — which PostgreSQL reads with ``float8send`` and MySQL-family servers
-compute exactly with powers of two (``LOG2`` only guesses the exponent; comparisons correct it).
-JSON has no portable canonical serializer, but each side prints an exact text of its own (jsonb's
-normalized form; the text a MySQL-family server stores), and equal texts mean equal values:
-``checksum_text`` gives those. Chunk checksums use them in SQL; only rows in buckets whose
-checksums differ are digested in Python, where the canonical text decides (so keys in another
-order cost a re-read, never a false difference). Columns with neither (custom fields; every
-column on other backends) are digested in Python.
+(``sql_text``). A float with 1e-4 <= |x| < 1e15 is written as its shortest round-tripping
+decimal (Python's ``repr`` without a trailing ``.0``), which PostgreSQL (``extra_float_digits``
+1, set by verify's connections), MariaDB and Python print alike in fixed notation in that range
+(the tests prove it on random values of every magnitude and each end's neighbours); any other
+float by its IEEE 754 bits — ``[-]<biased exponent>:<fraction>`` in decimal, ``0:0`` for ±0 —
+which PostgreSQL reads with ``float8send`` and MySQL-family servers compute exactly with powers
+of two (``LOG2`` only guesses the exponent; comparisons correct it). The two forms never meet
+(only the bits contain ``:``). JSON has no portable canonical serializer, but each side prints
+an exact text of its own (jsonb's normalized form; the text a MySQL-family server stores), and
+equal texts mean equal values: ``checksum_text`` gives those. Chunk checksums use them in SQL;
+only rows in buckets whose checksums differ are digested in Python, where the canonical text
+decides (so keys in another order cost a re-read, never a false difference). Columns with
+neither (custom fields; every column on other backends) are digested in Python.
 """
 
 from __future__ import annotations
@@ -56,6 +61,10 @@ FIXED_FORM = INTEGER_TYPES | {
     "FloatField",
 }
 HASH_BITS_HEX = 15  # 60 bits: sums of a chunk's rows stay exact in numeric/DECIMAL
+# Floats with FLOAT_SHORT_LOW <= |x| < FLOAT_SHORT_HIGH are written as their shortest
+# round-tripping decimal, which PostgreSQL (extra_float_digits > 0), MariaDB and Python all
+# print alike, in fixed notation, in this range; the rest by their bits.
+FLOAT_SHORT_LOW, FLOAT_SHORT_HIGH = 1e-4, 1e15  # in SQL as 1e-04, 1e+15: DOUBLE literals
 
 
 # -- Python ---------------------------------------------------------------------------------
@@ -100,7 +109,11 @@ def _decimal_text(value: decimal.Decimal, places: int) -> str:
 
 
 def _float_text(value: float) -> str:
-    (bits,) = struct.unpack(">Q", struct.pack(">d", float(value) + 0.0))  # + 0.0: -0 → 0
+    value = float(value) + 0.0  # + 0.0: -0 → 0
+    if FLOAT_SHORT_LOW <= abs(value) < FLOAT_SHORT_HIGH:
+        text = repr(value)  # the shortest round-tripping digits, in fixed notation here
+        return text[:-2] if text.endswith(".0") else text
+    (bits,) = struct.unpack(">Q", struct.pack(">d", value))
     return f"{'-' if bits >> 63 else ''}{(bits >> 52) & 2047}:{bits & FRACTION_BITS}"
 
 
@@ -119,10 +132,10 @@ def prefixed(field: models.Field) -> bool:
 
 
 def wrap(text: str | None, is_prefixed: bool) -> str:
-    """A column's canonical text as it enters the row text."""
+    """A column's canonical text as it enters the row text (a free-form one after its length)."""
     if text is None:
         return "N"
-    return f"{len(text.encode())}:{text}" if is_prefixed else text
+    return f"{len(text.encode())}|{text}" if is_prefixed else text
 
 
 def row_hash(texts: list[str]) -> int:
@@ -149,6 +162,9 @@ def sql_text(field: models.Field, column: str, connection: BaseDatabaseWrapper) 
     if vendor == "postgresql":
         return _postgresql_text(kind, column, connection)
     if vendor in MYSQL_FAMILY:
+        if kind == "UUIDField" and field.db_type(connection) == "char(32)":
+            # Django writes uuid.hex there; LOWER keeps upper-case hex equal, as Django reads it.
+            return f"LOWER({column})"
         return _mysql_text(kind, column)
     return None
 
@@ -170,8 +186,9 @@ def _postgresql_text(kind: str, c: str, connection: BaseDatabaseWrapper) -> str 
     if kind == "FloatField":
         bits = f"('x' || encode(float8send({c} + 0), 'hex'))::bit(64)::bigint"
         return (
-            f"(CASE WHEN {c} < 0 THEN '-' ELSE '' END) || (({bits} >> 52) & 2047)::text "
-            f"|| ':' || ({bits} & {FRACTION_BITS})::text"
+            f"CASE WHEN abs({c}) >= {FLOAT_SHORT_LOW:.0e} AND abs({c}) < {FLOAT_SHORT_HIGH:.0e} "
+            f"THEN {c}::text ELSE (CASE WHEN {c} < 0 THEN '-' ELSE '' END) "
+            f"|| (({bits} >> 52) & 2047)::text || ':' || ({bits} & {FRACTION_BITS})::text END"
         )
     return None
 
@@ -187,7 +204,7 @@ def _mysql_text(kind: str, c: str) -> str | None:
     if kind == "BooleanField":
         return f"({c} <> 0)"
     if kind == "UUIDField":
-        return f"LOWER(REPLACE(CAST({c} AS CHAR), '-', ''))"
+        return f"REPLACE(CAST({c} AS CHAR), '-', '')"  # MariaDB's uuid prints lower case
     if kind == "BinaryField":
         return f"LOWER(HEX({c}))"
     if kind == "FloatField":
@@ -214,7 +231,8 @@ def _mysql_float_bits(c: str) -> str:
     )
     subnormal = f"CONCAT('0:', CAST({a} / POW(2, -1074) AS UNSIGNED))"
     return (
-        f"CASE WHEN {c} = 0 THEN '0:0' ELSE CONCAT(IF({c} < 0, '-', ''), "
+        f"CASE WHEN {a} >= {FLOAT_SHORT_LOW:.0e} AND {a} < {FLOAT_SHORT_HIGH:.0e} "
+        f"THEN CAST({c} AS CHAR) WHEN {c} = 0 THEN '0:0' ELSE CONCAT(IF({c} < 0, '-', ''), "
         f"IF({a} < POW(2, -1022), {subnormal}, CONCAT({exponent}, ':', {fraction}))) END"
     )
 
@@ -234,13 +252,22 @@ def checksum_text(field: models.Field, column: str, connection: BaseDatabaseWrap
 
 
 def sql_wrap(text: str, is_prefixed: bool, vendor: str, nullable: bool = True) -> str:
-    """SQL for :func:`wrap`: ``text`` is NULL exactly when the column is."""
-    if is_prefixed:
-        if vendor == "postgresql":
-            text = f"octet_length({text})::text || ':' || {text}"
-        else:
-            text = f"CONCAT(LENGTH({text}), ':', {text})"
-    return f"COALESCE({text}, 'N')" if nullable else text
+    """SQL for :func:`wrap`: ``text`` is NULL exactly when the column is.
+
+    A free-form text becomes two arguments of the row's ``concat_ws``, its byte length (``N``
+    when NULL) and itself (skipped when NULL), so it is not copied into a ``length:text``
+    string first.
+    """
+    if not is_prefixed:
+        return f"COALESCE({text}, 'N')" if nullable else text
+    length = f"octet_length({text})" if vendor == "postgresql" else f"LENGTH({text})"
+    if nullable:
+        length = (
+            f"COALESCE({length}::text, 'N')"
+            if vendor == "postgresql"
+            else (f"COALESCE({length}, 'N')")
+        )
+    return f"{length}, {text}"
 
 
 def sql_md5(parts: list[str], vendor: str) -> str:

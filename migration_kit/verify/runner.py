@@ -84,6 +84,41 @@ def _repair_direction(model: type[models.Model], source: str, target: str) -> tu
     return (target, source) if write_aliases(model)[0] == target else (source, target)
 
 
+def _settle_lag(
+    comparer: Comparer, found: list[Key], lag_wait: float
+) -> tuple[list[Key], set[Key]]:
+    """(keys still differing, keys queued in the outbox) after re-reading ``found``.
+
+    Rows written during the pass are re-read; keys still queued in the outbox get ``lag_wait``
+    seconds to drain, re-checked every 0.2 s, and are then reported as lagging, not as
+    differences.
+    """
+    model, source, target = comparer.model, comparer.source.alias, comparer.target.alias
+    differing = comparer.recheck(found)
+    if not differing:
+        return differing, set()
+    aliases, errors = outbox_aliases([source, target])
+    if errors:
+        raise DatabaseError("cannot read the outbox: " + "; ".join(errors))
+    pending = outbox_keys(model, source, target, aliases)
+    deadline = time.monotonic() + lag_wait
+    while set(differing) & pending and time.monotonic() < deadline:
+        time.sleep(0.2)
+        differing = comparer.recheck(differing)
+        pending = outbox_keys(model, source, target, aliases)
+    return differing, pending
+
+
+def _repair(comparer: Comparer, differences: list[Key]) -> int:
+    """Apply ``differences`` from the primary to the mirror; how many then compare equal."""
+    from migration_kit.dualwrite.apply import apply_keys
+
+    model, table = comparer.model, comparer.source.table
+    direction = _repair_direction(model, comparer.source.alias, comparer.target.alias)
+    apply_keys(model, [table.from_key(k) for k in differences], *direction)
+    return len(differences) - len(comparer.recheck(differences))
+
+
 def verify(
     model: type[models.Model],
     source: str,
@@ -114,20 +149,7 @@ def verify(
             for column, why in result.reasons.items()
         ]
         run.source_rows, run.target_rows = result.source_rows, result.target_rows
-        # Rows written during the pass are re-read; keys still queued in the outbox get
-        # ``lag_wait`` seconds to drain and are then reported as lagging, not as differences.
-        differing = comparer.recheck(result.differing)
-        pending: set[Key] = set()
-        if differing:
-            aliases, errors = outbox_aliases([source, target])
-            if errors:
-                raise DatabaseError("cannot read the outbox: " + "; ".join(errors))
-            pending = outbox_keys(model, source, target, aliases)
-        deadline = time.monotonic() + lag_wait
-        while set(differing) & pending and time.monotonic() < deadline:
-            time.sleep(0.2)
-            differing = comparer.recheck(differing)
-            pending = outbox_keys(model, source, target, aliases)
+        differing, pending = _settle_lag(comparer, result.differing, lag_wait)
         table = comparer.source.table
         outcome.lagging = [table.encode(k) for k in differing if k in pending]
         differences = [k for k in differing if k not in pending]
@@ -135,12 +157,7 @@ def verify(
         run.differences = len(differences)
         run.sample = outcome.differing[:SAMPLE_SIZE]
         if repair and differences:
-            from migration_kit.dualwrite.apply import apply_keys
-
-            keys = [table.from_key(k) for k in differences]
-            apply_keys(model, keys, *_repair_direction(model, source, target))
-            outcome.repaired = len(differences) - len(comparer.recheck(differences))
-            run.repaired = outcome.repaired
+            outcome.repaired = run.repaired = _repair(comparer, differences)
     except DatabaseError as exc:
         run.differences = None
         run.error = f"{type(exc).__name__}: {exc}"
@@ -193,29 +210,10 @@ def verify_range(
                 break
             start = end
         ours, other = comparer._source_rows, comparer._target_rows
-        differing = comparer.recheck(
-            [k for k in set(ours) | set(other) if ours.get(k) != other.get(k)]
-        )
-        pending: set[Key] = set()
-        aliases: list[str] = []
-        if differing:
-            aliases, errors = outbox_aliases([source, target])
-            if errors:
-                raise DatabaseError("cannot read the outbox: " + "; ".join(errors))
-            pending = outbox_keys(model, source, target, aliases)
-        deadline = time.monotonic() + lag_wait
-        while set(differing) & pending and time.monotonic() < deadline:
-            time.sleep(0.2)
-            differing = comparer.recheck(differing)
-            pending = outbox_keys(model, source, target, aliases)
+        found = [k for k in set(ours) | set(other) if ours.get(k) != other.get(k)]
+        differing, pending = _settle_lag(comparer, found, lag_wait)
         differences = sorted((k for k in differing if k not in pending), key=repr)
-        repaired = 0
-        if repair and differences:
-            from migration_kit.dualwrite.apply import apply_keys
-
-            keys = [table.from_key(k) for k in differences]
-            apply_keys(model, keys, *_repair_direction(model, source, target))
-            repaired = len(differences) - len(comparer.recheck(differences))
+        repaired = _repair(comparer, differences) if repair and differences else 0
         return {
             "source_rows": source_rows,
             "target_rows": target_rows,

@@ -5,12 +5,17 @@
 import json
 import subprocess
 import sys
+import unittest
 from pathlib import Path
 
 import pytest
+from django.db import connections, transaction
+from django.test import TestCase
+from django.test.runner import DiscoverRunner
 
-from scripts.django_suite import tally
+from scripts.django_suite import AppResult, share_wall_time, tally, wall_time
 from scripts.django_suite_apps import EXCLUDED, FAST_APPS, discover
+from scripts.django_suite_runner import RecordingResult, RecordingRunner, close_leaked_transactions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,3 +66,95 @@ def test_excluded_apps_exist_in_djangos_tests_and_slice_is_applicable(tmp_path: 
     for app, reason in EXCLUDED.items():
         assert any(word in reason for word in ("PostgreSQL", "Oracle", "SQLite", "GIS")), app
     assert not set(FAST_APPS) & set(EXCLUDED)
+
+
+class _FailingTestData(TestCase):
+    """A TestCase whose setUpTestData fails inside an atomic block, as a fixture that does not
+    load on SingleStore would: without savepoints, TestCase leaves its atomic block open."""
+
+    __test__ = False  # run by the tests below, inside a suite, not by pytest
+    databases = {"s2"}
+
+    @classmethod
+    def setUpTestData(cls) -> None:
+        with transaction.atomic(using="s2"), connections["s2"].cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table_of_the_suite_runner")
+
+    def test_never_runs(self) -> None:
+        raise AssertionError("setUpTestData failed; the test body does not run")
+
+
+class _QueriesAfterwards(TestCase):
+    __test__ = False  # run by the tests below, inside a suite, not by pytest
+    databases = {"s2"}
+
+    def test_select(self) -> None:
+        with connections["s2"].cursor() as cursor:
+            cursor.execute("SELECT 1")
+            self.assertEqual(cursor.fetchone(), (1,))
+
+
+def _run_pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runner: type) -> list[dict]:
+    """Run the two test cases above in one suite with ``runner``; the recorded lines."""
+    record = tmp_path / "record.jsonl"
+    monkeypatch.setenv("DJANGO_SUITE_RECORD", str(record))
+    suite = unittest.TestSuite()
+    suite.addTest(_FailingTestData("test_never_runs"))
+    suite.addTest(_QueriesAfterwards("test_select"))
+    result = runner(verbosity=0).run_suite(suite)
+    assert result.testsRun >= 1
+    return [json.loads(line) for line in record.read_text().splitlines()]
+
+
+@pytest.mark.django_db(databases=["s2"], transaction=True)
+def test_runner_records_a_leaked_transaction_and_rolls_it_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = _run_pair(tmp_path, monkeypatch, RecordingRunner)
+    assert [(r["id"].rsplit(".", 1)[-1], r["outcome"]) for r in records] == [
+        ("test_never_runs", "error"),
+        ("test_select", "passed"),
+    ]
+    assert "no_such_table_of_the_suite_runner" in records[0]["detail"]
+    assert (
+        "TransactionLeak: left open 1 atomic block(s) (marked for rollback) on 's2'"
+        in (records[0]["detail"])
+    )
+    assert not connections["s2"].in_atomic_block
+    assert connections["s2"].get_autocommit()
+
+
+@pytest.mark.django_db(databases=["s2"], transaction=True)
+def test_without_the_guard_the_leak_breaks_the_next_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The leak is Django's (TestCase without savepoints), not the runner's: a plain
+    DiscoverRunner with the recording result spoils the test after the failing one."""
+
+    class Unguarded(DiscoverRunner):
+        def get_resultclass(self) -> type[unittest.TextTestResult]:
+            return RecordingResult
+
+    try:
+        records = _run_pair(tmp_path, monkeypatch, Unguarded)
+        assert records[-1]["outcome"] == "error"
+        assert "TransactionManagementError" in records[-1]["detail"]
+    finally:
+        close_leaked_transactions()
+
+
+def test_wall_time_is_shared_per_app_so_the_header_covers_the_whole_table() -> None:
+    batch = {"a": AppResult("a", seconds=3.0), "b": AppResult("b", seconds=1.0)}
+    share_wall_time(batch, 100.0)
+    assert (batch["a"].wall_seconds, batch["b"].wall_seconds) == (75.0, 25.0)
+    untimed = {"c": AppResult("c"), "d": AppResult("d")}
+    share_wall_time(untimed, 10.0)
+    assert [r.wall_seconds for r in untimed.values()] == [5.0, 5.0]
+    # A later rerun of "b" replaces its share, not the table's total.
+    rerun = {"b": AppResult("b", seconds=1.0)}
+    share_wall_time(rerun, 515.0)
+    table = {**batch, **untimed, **rerun}
+    assert wall_time(table) == "; their runs took 10 min of wall time (lock waits excluded)."
+    table["old"] = AppResult("old")
+    assert wall_time(table).startswith("; the 4 apps run since wall time is kept per app took 10")
+    assert wall_time({"old": AppResult("old")}) == "."

@@ -72,13 +72,17 @@ def test_sql_digest_equals_python_digest_for_every_pushable_type(alias: str) -> 
 
 @pytest.mark.parametrize("alias", ["default", "mysql"])
 def test_sql_float_text_is_the_bits_on_random_patterns_and_every_power_of_two(alias: str) -> None:
-    """The float digest in SQL equals Python's bits text on random bit patterns, on every
-    power of two with its neighbours (where LOG2 guesses the exponent one off) and on
-    subnormals."""
+    """The float digest in SQL equals Python's text on random bit patterns, on every power of
+    two with its neighbours (where LOG2 guesses the exponent one off), on subnormals, and on
+    values of every magnitude around and inside the range written as shortest decimals (with
+    their neighbours at both ends of it and at every power of ten)."""
     rng = random.Random(7)
     values = [struct.unpack(">d", struct.pack(">Q", rng.getrandbits(64)))[0] for _ in range(2000)]
     for e in range(-1074, 1024):
         values += [2.0**e, -math.nextafter(2.0**e, 0), math.nextafter(2.0**e, math.inf)]
+    values += [rng.choice((1, -1)) * 10 ** rng.uniform(-5, 16) for _ in range(3000)]
+    for edge in [10.0**k for k in range(-6, 18)] + [1.5e-4, 0.1, 1 / 3, 123.0, 999999999999999.9]:
+        values += [edge, math.nextafter(edge, 0), math.nextafter(edge, math.inf), -edge]
     values = [v for v in values if math.isfinite(v)] + [0.0, -0.0, 5e-324, 1.7976931348623157e308]
     Everything.objects.using(alias).bulk_create(Everything(ratio=v) for v in values)
     conn = connections[alias]
@@ -136,6 +140,42 @@ def test_every_kind_of_difference_is_found_and_repaired() -> None:
     assert repaired["repaired"] == len(expected) and repaired["exit"] == 0
     assert verify("kitapp.Everything")["differences"] == 0
     assert not Everything.objects.using("mysql").filter(pk=5000).exists()
+
+
+def test_texts_that_a_loose_encoding_would_confuse_are_told_apart() -> None:
+    """NULL, "", "N" and "NULL"; a separator moving between two adjacent texts; floats either
+    side of the shortest-decimal range and one ulp apart: all differences. -0.0 and 0.0 are
+    the same number (Django and Python compare them equal), so not a difference."""
+    rows = everything_rows(40)
+    for row in rows:
+        row.name, row.text, row.ratio = "plain", "text", 1.0
+    pairs = {  # pk: (source values, target values)
+        1: ({"text": None}, {"text": ""}),
+        2: ({"text": None}, {"text": "N"}),
+        3: ({"text": "NULL"}, {"text": None}),
+        4: ({"text": ""}, {"text": "N"}),
+        5: ({"name": "a|b", "text": "c"}, {"name": "a", "text": "b|c"}),
+        6: ({"name": "1|x", "text": None}, {"name": "1", "text": "x"}),
+        7: ({"name": "", "text": "2|ab"}, {"name": "2|ab", "text": ""}),
+        8: ({"name": "N", "text": None}, {"name": "N", "text": "N"}),
+        9: ({"ratio": 1e-4}, {"ratio": math.nextafter(1e-4, 0)}),
+        10: ({"ratio": 1e15}, {"ratio": math.nextafter(1e15, 0)}),
+        11: ({"ratio": 0.1}, {"ratio": math.nextafter(0.1, 1)}),
+        12: ({"ratio": 123.0}, {"ratio": None}),
+        13: ({"ratio": 5e-324}, {"ratio": 0.0}),
+    }
+    same = {20: ({"ratio": 0.0}, {"ratio": -0.0}), 21: ({"ratio": -0.0}, {"ratio": 0.0})}
+    for pk, (values, _) in {**pairs, **same}.items():
+        for name, value in values.items():
+            setattr(rows[pk - 1], name, value)
+    Everything.objects.using("default").bulk_create(rows)
+    copy("kitapp.Everything")
+    for pk, (_, values) in {**pairs, **same}.items():
+        assert Everything.objects.using("mysql").filter(pk=pk).update(**values) == 1
+    for source, target in (("default", "mysql"), ("mysql", "default")):
+        result = verify("kitapp.Everything", source=source, target=target, chunk_rows=8)
+        assert result["python_columns"] == [] and result["notes"] == [], result
+        assert sorted(result["sample"]) == sorted(pairs), (source, result)
 
 
 def test_during_cutover_repair_makes_the_source_equal_to_singlestore() -> None:
