@@ -14,6 +14,11 @@ Keys (all optional):
   default lease of a backfill or verify range (``migration_kit.backfill.leases``).
 - ``MIRROR_DOWN_SECONDS`` (5): after a failed relay apply to an alias, leave that alias to
   ``s2_sync`` for this long instead of trying on every write.
+- ``REBUILD_PAUSE_AFTER_SECONDS`` (10) / ``REBUILD_STOP_AFTER_SECONDS`` (300) /
+  ``REBUILD_APPLY_RATE`` (None): the online rebuild's throttle (``migration_kit.rebuild.throttle``,
+  docs/rebuild.md): pause the copy when the captured-key backlog has not shrunk for the first,
+  stop for a resume after the second (which must be longer), and at most this many captured
+  keys applied per second (None: as fast as the database takes them).
 
 Settings style (``django_singlestore.problems``, as ``S2ROUTER`` and the backend's OPTIONS): one
 parser per key, none raising; every problem is the system check ``migration_kit.E001`` with a
@@ -41,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_MAX_SECONDS": 300.0,
     "LEASE_SECONDS": 60.0,
     "MIRROR_DOWN_SECONDS": 5.0,
+    "REBUILD_PAUSE_AFTER_SECONDS": 10.0,
+    "REBUILD_STOP_AFTER_SECONDS": 300.0,
+    "REBUILD_APPLY_RATE": None,
 }
 RELAY_MODES = ("thread", "inline", "off")
 #: Keys that were renamed (old: new); the old name still works, with ``migration_kit.W001``.
@@ -104,12 +112,61 @@ def _seconds(key: str, value: Any, problems: list[Problem]) -> float:
     return DEFAULTS[key]
 
 
+def _positive(key: str, value: Any, problems: list[Problem]) -> float:
+    if not isinstance(value, bool) and isinstance(value, int | float) and value > 0:
+        return float(value)
+    problems.append(
+        Problem(
+            CHECK_ID,
+            f"MIGRATION_KIT[{key!r}] must be a number > 0, not {value!r}.",
+            f"Give seconds as a positive number (default {DEFAULTS[key]:g}); see docs/rebuild.md "
+            "(The throttle).",
+        )
+    )
+    return DEFAULTS[key]
+
+
+def _rate(key: str, value: Any, problems: list[Problem]) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, bool) and isinstance(value, int | float) and value > 0:
+        return float(value)
+    problems.append(
+        Problem(
+            CHECK_ID,
+            f"MIGRATION_KIT[{key!r}] must be None or a number of keys per second > 0, not "
+            f"{value!r}.",
+            "None (the default) applies captured keys as fast as the database takes them; a "
+            "number caps the rebuild's apply load; see docs/rebuild.md (The throttle).",
+        )
+    )
+    return None
+
+
+def _rebuild_windows(values: dict[str, Any], problems: list[Problem]) -> None:
+    """The stop window must be longer than the pause window, or the copy never pauses first."""
+    pause, stop = values["REBUILD_PAUSE_AFTER_SECONDS"], values["REBUILD_STOP_AFTER_SECONDS"]
+    if stop <= pause:
+        problems.append(
+            Problem(
+                CHECK_ID,
+                f"MIGRATION_KIT['REBUILD_STOP_AFTER_SECONDS'] ({stop:g}) must be longer than "
+                f"'REBUILD_PAUSE_AFTER_SECONDS' ({pause:g}).",
+                "The rebuild first pauses its copy, then stops for a resume: e.g. 10 and 300 "
+                "(the defaults).",
+            )
+        )
+
+
 PARSERS: dict[str, Parser] = {
     "RELAY": _relay,
     "RETRY_BASE_SECONDS": _seconds,
     "RETRY_MAX_SECONDS": _seconds,
     "LEASE_SECONDS": _seconds,
     "MIRROR_DOWN_SECONDS": _seconds,
+    "REBUILD_PAUSE_AFTER_SECONDS": _positive,
+    "REBUILD_STOP_AFTER_SECONDS": _positive,
+    "REBUILD_APPLY_RATE": _rate,
 }
 
 
@@ -141,6 +198,7 @@ def parse(raw: Any) -> tuple[dict[str, Any], list[Problem]]:
     for key, default in DEFAULTS.items():
         name = given_as.get(key, key)  # a parser's message names the key the user wrote
         values[key] = PARSERS[key](name, raw.get(name, default), problems)
+    _rebuild_windows(values, problems)
     return values, problems
 
 

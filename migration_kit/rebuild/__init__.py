@@ -7,7 +7,9 @@ One piece per module, in the order a rebuild runs (docs/rebuild.md draws it)::
     capturing  state,      the state row tells every process (within PHASE_CACHE_SECONDS) to
                capture     record written keys in RebuildKey, in the write's transaction
     copying    copy        chunked keyset INSERT … SELECT old → new, checkpointed
-    applying   apply       captured keys re-copied old → new until the backlog is small
+    applying   apply,      captured keys re-copied old → new (also between copy chunks) until
+               throttle    the backlog fits the fence's budget; a copy paused, or a clean stop
+                           for a resume, when the apply does not keep up
     fenced     fence,      old renamed away (writers wait), final drain, verify old vs new,
                verify      swap by RENAME — or roll back to the untouched old table
     swapped    runner      old table dropped, keys cleared → done
@@ -22,20 +24,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import NotSupportedError, connections, models
+from django.db import DatabaseError, NotSupportedError, connections, models
 
 from migration_kit.rebuild import capture, plan, runner, state
 from migration_kit.rebuild.models import RebuildKey, RebuildState
 from migration_kit.rebuild.runner import Options, Outcome, Progress, RebuildFailed
+from migration_kit.rebuild.throttle import RebuildStopped
 
 __all__ = [
     "Options",
     "Outcome",
     "RebuildFailed",
+    "RebuildStopped",
     "abandon",
     "enqueue_keys",
     "rebuild_model",
     "resume",
+    "status",
 ]
 
 
@@ -133,3 +138,34 @@ def enqueue_keys(model: type[models.Model], keys: Iterable[Any], using: str) -> 
     """
     tables = capture.watched(model, using)
     return capture.record(using, model, keys, tables) if tables else 0
+
+
+def status() -> list[dict[str, Any]]:
+    """Every unfinished rebuild, for ``s2_status``: step, progress, the backlog now, and the
+    throttle's last verdict (``state`` ``stopped`` with its ``message``: waiting for a resume)."""
+    try:
+        rows = state.unfinished()
+    except DatabaseError as exc:
+        return [{"error": f"rebuild state unreadable: {exc}"}]
+    found = []
+    for row in rows:
+        try:
+            waiting: int | None = (
+                RebuildKey.objects.using(row.alias).filter(table=row.table).count()
+            )
+        except DatabaseError:
+            waiting = None
+        found.append(
+            {
+                "table": row.table,
+                "database": row.alias,
+                "step": row.step,
+                "rows_copied": row.rows_copied,
+                "keys_applied": row.keys_applied,
+                "backlog": waiting,
+                "fences": row.fences,
+                "throttle": row.throttle,
+                "updated_at": row.updated_at,
+            }
+        )
+    return found

@@ -141,17 +141,28 @@ def _wrap_update(original: Callable[..., Any]) -> Callable[..., Any]:
     return update
 
 
+def _bulk_captured(
+    qs: models.QuerySet, objs: Iterable[models.Model]
+) -> tuple[str, list[str], list[models.Model]] | None:
+    """For a bulk write whose table is captured now: its alias, tables and objects as a list,
+    after waiting out a fence; None when nothing is captured (the write runs as it is)."""
+    if not state.any_active():
+        return None
+    alias = dualwrite._write_alias(qs)
+    tables = watched(qs.model, alias)
+    if not tables:
+        return None
+    wait_for_fence(alias, tables)
+    return alias, tables, list(objs)
+
+
 def _wrap_bulk_update(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def bulk_update(self: models.QuerySet, objs: Iterable[models.Model], *args: Any, **kw: Any):
-        if not state.any_active():
+        captured = _bulk_captured(self, objs)
+        if captured is None:
             return original(self, objs, *args, **kw)
-        alias = dualwrite._write_alias(self)
-        tables = watched(self.model, alias)
-        if not tables:
-            return original(self, objs, *args, **kw)
-        objs = list(objs)
-        wait_for_fence(alias, tables)
+        alias, tables, objs = captured
         with transaction.atomic(using=alias, savepoint=False):
             rows = original(self, objs, *args, **kw)
             record(alias, self.model, [obj.pk for obj in objs], tables)
@@ -163,14 +174,10 @@ def _wrap_bulk_update(original: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_bulk_create(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def bulk_create(self: models.QuerySet, objs: Iterable[models.Model], *args: Any, **kw: Any):
-        if not state.any_active():
+        captured = _bulk_captured(self, objs)
+        if captured is None:
             return original(self, objs, *args, **kw)
-        alias = dualwrite._write_alias(self)
-        tables = watched(self.model, alias)
-        if not tables:
-            return original(self, objs, *args, **kw)
-        objs = list(objs)
-        wait_for_fence(alias, tables)
+        alias, tables, objs = captured
         conflicts = kw.get("ignore_conflicts") or kw.get("update_conflicts")
         with transaction.atomic(using=alias, savepoint=False):
             # Row by row to learn each new key, unless the dual-write wrapper inside does that

@@ -4,7 +4,8 @@ Each chunk is one ``INSERT … SELECT`` over a key range (``key > last AND key <
 upper key found first by ``ORDER BY key LIMIT 1 OFFSET n-1``, never an OFFSET scan of the
 copy itself). The checkpoint (``last_key``) is saved after the chunk commits; a resumed copy
 first deletes anything past the checkpoint, so a chunk committed just before a crash is not
-copied twice.
+copied twice. The runner interleaves chunks with apply rounds (``migration_kit.rebuild.throttle``
+pauses the chunks while the apply falls behind).
 """
 
 from __future__ import annotations
@@ -43,40 +44,48 @@ def insert_select(plan: Plan, where: str, params: list[Any], source: str | None 
         return cursor.rowcount
 
 
-def copy(
+def discard_past_checkpoint(plan: Plan, row: RebuildState) -> None:
+    """Before a (resumed) copy: delete what was written past the last checkpoint (a chunk, or
+    keys applied after the last chunk), everything when there is none yet."""
+    connection = connections[plan.alias]
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if row.last_key is None:
+            cursor.execute(f"DELETE FROM {qn(plan.new)}")
+        else:
+            cursor.execute(
+                f"DELETE FROM {qn(plan.new)} WHERE {qn(plan.key_new)} > %s", [row.last_key]
+            )
+
+
+def copy_chunk(
     plan: Plan,
     row: RebuildState,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Callable[[str], None] | None = None,
-) -> int:
-    """Copy every row after the checkpoint; returns the rows copied by this call."""
+) -> bool:
+    """Copy the next chunk after the checkpoint and save the checkpoint; False when it was the
+    last one."""
     connection = connections[plan.alias]
     qn = connection.ops.quote_name
-    key_old, key_new = qn(plan.key_old), qn(plan.key_new)
+    key_old = qn(plan.key_old)
     last = row.last_key
-    if last is not None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DELETE FROM {qn(plan.new)} WHERE {key_new} > %s", [last])
-    copied = 0
-    while True:
-        after, params = (f"{key_old} > %s", [last]) if last is not None else ("1 = 1", [])
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {key_old} FROM {qn(plan.table)} WHERE {after} "
-                f"ORDER BY {key_old} LIMIT 1 OFFSET {chunk_size - 1}",
-                params,
-            )
-            found = cursor.fetchone()
-        upper = found[0] if found else None
-        if upper is None:
-            rows = insert_select(plan, after, params)
-        else:
-            rows = insert_select(plan, f"{after} AND {key_old} <= %s", [*params, upper])
-        copied += rows
-        last = upper if upper is not None else last
-        state.advance(row, last_key=last, rows_copied=row.rows_copied + rows)
-        if progress:
-            progress(f"copied {row.rows_copied:,} rows of {plan.table}")
-        hooks.reached("copying")
-        if upper is None:
-            return copied
+    after, params = (f"{key_old} > %s", [last]) if last is not None else ("1 = 1", [])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {key_old} FROM {qn(plan.table)} WHERE {after} "
+            f"ORDER BY {key_old} LIMIT 1 OFFSET {chunk_size - 1}",
+            params,
+        )
+        found = cursor.fetchone()
+    upper = found[0] if found else None
+    if upper is None:
+        rows = insert_select(plan, after, params)
+    else:
+        rows = insert_select(plan, f"{after} AND {key_old} <= %s", [*params, upper])
+    last = upper if upper is not None else last
+    state.advance(row, last_key=last, rows_copied=row.rows_copied + rows)
+    if progress:
+        progress(f"copied {row.rows_copied:,} rows of {plan.table}")
+    hooks.reached("copying")
+    return upper is not None

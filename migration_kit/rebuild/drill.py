@@ -70,8 +70,12 @@ class Traffic:
 
     KINDS = ("create", "update", "delete", "bulk")
 
-    def __init__(self, model: type[models.Model], alias: str, owned: list[Any]) -> None:
+    def __init__(
+        self, model: type[models.Model], alias: str, owned: list[Any], pause: float = PAUSE
+    ) -> None:
         self.model, self.alias = model, alias
+        #: Seconds each writer sleeps between writes; may be changed while they run.
+        self.pause = pause
         half = len(owned) // 2
         self._update_keys, self._delete_keys = owned[:half], owned[half:]
         self.counts = Counts()
@@ -123,7 +127,7 @@ class Traffic:
                     self._record(kind, began, exc)
                 else:
                     self._record(kind, began, None)
-                time.sleep(PAUSE)
+                time.sleep(self.pause)
         finally:
             connections.close_all()
 

@@ -42,6 +42,9 @@ class RebuildState(models.Model):
     fences = models.PositiveIntegerField(default=0, help_text="Fences tried so far.")
     fence_seconds = models.FloatField(null=True, help_text="How long the last fence lasted.")
     error = models.TextField(blank=True)
+    throttle = models.JSONField(
+        null=True, help_text="The apply throttle's last round (migration_kit.rebuild.throttle)."
+    )
     started_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -6,17 +6,22 @@ On resume the tables that exist decide what was really done: a crash inside the 
 ``<table>__s2old`` without ``<table>`` (the fence is rolled back and tried again); a crash just
 after the swap leaves ``<table>`` and ``__s2old`` without ``__s2new`` (only the clean-up is
 left). The old table is never written by the rebuild, so rolling back is always a rename.
+
+Copy chunks alternate with apply rounds, and the fence waits for a backlog that fits its
+budget (``migration_kit.rebuild.throttle``); a rebuild whose apply cannot keep up stops with
+:class:`RebuildStopped` at the step it reached, for a resume.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections
 
+from migration_kit import conf
 from migration_kit.rebuild import apply, copy, fence, hooks, state
 from migration_kit.rebuild.models import (
     APPLYING,
@@ -30,6 +35,13 @@ from migration_kit.rebuild.models import (
     RebuildState,
 )
 from migration_kit.rebuild.plan import Plan
+from migration_kit.rebuild.throttle import (
+    PAUSED,
+    ROUND_SECONDS,
+    RUNNING,
+    RebuildStopped,
+    Throttle,
+)
 
 Progress = Callable[[str], None]
 
@@ -43,11 +55,16 @@ class Options:
     """How one rebuild runs (``s2_rebuild``'s flags; the migration path uses the defaults)."""
 
     chunk_size: int = copy.DEFAULT_CHUNK_SIZE
-    #: Fence once at most this many captured keys wait.
+    #: Fence once at most this many captured keys wait (fewer if the apply is slow).
     backlog: int = 200
     fence_seconds: float = fence.DEFAULT_FENCE_SECONDS
     #: Fences tried before giving up (each one that runs too long is rolled back).
     fences: int = 3
+    #: The throttle (docs/rebuild.md): pause the copy, then stop, after this long without the
+    #: backlog shrinking; at most ``apply_rate`` keys applied per second (None: no cap).
+    pause_after: float = field(default_factory=lambda: conf.get("REBUILD_PAUSE_AFTER_SECONDS"))
+    stop_after: float = field(default_factory=lambda: conf.get("REBUILD_STOP_AFTER_SECONDS"))
+    apply_rate: float | None = field(default_factory=lambda: conf.get("REBUILD_APPLY_RATE"))
 
 
 @dataclass
@@ -63,6 +80,7 @@ class Outcome:
     fence_seconds: float | None = None
     seconds: float = 0.0
     resumed_from: str = ""
+    throttle: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +93,7 @@ class Outcome:
             "fence_ms": None if self.fence_seconds is None else round(self.fence_seconds * 1000, 1),
             "seconds": round(self.seconds, 3),
             "resumed_from": self.resumed_from,
+            "throttle": self.throttle,
         }
 
 
@@ -130,13 +149,30 @@ def run(
             time.sleep(state.capture_wait())
             copy.create_new_table(plan)
             state.advance(row, COPYING, last_key=None, rows_copied=0)
+        throttle = Throttle(
+            backlog_cap=options.backlog,
+            fence_seconds=options.fence_seconds,
+            pause_after=options.pause_after,
+            stop_after=options.stop_after,
+            apply_rate_cap=options.apply_rate,
+        )
+        if row.step in (COPYING, APPLYING):
+            state.advance(row, throttle=throttle.as_dict())  # a stopped run's verdict is old
         if row.step == COPYING:
-            copy.copy(plan, row, options.chunk_size, say)
+            copy.discard_past_checkpoint(plan, row)
+            more = True
+            while more:
+                if not throttle.paused:
+                    more = copy.copy_chunk(plan, row, options.chunk_size, say)
+                # After the last chunk (everything past the checkpoint) every key is copied.
+                upto = row.last_key if more else apply.ALL
+                _apply_round(plan, row, options, throttle, outcome, say, upto=upto)
             state.advance(row, APPLYING)
         while row.step == APPLYING:
-            settled = apply.drain(plan, until=options.backlog)
-            state.advance(row, keys_applied=row.keys_applied + settled)
-            say(f"applied {row.keys_applied:,} captured keys; {apply.backlog(plan):,} waiting")
+            _apply_round(plan, row, options, throttle, outcome, say, upto=apply.ALL)
+            if not throttle.fits():
+                continue
+            say(f"applied {row.keys_applied:,} captured keys; {throttle.waiting:,} waiting")
             hooks.reached("applying")
             try:
                 outcome.fence_seconds = fence.fence_and_swap(plan, row, options.fence_seconds, say)
@@ -149,6 +185,7 @@ def run(
                         "(writes arrive faster than they are applied, or the verify is slow); "
                         "nothing was swapped. Raise --fence-seconds or rebuild at a quieter time."
                     ) from exc
+        outcome.throttle = throttle.as_dict()
         if row.step == SWAPPED:
             hooks.reached("swapped")
             with connections[plan.alias].cursor() as cursor:
@@ -157,6 +194,11 @@ def run(
                 )
             apply.clear(plan)
             state.advance(row, DONE)
+    except RebuildStopped as exc:
+        # Not abandoned: the new table, the checkpoint and the captured keys stay for a resume.
+        _finish(outcome, row, began)
+        exc.outcome = outcome
+        raise
     except Exception as exc:
         if row.step == SWAPPED:
             # The new table is in place; only the clean-up is left, for a resume.
@@ -164,6 +206,11 @@ def run(
         # The error as it happened (a failed copy raises the database's own error).
         abandon(plan, row, f"{type(exc).__name__}: {exc}")
         raise
+    return _finish(outcome, row, began)
+
+
+def _finish(outcome: Outcome, row: RebuildState, began: float) -> Outcome:
+    """The outcome as the state row says it ended."""
     outcome.seconds = time.monotonic() - began
     outcome.step = row.step
     outcome.rows_copied, outcome.keys_applied, outcome.fences = (
@@ -173,6 +220,56 @@ def run(
     )
     outcome.fence_seconds = row.fence_seconds
     return outcome
+
+
+def _apply_round(
+    plan: Plan,
+    row: RebuildState,
+    options: Options,
+    throttle: Throttle,
+    outcome: Outcome,
+    say: Progress,
+    upto: Any,
+) -> None:
+    """One apply round and the throttle's verdict; raises :class:`RebuildStopped` when the
+    backlog has not shrunk for ``stop_after`` seconds (nothing fenced, old table in place)."""
+    began = time.monotonic()
+    settled, waiting = apply.apply_for(
+        plan, ROUND_SECONDS, throttle.budget(), upto=upto, rate=options.apply_rate
+    )
+    before = throttle.state
+    verdict = throttle.observe(waiting, settled, time.monotonic() - began)
+    changed = verdict != before
+    if settled or changed or verdict == PAUSED:
+        state.advance(row, keys_applied=row.keys_applied + settled, throttle=throttle.as_dict())
+    outcome.throttle = throttle.as_dict()
+    if not changed:
+        return
+    rate = "-" if throttle.rate is None else f"{throttle.rate:,.0f}"
+    copying = row.step == COPYING
+    if verdict == PAUSED:
+        say(
+            f"throttle: {waiting:,} captured keys wait (fence budget {throttle.budget():,}) and "
+            f"the backlog has not shrunk for {options.pause_after:g}s: "
+            + ("the copy pauses while the apply" if copying else "only the apply runs")
+            + f" ({rate} keys/s) catches up"
+        )
+    elif verdict == RUNNING:
+        say(
+            f"throttle: the apply caught up ({waiting:,} waiting); "
+            + ("the copy goes on" if copying else "the fence may start")
+        )
+    else:
+        message = (
+            f"{plan.table}: writers outpace the apply: {waiting:,} captured keys wait (the fence "
+            f"starts at {throttle.budget():,}, applied at {rate} keys/s) and the backlog has not "
+            f"shrunk for {options.stop_after:g}s. Stopped at step {row.step} before any fence: "
+            f"the old table is in place and capture stays on. Run manage.py s2_rebuild --resume "
+            f"--database {plan.alias} (or migrate again) when writes slow down, or --abandon."
+        )
+        outcome.throttle = {**throttle.as_dict(), "message": message}
+        state.advance(row, throttle=outcome.throttle)
+        raise RebuildStopped(message, outcome)
 
 
 def abandon(plan: Plan, row: RebuildState, error: str) -> None:

@@ -11,14 +11,14 @@ from django.db import DatabaseError
 from migration_kit.backfill import Options, RowsRejected, WorkerFailed, backfill
 from migration_kit.backfill.runner import Result
 from migration_kit.management.commands._models import (
+    DEFAULT_RANGES,
+    add_celery_arguments,
+    check_celery_arguments,
     refuse_multi_table,
     resolve_aliases,
     resolve_models,
 )
 from s2router.commands import S2Command
-
-#: Ranges ``--celery`` plans without ``--ranges``: enough to keep a few workers busy.
-DEFAULT_RANGES = 8
 
 
 class Command(S2Command):
@@ -57,25 +57,13 @@ class Command(S2Command):
             "shadow).",
         )
         parser.add_argument("--restart", action="store_true", help="Forget checkpoints.")
-        parser.add_argument(
-            "--lease-seconds",
-            type=float,
-            help="How long a range stays claimed without a renewal before another process may "
-            "take it over (default MIGRATION_KIT['LEASE_SECONDS'], 60).",
-        )
         parser.add_argument("--reject-log", help="Append refused rows here and continue.")
-        parser.add_argument(
-            "--celery",
-            action="store_true",
-            help="Copy on the project's Celery workers: one task per range (see --ranges).",
-        )
-        parser.add_argument(
-            "--ranges", type=int, help="With --celery: key ranges to plan (default 8)."
-        )
-        parser.add_argument(
-            "--no-wait",
-            action="store_true",
-            help="With --celery: enqueue the tasks and return; s2_status shows progress.",
+        add_celery_arguments(
+            parser,
+            celery_help="Copy on the project's Celery workers: one task per range (see --ranges).",
+            no_wait_help="With --celery: enqueue the tasks and return; s2_status shows progress.",
+            lease_seconds_help="How long a range stays claimed without a renewal before another "
+            "process may take it over (default MIGRATION_KIT['LEASE_SECONDS'], 60).",
         )
         self.add_format_argument(parser)
         parser.add_argument(
@@ -92,18 +80,13 @@ class Command(S2Command):
             raise CommandError("--batch-size must be at least 1.", returncode=2)
         if opts["batch_seconds"] <= 0:
             raise CommandError("--batch-seconds must be positive.", returncode=2)
-        if opts["lease_seconds"] is not None and opts["lease_seconds"] <= 0:
-            raise CommandError("--lease-seconds must be positive.", returncode=2)
-        if not opts["celery"] and (opts["ranges"] is not None or opts["no_wait"]):
-            raise CommandError("--ranges and --no-wait go with --celery.", returncode=2)
+        check_celery_arguments(opts)
         if opts["celery"] and opts["workers"] != 1:
             raise CommandError(
                 "--workers forks local processes; with --celery the workers are Celery's "
                 "(choose the task count with --ranges).",
                 returncode=2,
             )
-        if opts["ranges"] is not None and opts["ranges"] < 1:
-            raise CommandError("--ranges must be at least 1.", returncode=2)
         models = resolve_models(opts["models"])
         refuse_multi_table(models)
         plans = [(m, *resolve_aliases(m, opts["source"], opts["target"])) for m in models]

@@ -11,6 +11,7 @@ from migration_kit import rebuild
 from migration_kit.management.commands._models import resolve_models
 from migration_kit.rebuild import fence, plan, state
 from migration_kit.rebuild.runner import Options, Outcome, RebuildFailed
+from migration_kit.rebuild.throttle import RebuildStopped
 from s2router.commands import S2Command
 
 
@@ -26,8 +27,8 @@ class Command(S2Command):
         "Rebuild the tables of the given models on SingleStore into each model's current "
         "state while the application keeps writing (capture, chunked copy, apply, short write "
         "fence, verify, swap by rename), or --resume rebuilds a crash or a migration left "
-        "unfinished. Progress on stderr. Exit 0 done, 1 a rebuild failed (the old table is in "
-        "place), 2 usage error."
+        "unfinished. Progress on stderr. Exit 0 done, 1 a rebuild failed or stopped because the "
+        "apply could not keep up with the writers (the old table is in place), 2 usage error."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -73,7 +74,26 @@ class Command(S2Command):
             "--backlog",
             type=int,
             default=Options.backlog,
-            help="Fence once at most this many captured keys wait (default %(default)s).",
+            help="Fence once at most this many captured keys wait, fewer when the apply is "
+            "slow (default %(default)s).",
+        )
+        parser.add_argument(
+            "--pause-after",
+            type=float,
+            help="Pause the copy when the captured-key backlog has not shrunk for this many "
+            "seconds (default MIGRATION_KIT['REBUILD_PAUSE_AFTER_SECONDS'], 10).",
+        )
+        parser.add_argument(
+            "--stop-after",
+            type=float,
+            help="Stop for a later --resume when it has not shrunk for this many seconds "
+            "(default MIGRATION_KIT['REBUILD_STOP_AFTER_SECONDS'], 300).",
+        )
+        parser.add_argument(
+            "--apply-rate",
+            type=float,
+            help="Apply at most this many captured keys per second, 0 for no cap (default "
+            "MIGRATION_KIT['REBUILD_APPLY_RATE'], no cap).",
         )
         self.add_format_argument(parser)
 
@@ -96,12 +116,7 @@ class Command(S2Command):
             )
         if opts["resume"] and opts["abandon"]:
             raise CommandError("--resume and --abandon exclude each other.", returncode=2)
-        options = Options(
-            chunk_size=opts["chunk_size"],
-            backlog=opts["backlog"],
-            fence_seconds=opts["fence_seconds"],
-            fences=opts["fences"],
-        )
+        options = self._options(opts)
         models = resolve_models(opts["models"]) if opts["models"] else []
         if opts["dry_run"]:
             self._dry_run(alias, models, opts)
@@ -131,11 +146,45 @@ class Command(S2Command):
                         outcomes.append(
                             rebuild.rebuild_model(editor, model, options=options, progress=progress)
                         )
+        except RebuildStopped as exc:
+            if exc.outcome is not None:
+                outcomes.append(exc.outcome)
+            failures.append(f"{type(exc).__name__}: {exc}")
         except (RebuildFailed, fence.VerifyFailed, NotSupportedError, DatabaseError) as exc:
             failures.append(f"{type(exc).__name__}: {exc}")
         self._report(outcomes, failures, opts["format"])
         if failures:
             raise CommandError(failures[0], returncode=1)
+
+    @staticmethod
+    def _options(opts: dict[str, Any]) -> Options:
+        """The run's options: the flags given, the MIGRATION_KIT throttle settings otherwise."""
+        throttle = {
+            name: opts[name]
+            for name in ("pause_after", "stop_after", "apply_rate")
+            if opts[name] is not None
+        }
+        for name in ("pause_after", "stop_after"):
+            if throttle.get(name, 1) <= 0:
+                raise CommandError(f"--{name.replace('_', '-')} must be positive.", returncode=2)
+        if throttle.get("apply_rate", 0) < 0:
+            raise CommandError("--apply-rate must not be negative.", returncode=2)
+        if throttle.get("apply_rate") == 0:
+            throttle["apply_rate"] = None
+        options = Options(
+            chunk_size=opts["chunk_size"],
+            backlog=opts["backlog"],
+            fence_seconds=opts["fence_seconds"],
+            fences=opts["fences"],
+            **throttle,
+        )
+        if options.stop_after <= options.pause_after:
+            raise CommandError(
+                f"--stop-after ({options.stop_after:g}) must be longer than --pause-after "
+                f"({options.pause_after:g}).",
+                returncode=2,
+            )
+        return options
 
     def _progress(self, message: str) -> None:
         self.stderr.write(message)
@@ -173,8 +222,15 @@ class Command(S2Command):
         for o in outcomes:
             fence_ms = "-" if o.fence_seconds is None else f"{o.fence_seconds * 1000:.0f} ms"
             resumed = f", resumed from {o.resumed_from}" if o.resumed_from else ""
+            throttled = ""
+            if o.throttle and (o.throttle["pauses"] or o.throttle["state"] != "running"):
+                throttled = (
+                    f", throttle {o.throttle['state']} ({o.throttle['pauses']} pause(s), "
+                    f"{o.throttle['paused_seconds']:g}s paused, {o.throttle['backlog']:,} keys "
+                    "waiting)"
+                )
             self.stdout.write(
                 f"{o.table} on {o.alias!r}: {o.step}, {o.rows_copied:,} rows copied, "
                 f"{o.keys_applied:,} captured keys applied, fence {fence_ms} "
-                f"({o.fences} tried), {o.seconds:.1f}s{resumed}"
+                f"({o.fences} tried), {o.seconds:.1f}s{resumed}{throttled}"
             )

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from migration_kit import rebuild
 from migration_kit.backfill import leases
 from migration_kit.management.commands._models import resolve_models
 from migration_kit.status import model_status
@@ -16,9 +17,10 @@ from s2router.commands import S2Command
 class Command(S2Command):
     help = (
         "Show per migrating model: phase, backfill progress, outbox lag, last verify and "
-        "shadow-read mismatches. Exit 0 all healthy, 1 something needs attention (failing "
-        "outbox entries, stale capture triggers, an unclean verify, shadow mismatches), 2 usage "
-        "error."
+        "shadow-read mismatches; then every unfinished online rebuild (step, backlog, throttle). "
+        "Exit 0 all healthy, 1 something needs attention (failing outbox entries, stale capture "
+        "triggers, an unclean verify, shadow mismatches, a rebuild stopped for a resume), 2 "
+        "usage error."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -33,15 +35,19 @@ class Command(S2Command):
     def handle(self, *args: Any, **opts: Any) -> None:
         chosen = resolve_models(opts["models"])
         statuses = [_with_leases(model_status(model)) for model in chosen]
+        rebuilds = rebuild.status()
         if opts["reset_shadow"]:
             shadow.reset_stats(*(model._meta.label for model in chosen))
             self.stderr.write(f"shadow counters reset for {len(chosen)} model(s)")
         if opts["format"] == "json":
-            self.emit_json({"models": statuses})
+            self.emit_json({"models": statuses, "rebuilds": rebuilds})
         else:
             for status in statuses:
                 self.stdout.write(_line(status))
+            for row in rebuilds:
+                self.stdout.write(_rebuild_line(row))
         attention = [s["model"] for s in statuses if _problems(s)]
+        attention += [f"rebuild of {r.get('table', '?')}" for r in rebuilds if _stuck(r)]
         if attention:
             raise CommandError(f"needs attention: {', '.join(attention)}", returncode=1)
 
@@ -53,6 +59,29 @@ def _with_leases(status: dict[str, Any]) -> dict[str, Any]:
     target = router_conf.get_config().singlestore
     status["backfill"]["leases"] = leases.progress(status["model"], status["source"], target)
     return status
+
+
+def _stuck(row: dict[str, Any]) -> bool:
+    """A rebuild that stopped for a resume, or whose state could not be read."""
+    return "error" in row or (row["throttle"] or {}).get("state") == "stopped"
+
+
+def _rebuild_line(row: dict[str, Any]) -> str:
+    if "error" in row:
+        return f"rebuilds: {row['error']}"
+    throttle = row["throttle"] or {}
+    waiting = "?" if row["backlog"] is None else f"{row['backlog']:,}"
+    line = (
+        f"rebuild {row['table']} on {row['database']!r}: {row['step']}, "
+        f"{row['rows_copied']:,} rows copied, {row['keys_applied']:,} keys applied, {waiting} "
+        f"waiting (fence budget {throttle.get('fence_budget', '-')}), "
+        f"throttle {throttle.get('state', '-')}"
+    )
+    if throttle.get("pauses"):
+        line += f" ({throttle['pauses']} pause(s), {throttle['paused_seconds']:g}s paused)"
+    if throttle.get("message"):
+        line += f": {throttle['message']}"
+    return line
 
 
 def _odd_capture(capture: dict[str, Any]) -> list[str]:

@@ -10,6 +10,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError, CommandParser
 
 from migration_kit.management.commands._models import (
+    DEFAULT_RANGES,
+    add_celery_arguments,
+    check_celery_arguments,
     refuse_multi_table,
     resolve_aliases,
     resolve_models,
@@ -17,9 +20,6 @@ from migration_kit.management.commands._models import (
 from migration_kit.verify import verify
 from migration_kit.verify.runner import Outcome
 from s2router.commands import S2Command
-
-#: Ranges ``--celery`` plans without ``--ranges``.
-DEFAULT_RANGES = 8
 
 
 class Command(S2Command):
@@ -45,23 +45,13 @@ class Command(S2Command):
         parser.add_argument(
             "--chunk-rows", type=int, default=50_000, help="Rows per top-level checksum chunk."
         )
-        parser.add_argument(
-            "--celery",
-            action="store_true",
-            help="Compare on the project's Celery workers: one task per key range.",
-        )
-        parser.add_argument(
-            "--ranges", type=int, help="With --celery: key ranges to plan (default 8)."
-        )
-        parser.add_argument(
-            "--no-wait",
-            action="store_true",
-            help="With --celery: enqueue and return; the last range records the verify run.",
-        )
-        parser.add_argument(
-            "--lease-seconds",
-            type=float,
-            help="With --celery: a range's lease time (default MIGRATION_KIT['LEASE_SECONDS']).",
+        add_celery_arguments(
+            parser,
+            celery_help="Compare on the project's Celery workers: one task per key range.",
+            no_wait_help="With --celery: enqueue and return; the last range records the verify "
+            "run.",
+            lease_seconds_help="With --celery: a range's lease time (default "
+            "MIGRATION_KIT['LEASE_SECONDS']).",
         )
         parser.add_argument(
             "--progress",
@@ -76,16 +66,7 @@ class Command(S2Command):
             raise CommandError("--chunk-rows must be at least 2.", returncode=2)
         if opts["lag_wait"] < 0:
             raise CommandError("--lag-wait must not be negative.", returncode=2)
-        celery_only = ("ranges", "no_wait", "lease_seconds", "progress")
-        if not opts["celery"] and any(opts[k] not in (None, False) for k in celery_only):
-            raise CommandError(
-                "--ranges, --no-wait, --lease-seconds and --progress go with --celery.",
-                returncode=2,
-            )
-        if opts["ranges"] is not None and opts["ranges"] < 1:
-            raise CommandError("--ranges must be at least 1.", returncode=2)
-        if opts["lease_seconds"] is not None and opts["lease_seconds"] <= 0:
-            raise CommandError("--lease-seconds must be positive.", returncode=2)
+        check_celery_arguments(opts, celery_only=("ranges", "no_wait", "lease_seconds", "progress"))
         models = resolve_models(opts["models"])
         refuse_multi_table(models)
         plans = [(m, *resolve_aliases(m, opts["source"], opts["target"])) for m in models]
