@@ -42,6 +42,11 @@ DEPLOYMENT_REFERENCE_APPS: dict[str, str] = {
     "model_formsets": "S2-SHARD-UNIQUE: model_formsets.Book unique_together",
     "model_inheritance": "S2-SHARD-UNIQUE: model_inheritance.GrandParent unique_together",
     "validation": "S2-SHARD-UNIQUE: validation.UniqueTogetherModel unique_together",
+    "migrations": "S2-SHARD-UNIQUE: migrations.Author unique_together (name, slug), which most "
+    "test migration modules create under the app's own label",
+    "schema": "S2-SHARD-UNIQUE: schema.UniqueTest unique_together, schema.Book's named "
+    "UniqueConstraint; and its tests alter column types and nullability, which a columnstore "
+    "table refuses (S2-ALTER-TYPE, S2-ALTER-NOT-NULL)",
 }
 
 #: The slice ``make test`` runs (tests/backend/test_django_suite.py): one batch, a few seconds.
