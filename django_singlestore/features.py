@@ -322,6 +322,54 @@ SINGLESTORE_SHARDED_TEST_SKIPS: dict[str, set[str]] = {
 }
 
 
+#: Tests whose tables are created under throwaway app labels (Django's migration-operation
+#: tests: ``test_<operation>``), so their storage is the alias's default ("*", else SingleStore's
+#: sharded columnstore) whatever the test's own app is: skipped unless that default is REFERENCE.
+SINGLESTORE_DEFAULT_STORAGE_TEST_SKIPS: dict[str, set[str]] = {
+    "These migration operations declare unique_together or a named UniqueConstraint on columns "
+    "without the shard key, on their throwaway app label's default (sharded) table, which "
+    "cannot hold it (S2-SHARD-UNIQUE; DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_<APP> covers "
+    "unique=True fields only).": {
+        "migrations.test_operations.OperationTests.test_alter_constraint",
+        "migrations.test_operations.OperationTests."
+        "test_alter_field_reloads_state_on_fk_with_to_field_target_changes",
+        "migrations.test_operations.OperationTests."
+        "test_alter_index_together_remove_with_unique_together",
+        "migrations.test_operations.OperationTests.test_alter_unique_together",
+        "migrations.test_operations.OperationTests.test_create_model_with_unique_after",
+        "migrations.test_operations.OperationTests.test_remove_unique_together_on_unique_field",
+        "migrations.test_operations.OperationTests.test_rename_field_unique_together",
+        "migrations.test_operations.OperationTests."
+        "test_rename_index_unnamed_index_with_unique_index",
+    },
+    "These migration operations make a nullable column NOT NULL on their throwaway app label's "
+    "default (columnstore) table, which refuses it (S2-ALTER-NOT-NULL).": {
+        "migrations.test_operations.OperationTests."
+        "test_alter_field_change_blank_nullable_database_default_to_not_null",
+        "migrations.test_operations.OperationTests."
+        "test_alter_field_change_nullable_to_database_default_not_null",
+        "migrations.test_operations.OperationTests."
+        "test_alter_field_change_nullable_to_decimal_database_default_not_null",
+    },
+    "This migration operation changes a column's type on its throwaway app label's default "
+    "(columnstore) table, which refuses it (S2-ALTER-TYPE).": {
+        "migrations.test_operations.OperationTests.test_alter_fk_non_fk",
+    },
+}
+
+#: Tests that expect a unique=True key to be enforced: skipped where the app's unique=True keys
+#: are UNENFORCED (``DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_<APP>`` or OPTIONS
+#: ``not_enforced_unique``, as the deployment layout sets for its sharded apps).
+SINGLESTORE_UNENFORCED_UNIQUE_TEST_SKIPS: dict[str, set[str]] = {
+    "The app's unique=True keys are UNENFORCED, as a sharded table cannot enforce a unique key "
+    "that lacks the shard key (S2-SHARD-UNIQUE), so the IntegrityError these tests expect from "
+    "a duplicate is never raised.": {
+        "model_fields.test_filefield.FileFieldTests.test_unique_when_same_filename",
+        "one_to_one.tests.OneToOneTests.test_multiple_o2o",
+        "queries.test_bulk_update.BulkUpdateTests.test_database_routing_batch_atomicity",
+    },
+}
+
 #: Tests Django's MySQL backend skips (its ``django_test_skips``, under reasons naming MySQL or
 #: MariaDB) that this backend runs, with why they work here. Each ran under this backend through
 #: the emulator, reference and deployment layouts, on Django 5.2, 6.0 and 6.1 (2026-12-07).
@@ -513,4 +561,12 @@ class DatabaseFeatures(MySQLDatabaseFeatures):
             }
             if sharded:
                 skips.setdefault(reason, set()).update(sharded)
+        default = options.table_storage_type.get("*") or Storage.COLUMNSTORE
+        for reason, tests in SINGLESTORE_DEFAULT_STORAGE_TEST_SKIPS.items():
+            if not default.is_reference:
+                skips.setdefault(reason, set()).update(tests)
+        for reason, tests in SINGLESTORE_UNENFORCED_UNIQUE_TEST_SKIPS.items():
+            unenforced = {t for t in tests if options.unique_unenforced_for_app(t.split(".")[0])}
+            if unenforced:
+                skips.setdefault(reason, set()).update(unenforced)
         return skips
