@@ -57,9 +57,10 @@ class Side:
             # (on disk) to group it; hashing is several times faster. Private connection only.
             with self.connection.cursor() as cursor:
                 cursor.execute("SET enable_sort TO off")
-                # A float's canonical text is its shortest exact decimal, whatever the server's
-                # configured default prints.
+                # A float's canonical text is its shortest exact decimal, and dates and times
+                # print as YYYY-MM-DD HH:MM:SS.ffffff, whatever the server's defaults are.
                 cursor.execute("SET extra_float_digits TO 1")
+                cursor.execute("SET DateStyle TO ISO")
         self.table = table = Table(model, self.connection)
         conn, vendor = self.connection, self.connection.vendor
         self.buckets = buckets

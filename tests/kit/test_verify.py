@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import io
 import math
@@ -104,6 +105,47 @@ def assert_sql_float_text_is_pythons(alias: str) -> None:
 @pytest.mark.parametrize("alias", ["default", "mysql"])
 def test_sql_float_text_equals_pythons_on_edge_values(alias: str) -> None:
     assert_sql_float_text_is_pythons(alias)
+
+
+@pytest.mark.parametrize("alias", ["default", "mysql"])
+def test_sql_date_and_time_texts_equal_pythons_on_edge_values(alias: str) -> None:
+    """PostgreSQL's ISO output, padded to six fractional digits, is Python's text: every count
+    of trailing zeros in the fraction, none, early and late years (PostgreSQL prints years below
+    1000 with four digits), the day's ends; through a Side's connection (DateStyle set there)."""
+    utc = datetime.UTC
+    stamps = [
+        datetime.datetime(2024, 5, 6, 7, 8, 9, 10**k % 1_000_000, tzinfo=utc) for k in range(7)
+    ]
+    stamps += [datetime.datetime(2024, 5, 6, 7, 8, 9, m, tzinfo=utc) for m in (1, 999_999, 120_000)]
+    stamps += [
+        datetime.datetime(1000, 1, 1, tzinfo=utc),
+        datetime.datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=utc),
+    ]
+    if alias == "default":
+        stamps += [datetime.datetime(1, 1, 2, tzinfo=utc), datetime.datetime(99, 3, 4, tzinfo=utc)]
+    rows = [
+        Everything(at=at, day=at.date(), clock=at.time().replace(hour=at.microsecond % 24))
+        for at in stamps
+    ]
+    Everything.objects.using(alias).bulk_create(rows)
+    comparer = Comparer(Everything, alias, "mysql" if alias == "default" else "default")
+    try:
+        side = comparer.source
+        for name in ("at", "day", "clock"):
+            fld = Everything._meta.get_field(name)
+            text = digest.sql_text(fld, fld.column, side.connection)
+            text = f"CONCAT({text})" if alias == "mysql" else text  # as a string, as in the row
+            in_sql = [
+                r[0]
+                for r in side._query(
+                    f"SELECT {text} FROM {side.table.name} ORDER BY {side.table.order_by}", []
+                )
+            ]
+            canon = digest.python_text(fld)
+            values = Everything.objects.using(alias).order_by("pk").values_list(name, flat=True)
+            assert in_sql == [canon(v) for v in values], name
+    finally:
+        comparer.close()
 
 
 def test_clean_after_backfill_for_every_model_both_directions() -> None:
