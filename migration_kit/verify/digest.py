@@ -12,9 +12,10 @@ checksums sum the first 60 bits of row digests.
 
 PostgreSQL and MySQL/MariaDB/SingleStore compute the same texts in SQL for every type but JSON
 (``sql_text``); PostgreSQL's dates, times and timestamps are their ISO output (verify's
-connections set ``DateStyle`` to ISO), padded to six fractional digits. A float with 1e-4 <= |x| < 1e15 is written as its shortest round-tripping
-decimal (Python's ``repr`` without a trailing ``.0``), which PostgreSQL (``extra_float_digits``
-1, set by verify's connections), MariaDB and Python print alike in fixed notation in that range
+connections set ``DateStyle`` to ISO), padded to six fractional digits. A float with
+1e-4 <= |x| < 1e15 is written as its shortest round-tripping decimal (Python's ``repr``
+without a trailing ``.0``), which PostgreSQL (``extra_float_digits`` 1, set by verify's
+connections), MariaDB and Python print alike in fixed notation in that range
 (the tests prove it on random values of every magnitude and each end's neighbours); any other
 float by its IEEE 754 bits — ``[-]<biased exponent>:<fraction>`` in decimal, ``0:0`` for ±0 —
 which PostgreSQL reads with ``float8send`` and MySQL-family servers compute exactly with powers
