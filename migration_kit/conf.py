@@ -19,6 +19,8 @@ Keys (all optional):
   docs/rebuild.md): pause the copy when the captured-key backlog has not shrunk for the first,
   stop for a resume after the second (which must be longer), and at most this many captured
   keys applied per second (None: as fast as the database takes them).
+- ``VERIFY_STREAMS`` (2): how many chunk checksum queries ``s2_verify`` keeps in flight on each
+  side, one connection each (1 to 64; ``--streams`` overrides it for one run).
 
 Settings style (``django_singlestore.problems``, as ``S2ROUTER`` and the backend's OPTIONS): one
 parser per key, none raising; every problem is the system check ``migration_kit.E001`` with a
@@ -49,8 +51,10 @@ DEFAULTS: dict[str, Any] = {
     "REBUILD_PAUSE_AFTER_SECONDS": 10.0,
     "REBUILD_STOP_AFTER_SECONDS": 300.0,
     "REBUILD_APPLY_RATE": None,
+    "VERIFY_STREAMS": 2,
 }
 RELAY_MODES = ("thread", "inline", "off")
+MAX_STREAMS = 64
 #: Keys that were renamed (old: new); the old name still works, with ``migration_kit.W001``.
 RENAMED = {"FAST_PATH": "RELAY"}
 
@@ -143,6 +147,21 @@ def _rate(key: str, value: Any, problems: list[Problem]) -> float | None:
     return None
 
 
+def _streams(key: str, value: Any, problems: list[Problem]) -> int:
+    if not isinstance(value, bool) and isinstance(value, int) and 1 <= value <= MAX_STREAMS:
+        return value
+    problems.append(
+        Problem(
+            CHECK_ID,
+            f"MIGRATION_KIT[{key!r}] must be a whole number from 1 to {MAX_STREAMS}, not "
+            f"{value!r}.",
+            f"The chunk checksum queries s2_verify keeps in flight on each side, one "
+            f"connection each (default {DEFAULTS[key]}); see docs/migration-kit.md (Verify).",
+        )
+    )
+    return DEFAULTS[key]
+
+
 def _rebuild_windows(values: dict[str, Any], problems: list[Problem]) -> None:
     """The stop window must be longer than the pause window, or the copy never pauses first."""
     pause, stop = values["REBUILD_PAUSE_AFTER_SECONDS"], values["REBUILD_STOP_AFTER_SECONDS"]
@@ -167,6 +186,7 @@ PARSERS: dict[str, Parser] = {
     "REBUILD_PAUSE_AFTER_SECONDS": _positive,
     "REBUILD_STOP_AFTER_SECONDS": _positive,
     "REBUILD_APPLY_RATE": _rate,
+    "VERIFY_STREAMS": _streams,
 }
 
 

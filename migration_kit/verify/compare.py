@@ -4,7 +4,8 @@ reladiff's method, with one refinement. The key space is cut into chunks of abou
 ``chunk_rows`` rows (boundaries from the side holding more rows; the first and last chunks are
 open, so rows present on one side only are found). For each chunk both databases first return,
 at the same time, its row count and checksum in one aggregate; only for a chunk where those
-differ do they return the row count and checksum of every *bucket* — rows grouped
+differ (up to ``streams`` chunks are in flight per side, each on a connection of its own) do
+they return the row count and checksum of every *bucket* — rows grouped
 by their key (integer key modulo ``buckets``, else bits of the key's MD5), so a row lands in
 the same bucket on both sides. Differing buckets holding at most ``leaf_rows`` rows are compared
 row by row (per-row digests of just those buckets); larger ones are bisected: the chunk is split
@@ -16,7 +17,8 @@ keys differ.
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
+import queue
+from collections import defaultdict, deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -55,9 +57,10 @@ class Side:
             # (on disk) to group it; hashing is several times faster. Private connection only.
             with self.connection.cursor() as cursor:
                 cursor.execute("SET enable_sort TO off")
-                # A float's canonical text is its shortest exact decimal, whatever the server's
-                # configured default prints.
+                # A float's canonical text is its shortest exact decimal, and dates and times
+                # print as YYYY-MM-DD HH:MM:SS.ffffff, whatever the server's defaults are.
                 cursor.execute("SET extra_float_digits TO 1")
+                cursor.execute("SET DateStyle TO ISO")
         self.table = table = Table(model, self.connection)
         conn, vendor = self.connection, self.connection.vendor
         self.buckets = buckets
@@ -255,8 +258,46 @@ def column_mode(field: models.Field, source: Any, target: Any) -> str:
     return PYTHON
 
 
+class Streams:
+    """``count`` connections (``Side`` objects) to one alias and as many threads: up to
+    ``count`` queries of that side in flight, each on a connection no other thread uses
+    meanwhile."""
+
+    def __init__(self, make: Any, count: int):
+        self.sides: list[Side] = []
+        try:
+            for _ in range(count):
+                self.sides.append(make())
+        except BaseException:
+            for side in self.sides:
+                side.close()
+            raise
+        self._free: queue.SimpleQueue[Side] = queue.SimpleQueue()
+        for side in self.sides:
+            self._free.put(side)
+        self._pool = ThreadPoolExecutor(count)
+
+    def _run(self, fn: Any, args: tuple) -> Any:
+        side = self._free.get()
+        try:
+            return fn(side, *args)
+        finally:
+            self._free.put(side)
+
+    def submit(self, fn: Any, *args: Any) -> Future:
+        """``fn(side, *args)`` on a free connection of this side."""
+        return self._pool.submit(self._run, fn, args)
+
+    def close(self) -> None:
+        # Each connection is closed on a pool thread, where its queries ran.
+        for future in [self._pool.submit(side.close) for side in self.sides]:
+            future.result()
+        self._pool.shutdown()
+
+
 class Comparer:
-    """Compares a model between a source and a target alias, both queried concurrently."""
+    """Compares a model between a source and a target alias, both queried concurrently, with
+    up to ``streams`` chunk queries in flight on each (one connection each)."""
 
     def __init__(
         self,
@@ -267,13 +308,22 @@ class Comparer:
         fanout: int = 16,
         leaf_rows: int = 20_000,
         buckets: int = 256,
+        streams: int = 1,
     ):
+        if streams < 1:
+            raise ValueError("streams must be at least 1")
         src, tgt = connections[source], connections[target]
         fields = list(model._meta.concrete_fields)
         modes = [column_mode(f, src, tgt) for f in fields]
         self.model = model
-        self.source = Side(model, source, modes, buckets)
-        self.target = Side(model, target, modes, buckets)
+        self.streams = streams
+        self._streams = [Streams(lambda: Side(model, source, modes, buckets), streams)]
+        try:
+            self._streams.append(Streams(lambda: Side(model, target, modes, buckets), streams))
+        except BaseException:
+            self._streams[0].close()
+            raise
+        self.source, self.target = self._streams[0].sides[0], self._streams[1].sides[0]
         self.chunk_rows, self.fanout, self.leaf_rows = chunk_rows, fanout, leaf_rows
         by_mode: dict[str, list[models.Field]] = defaultdict(list)
         for f, mode in zip(fields, modes, strict=True):
@@ -287,28 +337,35 @@ class Comparer:
                 for f in by_mode[PYTHON]
             },
         )
-        self._pools = (ThreadPoolExecutor(1), ThreadPoolExecutor(1))
         self._source_rows: dict[Key, tuple[str | None, int]] = {}
         self._target_rows: dict[Key, tuple[str | None, int]] = {}
 
     def close(self) -> None:
-        for pool, side in zip(self._pools, (self.source, self.target), strict=True):
-            pool.submit(side.close).result()
-            pool.shutdown()
+        for streams in self._streams:
+            streams.close()
 
     def _both_async(self, method: str, *args: Any) -> list[Future]:
         return [
-            pool.submit(getattr(side, method), *args)
-            for pool, side in zip(self._pools, (self.source, self.target), strict=True)
+            streams.submit(lambda side: getattr(side, method)(*args)) for streams in self._streams
         ]
 
     def _both(self, method: str, *args: Any) -> tuple[Any, Any]:
         futures = self._both_async(method, *args)
         return futures[0].result(), futures[1].result()
 
+    def _on_async(self, side: Side, method: str, *args: Any) -> Future:
+        """``side.method(*args)`` on one of that side's connections (``side`` names the side:
+        ``self.source`` or ``self.target``)."""
+        streams = self._streams[0] if side is self.source else self._streams[1]
+        return streams.submit(lambda s: getattr(s, method)(*args))
+
     def _on(self, side: Side, method: str, *args: Any) -> Any:
-        pool = self._pools[0] if side is self.source else self._pools[1]
-        return pool.submit(getattr(side, method), *args).result()
+        return self._on_async(side, method, *args).result()
+
+    def run_on_both(self, fn: Any, *args: Any) -> tuple[Any, Any]:
+        """``fn(side, *args)`` on each side at once."""
+        futures = [streams.submit(fn, *args) for streams in self._streams]
+        return futures[0].result(), futures[1].result()
 
     def compare(self) -> Comparison:
         """Find the keys whose rows differ (or exist on one side only)."""
@@ -341,34 +398,40 @@ class Comparer:
         first = min(low for low, _ in spans) - 1 if spans else 0
         top = max(high for _, high in spans) if spans else 0
         low: Key | None = None
-        width = self.chunk_rows
+        width, last = self.chunk_rows, False
+        # Up to ``streams`` chunks in flight; the next chunk's width follows the latest settled.
+        pending: deque[tuple[Range, int, list[Future]]] = deque()
         while True:
-            start = first if low is None else low[0]
-            high = None if start + width >= top else (start + width,)
-            rows = self._chunk((low, high), self._both_async("total", (low, high)))
+            while not last and len(pending) < self.streams:
+                start = first if low is None else low[0]
+                high = None if start + width >= top else (start + width,)
+                pending.append(((low, high), width, self._both_async("total", (low, high))))
+                last, low = high is None, high
+            if not pending:
+                return
+            rng, used, totals = pending.popleft()
+            rows = self._chunk(rng, totals)
             self.result.source_rows += rows[0]
             self.result.target_rows += rows[1]
-            if high is None:
-                return
             most = max(rows)
-            width = min(2 * width, max(1, width * self.chunk_rows // most)) if most else 2 * width
-            low = high
+            width = min(2 * used, max(1, used * self.chunk_rows // most)) if most else 2 * used
 
     def _compare_by_boundaries(self) -> None:
         """Chunks cut at every ``chunk_rows``-th key of the side holding more rows."""
         self.result.source_rows, self.result.target_rows = self._both("count")
         bigger = self.source if self.result.source_rows >= self.result.target_rows else self.target
-        pool = self._pools[0] if bigger is self.source else self._pools[1]
         low: Key | None = None
-        found = bigger.boundaries((low, None), self.chunk_rows, 1)
+        found = self._on(bigger, "boundaries", (low, None), self.chunk_rows, 1)
+        pending: deque[tuple[Range, list[Future]]] = deque()
         while True:
             high = found[0] if found else None
-            totals = self._both_async("total", (low, high))
-            # The next boundary is looked up while the other side still computes its checksum.
+            pending.append(((low, high), self._both_async("total", (low, high))))
+            # The next boundary is looked up while the chunks in flight are checksummed.
             upcoming = None
             if high is not None:
-                upcoming = pool.submit(bigger.boundaries, (high, None), self.chunk_rows, 1)
-            self._chunk((low, high), totals)
+                upcoming = self._on_async(bigger, "boundaries", (high, None), self.chunk_rows, 1)
+            while pending and (upcoming is None or len(pending) >= self.streams):
+                self._chunk(*pending.popleft())
             if upcoming is None:
                 break
             low, found = high, upcoming.result()

@@ -11,9 +11,11 @@ read as a boundary: the encoding is unambiguous. A row's digest is the MD5 of it
 checksums sum the first 60 bits of row digests.
 
 PostgreSQL and MySQL/MariaDB/SingleStore compute the same texts in SQL for every type but JSON
-(``sql_text``). A float with 1e-4 <= |x| < 1e15 is written as its shortest round-tripping
-decimal (Python's ``repr`` without a trailing ``.0``), which PostgreSQL (``extra_float_digits``
-1, set by verify's connections), MariaDB and Python print alike in fixed notation in that range
+(``sql_text``); PostgreSQL's dates, times and timestamps are their ISO output (verify's
+connections set ``DateStyle`` to ISO), padded to six fractional digits. A float with
+1e-4 <= |x| < 1e15 is written as its shortest round-tripping decimal (Python's ``repr``
+without a trailing ``.0``), which PostgreSQL (``extra_float_digits`` 1, set by verify's
+connections), MariaDB and Python print alike in fixed notation in that range
 (the tests prove it on random values of every magnitude and each end's neighbours); any other
 float by its IEEE 754 bits — ``[-]<biased exponent>:<fraction>`` in decimal, ``0:0`` for ±0 —
 which PostgreSQL reads with ``float8send`` and MySQL-family servers compute exactly with powers
@@ -60,6 +62,7 @@ FIXED_FORM = INTEGER_TYPES | {
     "BinaryField",
     "FloatField",
 }
+ZERO_DATETIME = "0000-00-00 00:00:00.000000"  # PostgreSQL's ISO timestamp text goes over it
 HASH_BITS_HEX = 15  # 60 bits: sums of a chunk's rows stay exact in numeric/DECIMAL
 # Floats with FLOAT_SHORT_LOW <= |x| < FLOAT_SHORT_HIGH are written as their shortest
 # round-tripping decimal, which PostgreSQL (extra_float_digits > 0), MariaDB and Python all
@@ -176,13 +179,21 @@ def _postgresql_text(kind: str, c: str, connection: BaseDatabaseWrapper) -> str 
         return f"abbrev({c})"  # inet as its output function (and so Django) prints it
     if kind in FREE_TEXT:
         return f"{c}::text"
+    # Dates, times and timestamps by their ISO output (DateStyle ISO: verify's connections set
+    # it), cheaper than to_char: a date prints as YYYY-MM-DD; a time or timestamp drops its
+    # fraction's trailing zeros (and its point when they are all zeros), which overlaying the
+    # text on a template of zeros puts back.
+    if kind == "DateField":
+        return f"{c}::text"
+    if kind == "TimeField":
+        return f"overlay('00:00:00.000000' placing {c}::text from 1)"
+    if kind == "DateTimeField":
+        zone = "UTC" if settings.USE_TZ else connection.timezone_name
+        return f"overlay('{ZERO_DATETIME}' placing ({c} AT TIME ZONE '{zone}')::text from 1)"
     if kind in POSTGRESQL_TEXT:
         return POSTGRESQL_TEXT[kind].format(c=c)
     if kind == "UUIDField":
         return f"replace({c}::text, '-', '')"
-    if kind == "DateTimeField":
-        zone = "UTC" if settings.USE_TZ else connection.timezone_name
-        return f"to_char({c} AT TIME ZONE '{zone}', 'YYYY-MM-DD HH24:MI:SS.US')"
     if kind == "FloatField":
         bits = f"('x' || encode(float8send({c} + 0), 'hex'))::bit(64)::bigint"
         return (

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import DatabaseError, connections, models
 from django.utils import timezone
 
+from migration_kit import conf
 from migration_kit import keys as pk_json
 from migration_kit.backfill.keyset import Key, Table
 from migration_kit.dualwrite.outbox import outbox_aliases
@@ -127,8 +128,14 @@ def verify(
     repair: bool = False,
     lag_wait: float = 5.0,
     chunk_rows: int = 50_000,
+    streams: int | None = None,
 ) -> Outcome:
-    """Compare ``model`` on ``source`` and ``target``; record and return a ``VerifyRun``."""
+    """Compare ``model`` on ``source`` and ``target``; record and return a ``VerifyRun``.
+
+    ``streams``: chunk queries in flight per side (None: ``MIGRATION_KIT['VERIFY_STREAMS']``).
+    """
+    if streams is None:
+        streams = conf.get("VERIFY_STREAMS")  # before any run is recorded: a bad setting raises
     began = time.monotonic()
     run = VerifyRun(
         model_label=model._meta.label,
@@ -139,7 +146,7 @@ def verify(
     outcome = Outcome(run=run)
     comparer = None
     try:
-        comparer = Comparer(model, source, target, chunk_rows=chunk_rows)
+        comparer = Comparer(model, source, target, chunk_rows=chunk_rows, streams=streams)
         result = comparer.compare()
         outcome.chunks = result.chunks
         outcome.python_columns = result.python_columns
@@ -194,9 +201,7 @@ def verify_range(
     try:
         table = comparer.source.table
         rng: Range = (table.decode(low), table.decode(high))
-        sides = (comparer.source, comparer.target)
-        counts = [p.submit(_count_in, s, rng) for p, s in zip(comparer._pools, sides, strict=True)]
-        source_rows, target_rows = (f.result() for f in counts)
+        source_rows, target_rows = comparer.run_on_both(_count_in, rng)
         bigger = comparer.source if source_rows >= target_rows else comparer.target
         chunks, start = 0, rng[0]
         while True:

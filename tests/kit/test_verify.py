@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import io
 import math
@@ -9,9 +10,12 @@ import random
 import struct
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connections
+from django.test.utils import override_settings
 
+from migration_kit import conf
 from migration_kit.backfill.keyset import Table
 from migration_kit.models import OutboxEntry, VerifyRun
 from migration_kit.verify import digest
@@ -101,6 +105,47 @@ def assert_sql_float_text_is_pythons(alias: str) -> None:
 @pytest.mark.parametrize("alias", ["default", "mysql"])
 def test_sql_float_text_equals_pythons_on_edge_values(alias: str) -> None:
     assert_sql_float_text_is_pythons(alias)
+
+
+@pytest.mark.parametrize("alias", ["default", "mysql"])
+def test_sql_date_and_time_texts_equal_pythons_on_edge_values(alias: str) -> None:
+    """PostgreSQL's ISO output, padded to six fractional digits, is Python's text: every count
+    of trailing zeros in the fraction, none, early and late years (PostgreSQL prints years below
+    1000 with four digits), the day's ends; through a Side's connection (DateStyle set there)."""
+    utc = datetime.UTC
+    stamps = [
+        datetime.datetime(2024, 5, 6, 7, 8, 9, 10**k % 1_000_000, tzinfo=utc) for k in range(7)
+    ]
+    stamps += [datetime.datetime(2024, 5, 6, 7, 8, 9, m, tzinfo=utc) for m in (1, 999_999, 120_000)]
+    stamps += [
+        datetime.datetime(1000, 1, 1, tzinfo=utc),
+        datetime.datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=utc),
+    ]
+    if alias == "default":
+        stamps += [datetime.datetime(1, 1, 2, tzinfo=utc), datetime.datetime(99, 3, 4, tzinfo=utc)]
+    rows = [
+        Everything(at=at, day=at.date(), clock=at.time().replace(hour=at.microsecond % 24))
+        for at in stamps
+    ]
+    Everything.objects.using(alias).bulk_create(rows)
+    comparer = Comparer(Everything, alias, "mysql" if alias == "default" else "default")
+    try:
+        side = comparer.source
+        for name in ("at", "day", "clock"):
+            fld = Everything._meta.get_field(name)
+            text = digest.sql_text(fld, fld.column, side.connection)
+            text = f"CONCAT({text})" if alias == "mysql" else text  # as a string, as in the row
+            in_sql = [
+                r[0]
+                for r in side._query(
+                    f"SELECT {text} FROM {side.table.name} ORDER BY {side.table.order_by}", []
+                )
+            ]
+            canon = digest.python_text(fld)
+            values = Everything.objects.using(alias).order_by("pk").values_list(name, flat=True)
+            assert in_sql == [canon(v) for v in values], name
+    finally:
+        comparer.close()
 
 
 def test_clean_after_backfill_for_every_model_both_directions() -> None:
@@ -201,15 +246,19 @@ def test_during_cutover_repair_makes_the_source_equal_to_singlestore() -> None:
     assert names[5] == Everything.objects.using("mysql").get(pk=5).name != "stray on the source"
 
 
+@pytest.mark.parametrize("streams", [1, 3])
 @pytest.mark.parametrize("model", [UuidKeyed, StrKeyed, Composite])
-def test_bisection_finds_scattered_differences_for_every_key_type(model) -> None:
+def test_bisection_finds_scattered_differences_for_every_key_type(model, streams: int) -> None:
+    """Also with several chunks in flight per side: boundaries walk on while they are checked."""
     rows = keyed_rows()[model]
     model.objects.using("default").bulk_create(rows)
     copy(model._meta.label)
     targets = rows[::11]
     for row in targets:
         model.objects.using("mysql").filter(pk=row.pk).delete()
-    comparer = Comparer(model, "default", "mysql", chunk_rows=20, fanout=2, leaf_rows=2, buckets=4)
+    comparer = Comparer(
+        model, "default", "mysql", chunk_rows=20, fanout=2, leaf_rows=2, buckets=4, streams=streams
+    )
     try:
         found = comparer.compare()
     finally:
@@ -221,9 +270,11 @@ def test_bisection_finds_scattered_differences_for_every_key_type(model) -> None
     assert found.chunks > 1
 
 
-def test_integer_key_chunks_cover_gaps_and_both_ends() -> None:
+@pytest.mark.parametrize("streams", [1, 2, 5])
+def test_integer_key_chunks_cover_gaps_and_both_ends(streams: int) -> None:
     """Integer keys are chunked by arithmetic over sparse and dense stretches: every row is
-    counted once, and rows before the first, between and after the last source key are found."""
+    counted once, and rows before the first, between and after the last source key are found,
+    whether one chunk is in flight per side or several (each on its own connection)."""
     rows = everything_rows(120)
     for i, row in enumerate(rows):
         row.pk = [5 + i, 40_000 + i * 997, 9_000_000_000 + i][i % 3]
@@ -236,9 +287,10 @@ def test_integer_key_chunks_cover_gaps_and_both_ends() -> None:
         row.save(using="mysql")
     changed = [rows[7].pk, rows[62].pk, rows[119].pk]
     mysql.filter(pk__in=changed).update(name="changed on the target")
-    comparer = Comparer(Everything, "default", "mysql", chunk_rows=8)
+    comparer = Comparer(Everything, "default", "mysql", chunk_rows=8, streams=streams)
     try:
         found = comparer.compare()
+        assert len({id(s.connection) for s in comparer._streams[1].sides}) == streams
     finally:
         comparer.close()
     assert (found.source_rows, found.target_rows) == (120, 123)
@@ -294,4 +346,40 @@ def test_usage_errors_exit_2() -> None:
     assert verify("kitapp.Nope")["exit"] == 2
     assert verify("kitapp.Everything", target="nowhere")["exit"] == 2
     assert verify("kitapp.Everything", chunk_rows=1)["exit"] == 2
+    assert verify("kitapp.Everything", streams=0)["exit"] == 2
     assert not VerifyRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(0, "from 1 to 64"), (65, "from 1 to 64"), (2.0, "whole number"), (True, "whole number")],
+)
+def test_bad_verify_streams_are_a_system_check_error(value, message: str) -> None:
+    with override_settings(MIGRATION_KIT={"VERIFY_STREAMS": value}):
+        found = conf.check_settings()
+        with pytest.raises(ImproperlyConfigured, match=r"VERIFY_STREAMS.*migration_kit\.E001"):
+            conf.get("VERIFY_STREAMS")
+    assert [m.id for m in found] == ["migration_kit.E001"] and message in found[0].msg
+    assert "in flight on each side" in found[0].hint
+    with override_settings(MIGRATION_KIT={"VERIFY_STREAMS": 4}):
+        assert conf.get("VERIFY_STREAMS") == 4
+    assert conf.get("VERIFY_STREAMS") == 2
+
+
+def test_streams_setting_and_flag_reach_the_comparer(monkeypatch) -> None:
+    """The flag overrides the setting; the setting overrides the default (2)."""
+    Everything.objects.using("default").bulk_create(everything_rows(30))
+    copy("kitapp.Everything")
+    seen: list[int] = []
+    real = Comparer.__init__
+
+    def spy(self, *args, **kwargs) -> None:
+        seen.append(kwargs["streams"])
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Comparer, "__init__", spy)
+    assert verify("kitapp.Everything", chunk_rows=4)["differences"] == 0
+    with override_settings(MIGRATION_KIT={"VERIFY_STREAMS": 3}):
+        assert verify("kitapp.Everything", chunk_rows=4)["differences"] == 0
+        assert verify("kitapp.Everything", chunk_rows=4, streams=1)["differences"] == 0
+    assert seen == [2, 3, 1]

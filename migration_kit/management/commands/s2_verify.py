@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError, CommandParser
 
+from migration_kit.conf import MAX_STREAMS
 from migration_kit.management.commands._models import (
     DEFAULT_RANGES,
     add_celery_arguments,
@@ -45,6 +46,13 @@ class Command(S2Command):
         parser.add_argument(
             "--chunk-rows", type=int, default=50_000, help="Rows per top-level checksum chunk."
         )
+        parser.add_argument(
+            "--streams",
+            type=int,
+            default=None,
+            help="Chunk checksum queries in flight on each side, one connection each (default "
+            "MIGRATION_KIT['VERIFY_STREAMS'], 2).",
+        )
         add_celery_arguments(
             parser,
             celery_help="Compare on the project's Celery workers: one task per key range.",
@@ -66,7 +74,15 @@ class Command(S2Command):
             raise CommandError("--chunk-rows must be at least 2.", returncode=2)
         if opts["lag_wait"] < 0:
             raise CommandError("--lag-wait must not be negative.", returncode=2)
+        if opts["streams"] is not None and not 1 <= opts["streams"] <= MAX_STREAMS:
+            raise CommandError(f"--streams must be from 1 to {MAX_STREAMS}.", returncode=2)
         check_celery_arguments(opts, celery_only=("ranges", "no_wait", "lease_seconds", "progress"))
+        if opts["celery"] and opts["streams"] is not None:
+            raise CommandError(
+                "--streams is for a pass in this process; with --celery each range task "
+                "checks its chunks one at a time and --ranges sets the parallelism.",
+                returncode=2,
+            )
         models = resolve_models(opts["models"])
         refuse_multi_table(models)
         plans = [(m, *resolve_aliases(m, opts["source"], opts["target"])) for m in models]
@@ -81,6 +97,7 @@ class Command(S2Command):
                 repair=opts["repair"],
                 lag_wait=opts["lag_wait"],
                 chunk_rows=opts["chunk_rows"],
+                streams=opts["streams"],
             )
             for model, source, target in plans
         ]
