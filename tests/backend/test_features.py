@@ -66,7 +66,9 @@ def test_every_static_skip_reason_names_a_rule() -> None:
         features.SINGLESTORE_TEST_SKIPS_6_0,
         features.SINGLESTORE_TEST_SKIPS_6_1,
         features.SINGLESTORE_SHARDED_TEST_SKIPS,
+        features.SINGLESTORE_SHARDED_TEST_SKIPS_6_0,
         features.SINGLESTORE_DEFAULT_STORAGE_TEST_SKIPS,
+        features.SINGLESTORE_DEFAULT_STORAGE_TEST_SKIPS_6_1,
         features.SINGLESTORE_UNENFORCED_UNIQUE_TEST_SKIPS,
     )
     assert _unnamed(reason for table in tables for reason in table) == []
