@@ -66,11 +66,12 @@ class Side:
         self.buckets = buckets
         self.prefixed = [digest.prefixed(f) for f in table.fields]
         columns = list(zip(table.fields, table.columns, modes, self.prefixed, strict=True))
-        exact = [
-            digest.sql_wrap(digest.sql_text(f, c, conn), pre, vendor, f.null)
-            for f, c, mode, pre in columns
-            if mode == SQL
-        ]
+        # Fixed-form texts first, free-form ones last (sorted() is stable), so the row text can
+        # end with a free-form text that needs no length (digest.sql_parts).
+        in_sql = sorted(
+            ((f, digest.sql_text(f, c, conn), pre) for f, c, mode, pre in columns if mode == SQL),
+            key=lambda part: part[2],
+        )
         loose_columns = [(f, c) for f, c, mode, _ in columns if mode == CHECKSUM]
         # The last loose text ends the row text, so it needs no length prefix to be
         # unambiguous (every part before it is prefixed or fixed-form, and no JSON text is
@@ -83,8 +84,10 @@ class Side:
         ]
         # Checksums hash exact and loose texts; row digests only the exact ones (the loose
         # columns are digested in Python there, by their canonical texts).
+        exact = digest.sql_parts(in_sql, vendor, bare_last=not loose)
         self.md5 = digest.sql_md5(exact + loose, vendor) if exact or loose else None
-        self.row_md5 = digest.sql_md5(exact, vendor) if exact else None
+        row = digest.sql_parts(in_sql, vendor, bare_last=True)
+        self.row_md5 = digest.sql_md5(row, vendor) if row else None
         self.python_positions = [i for i, mode in enumerate(modes) if mode == PYTHON]
         self.row_python_positions = [i for i, mode in enumerate(modes) if mode != SQL]
         self.python_texts = [digest.python_text(f) for f in table.fields]

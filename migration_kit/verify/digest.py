@@ -5,10 +5,12 @@ their field's scale, datetimes in UTC (the connection's zone without ``USE_TZ``)
 ``YYYY-MM-DD HH:MM:SS.ffffff``, dates, times with microseconds, durations in microseconds,
 UUIDs as 32 lowercase hex digits, binary as lowercase hex, floats (below), JSON with sorted
 keys and no spaces. NULL is ``N``, which no fixed-form text equals. The row text joins the
-columns with ``|``; a free-form text (strings, IP addresses, files) enters it as two fields,
-its UTF-8 byte length (``N`` when NULL) and itself, so a ``|`` inside it, or an ``N``, is never
-read as a boundary: the encoding is unambiguous. A row's digest is the MD5 of its text;
-checksums sum the first 60 bits of row digests.
+columns with ``|``, fixed-form texts first; a free-form text (strings, IP addresses, files)
+enters it as two fields, its UTF-8 byte length (``N`` when NULL) and itself, so a ``|`` inside
+it, or an ``N``, is never read as a boundary: the encoding is unambiguous. The row text's last
+part needs no length: a free-form text there enters alone, left out when NULL
+(:func:`sql_parts`), and a JSON text there (chunk checksums) is never ``N``. A row's digest is
+the MD5 of its text; checksums sum the first 60 bits of row digests.
 
 PostgreSQL and MySQL/MariaDB/SingleStore compute the same texts in SQL for every type but JSON
 (``sql_text``); PostgreSQL's dates, times and timestamps are their ISO output (verify's
@@ -279,6 +281,24 @@ def sql_wrap(text: str, is_prefixed: bool, vendor: str, nullable: bool = True) -
             else (f"COALESCE({length}, 'N')")
         )
     return f"{length}, {text}"
+
+
+def sql_parts(
+    columns: list[tuple[models.Field, str, bool]], vendor: str, *, bare_last: bool
+) -> list[str]:
+    """The row text's parts for ``columns`` ((field, canonical SQL text, prefixed), free-form
+    ones last); with ``bare_last`` a free-form text that ends the row text enters alone.
+
+    Alone means without its length, and left out when NULL (``concat_ws`` skips NULLs). Still
+    unambiguous: every part before it is present (a fixed-form text, which has no ``|``, or
+    ``N``; a length, or ``N``, then that many bytes), so those parts are read from the left,
+    and what follows them is nothing (NULL) or ``|`` and the text, whatever it holds. It needs
+    at least one part before it (else NULL and ``""`` would both be the empty text).
+    """
+    parts = [sql_wrap(text, pre, vendor, f.null) for f, text, pre in columns]
+    if bare_last and len(columns) > 1 and columns[-1][2]:
+        parts[-1] = columns[-1][1]
+    return parts
 
 
 def sql_md5(parts: list[str], vendor: str) -> str:

@@ -21,7 +21,7 @@ from migration_kit.models import OutboxEntry, VerifyRun
 from migration_kit.verify import digest
 from migration_kit.verify.compare import Comparer
 from tests.kit.commands import json_result
-from tests.kit.kitapp.models import Composite, Everything, StrKeyed, UuidKeyed
+from tests.kit.kitapp.models import BenchRow, Composite, Everything, StrKeyed, UuidKeyed
 from tests.kit.rows import everything_rows, keyed_rows
 from tests.kit.syncapp.testing import mirrored
 
@@ -227,6 +227,39 @@ def test_texts_that_a_loose_encoding_would_confuse_are_told_apart() -> None:
         assert Everything.objects.using("mysql").filter(pk=pk).update(**values) == 1
     for source, target in (("default", "mysql"), ("mysql", "default")):
         result = verify("kitapp.Everything", source=source, target=target, chunk_rows=8)
+        assert result["python_columns"] == [] and result["notes"] == [], result
+        assert sorted(result["sample"]) == sorted(pairs), (source, result)
+
+
+def test_a_bare_text_ending_the_chunk_checksum_is_told_apart() -> None:
+    """Without a JSON column, the chunk checksum's row text ends with the last free-form text,
+    alone (no length): a ``|`` moving between it and the text before it, or ``N`` and ``""``,
+    still differ, both directions; equal rows stay equal."""
+    at = datetime.datetime(2024, 1, 2, 3, 4, 5, 600, tzinfo=datetime.UTC)
+    pairs = {  # pk: ((kind, note) on the source, (kind, note) on the target)
+        1: (("a|b", "c"), ("a", "b|c")),
+        2: (("", "2|ab"), ("2|ab", "")),
+        3: (("N", ""), ("N", "N")),
+        4: (("x", ""), ("x|", "")),
+        5: (("1", "|"), ("1|", "")),
+    }
+    rows = [
+        BenchRow(pk=pk, account=1, kind="k", amount="1.00", at=at, note="n") for pk in range(1, 31)
+    ]
+    for pk, (values, _) in pairs.items():
+        rows[pk - 1].kind, rows[pk - 1].note = values
+    BenchRow.objects.using("default").bulk_create(rows)
+    copy("kitapp.BenchRow")
+    for pk, (_, (kind, note)) in pairs.items():
+        assert BenchRow.objects.using("mysql").filter(pk=pk).update(kind=kind, note=note) == 1
+    comparer = Comparer(BenchRow, "default", "mysql")
+    try:
+        side = comparer.source
+        assert not side.python_positions and side.md5.endswith('"note"::text))'), side.md5
+    finally:
+        comparer.close()
+    for source, target in (("default", "mysql"), ("mysql", "default")):
+        result = verify("kitapp.BenchRow", source=source, target=target, chunk_rows=8)
         assert result["python_columns"] == [] and result["notes"] == [], result
         assert sorted(result["sample"]) == sorted(pairs), (source, result)
 
