@@ -34,6 +34,8 @@ from migration_kit.vendors import is_transient
 INITIAL_BATCH = 2000
 MIN_BATCH = 100
 MAX_BATCH = 100_000
+# The most bytes a MySQL/MariaDB source joins into one batch text (GROUP_CONCAT's bound).
+CONCAT_BYTES = 64 * 1024 * 1024
 tqdm = optional("tqdm", "progress", "s2_backfill (its progress bars)").tqdm
 
 Report = Callable[[str, Any], None]
@@ -327,14 +329,24 @@ class RangeCopier:
             self.python_texts = convert.text_functions(python_fields, writer.connection)
         self.head = f"SELECT {select} FROM {table.name} WHERE "
         self.tail = f" ORDER BY {table.order_by} LIMIT %s"
-        # PostgreSQL joins a fully SQL-rendered batch itself: one row per batch, so no Python
-        # object is made per row (the read shares the GIL with the load).
-        self.joined = bool(
-            self.fast
-            and not self.fast.python_positions
-            and not self.lock
-            and conn.vendor == "postgresql"
-        )
+        # The source joins a fully SQL-rendered batch itself: one row per batch, so no Python
+        # object is made per row (the read shares the GIL with the load). PostgreSQL with
+        # string_agg; MySQL/MariaDB with GROUP_CONCAT, for a single integer key (see
+        # _read_joined_mysql for its length bound).
+        integer_key = self.nkeys == 1 and internal_type(table.pk_fields[0]) in INTEGER_TYPES
+        joinable = bool(self.fast and not self.fast.python_positions and not self.lock)
+        self.joined = joinable and conn.vendor == "postgresql"
+        self.concat = joinable and conn.vendor == "mysql" and integer_key
+        self.row_bytes = 0.0  # bytes per line of the last GROUP_CONCAT batch
+        self.concat_bound = 0  # the source session's group_concat_max_len
+        if self.concat:
+            key = table.pk_columns[0]
+            self.concat_head = (
+                f"SELECT GROUP_CONCAT(line SEPARATOR '\\n'), COUNT(*), MAX({key}), "
+                f"SUM(LENGTH(line)) FROM (SELECT {key}, {self.fast.select} AS line "
+                f"FROM {table.name} WHERE "
+            )
+            self.concat_tail = self.tail + ") AS batch"
         if self.joined:
             if self.nkeys == 1 and internal_type(table.pk_fields[0]) in INTEGER_TYPES:
                 last = f"max({table.pk_columns[0]})"  # no sort of the batch's keys
@@ -368,6 +380,10 @@ class RangeCopier:
     def read(self, last: Any, inclusive: bool) -> Batch | None:
         """The next batch after ``last`` on this thread's source connection; None at the end."""
         where, params = self.table.between(last, self.end, inclusive)
+        if self.concat:
+            batch = self._read_joined_mysql(last, inclusive, where, params)
+            if batch is not False:
+                return batch
         with connections[self.source].cursor() as cursor:
             for statement in self.fast.setup if self.fast else ():
                 cursor.execute(statement)
@@ -387,6 +403,38 @@ class RangeCopier:
         newest = raw[-1][: self.nkeys] if self.fast else self.table.key_of(raw[-1])
         newest = self.table.raw_key(newest)
         return Batch(raw, last, inclusive, newest, len(raw))
+
+    def _read_joined_mysql(
+        self, last: Any, inclusive: bool, where: str, params: list[Any]
+    ) -> Batch | bool | None:
+        """The next batch joined by MySQL/MariaDB's GROUP_CONCAT; False to read it row by row.
+
+        GROUP_CONCAT cuts its result at ``group_concat_max_len`` (set to the session's
+        ``max_allowed_packet``, at most ``CONCAT_BYTES``), with only a warning: a batch whose
+        joined text is shorter than its lines' lengths say is read again row by row, and later
+        batches hold as many rows as fit the bound (by the bytes per line seen so far).
+        """
+        size = self.size
+        if self.row_bytes:
+            size = min(size, int(self.concat_bound * 0.8 / self.row_bytes))
+            if size < MIN_BATCH:  # lines too long to join usefully: row by row from now on
+                self.concat = False
+                return False
+        with connections[self.source].cursor() as cursor:
+            cursor.execute(
+                f"SET SESSION group_concat_max_len = LEAST(@@max_allowed_packet, {CONCAT_BYTES})"
+            )
+            if not self.concat_bound:
+                cursor.execute("SELECT @@group_concat_max_len")
+                (self.concat_bound,) = cursor.fetchone()
+            cursor.execute(self.concat_head + where + self.concat_tail, [*params, size])
+            text, count, newest, total = cursor.fetchone()
+        if not count:
+            return None
+        self.row_bytes = (int(total) + count) / count
+        if text is None or len(text) != int(total) + count - 1:
+            return False  # cut at the bound
+        return Batch([], last, inclusive, self.table.raw_key([newest]), count, bytes(text))
 
     def _lines(self, raw: list[tuple]) -> bytes:
         """``LOAD DATA`` text of fast-path rows: the SQL part, then the Python-rendered columns."""

@@ -46,3 +46,67 @@ def test_every_key_type_into_singlestore(source: str, model) -> None:
     model.objects.using("s2").filter(pk=victim.pk).delete()
     found = command("s2_verify", label, source, lag_wait=0, repair=True)
     assert found["differences"] == 1 and found["repaired"] == 1 and found["exit"] == 0
+
+
+def test_mysql_source_joins_batches_within_the_group_concat_bound(monkeypatch) -> None:
+    """A MariaDB source joins each batch with GROUP_CONCAT; a batch longer than the bound
+    (group_concat_max_len, which MariaDB cuts at with only a warning) is read again row by row
+    and whole, later batches are sized to fit, and lines longer than any useful batch turn the
+    join off. Every row arrives intact either way: tabs, newlines, backslashes, CR, non-ASCII."""
+    import datetime
+
+    from django.db import connections
+
+    from migration_kit.backfill import runner
+    from migration_kit.backfill.load import Writer
+    from migration_kit.models import BackfillCheckpoint
+    from tests.kit.kitapp.models import BenchRow
+    from tests.kit.rows import TEXTS
+
+    at = datetime.datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=datetime.UTC)
+    BenchRow.objects.using("mysql").bulk_create(
+        BenchRow(account=i, kind=f"k{i % 7} ü", amount=i / 4, at=at, done=bool(i % 2),
+                 note=TEXTS[i % len(TEXTS)] + (" ✓ 🚀" * (i % 3)))
+        for i in range(1, 1201)
+    )  # fmt: skip
+    monkeypatch.setattr(runner, "CONCAT_BYTES", 20_000)  # about 250 of these lines
+    writer = Writer(BenchRow, "s2")
+    try:
+        checkpoint = BackfillCheckpoint(
+            model_label="kitapp.BenchRow", source_alias="mysql", target_alias="s2"
+        )
+        options = runner.Options(batch_size=500)
+        copier = runner.RangeCopier(BenchRow, checkpoint, "mysql", writer, options)
+        assert copier.concat
+        first = copier.read(None, False)  # 500 lines do not fit: read row by row, all of them
+        assert first.text is None and first.count == len(first.raw) == 500
+        assert copier.concat_bound == 20_000
+        second = copier.read(first.newest, False)  # sized to fit, joined by MariaDB
+        assert second.text is not None and 100 <= second.count < 250, second.count
+        assert len(second.text) < 20_000
+        lines = second.text.split(b"\n")
+        assert len(lines) == second.count and lines[0].startswith(b"501\t")
+        assert second.newest == (500 + second.count,)
+        with connections["mysql"].cursor() as cursor:
+            cursor.execute(
+                "SELECT GROUP_CONCAT(CAST(id AS CHAR) ORDER BY id SEPARATOR ',') FROM "
+                "kitapp_benchrow WHERE id > 500 AND id <= %s",
+                [500 + second.count],
+            )
+            (ids,) = cursor.fetchone()
+        assert [line.split(b"\t")[0].decode() for line in lines] == ids.split(",")
+    finally:
+        writer.close()
+
+    copied = command("s2_backfill", "kitapp.BenchRow", "mysql", batch_size=500)
+    assert copied["exit"] == 0 and copied["rows_copied"] == 1200, copied
+    assert copied["load_fallbacks"] == 0 and copied["notes"] == [], copied
+    assert snapshot(BenchRow, "mysql") == snapshot(BenchRow, "s2")
+
+    # Lines so long that fewer than MIN_BATCH fit the bound: the join is turned off.
+    BenchRow.objects.using("s2").all().delete()
+    BenchRow.objects.using("mysql").filter(pk__lte=600).update(note="\t\\\n" + "é" * 300)
+    copied = command("s2_backfill", "kitapp.BenchRow", "mysql", batch_size=500, restart=True)
+    assert copied["exit"] == 0 and copied["rows_copied"] == 1200, copied
+    assert copied["load_fallbacks"] == 0, copied
+    assert snapshot(BenchRow, "mysql") == snapshot(BenchRow, "s2")
