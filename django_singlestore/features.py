@@ -340,15 +340,16 @@ SINGLESTORE_SHARDED_TEST_SKIPS_6_0: dict[str, set[str]] = {
     },
 }
 
-#: Tests whose tables are created under throwaway app labels (Django's migration-operation
-#: tests: ``test_<operation>``), so their storage is the alias's default ("*", else SingleStore's
-#: sharded columnstore) whatever the test's own app is: skipped unless that default is REFERENCE.
 _OPERATION_UNIQUE_SHARDED = (
     "These migration operations declare unique_together or a named UniqueConstraint on columns "
     "without the shard key, on their throwaway app label's default (sharded) table, which "
     "cannot hold it (S2-SHARD-UNIQUE; DJANGO_SINGLESTORE_NOT_ENFORCED_UNIQUE_<APP> covers "
     "unique=True fields only)."
 )
+
+#: Tests whose tables are created under throwaway app labels (Django's migration-operation
+#: tests: ``test_<operation>``), so their storage is the alias's default ("*", else SingleStore's
+#: sharded columnstore) whatever the test's own app is: skipped unless that default is REFERENCE.
 SINGLESTORE_DEFAULT_STORAGE_TEST_SKIPS: dict[str, set[str]] = {
     _OPERATION_UNIQUE_SHARDED: {
         "migrations.test_operations.OperationTests.test_alter_constraint",
