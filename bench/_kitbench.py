@@ -181,6 +181,21 @@ MODELS: dict[str, dict[str, Any]] = {
     },
 }  # fmt: skip
 SOURCES = {"pg": "default", "maria": "mysql"}
+#: The matrix benches' ``TIME_ZONE``, as a user's project sets it: not UTC, so the ``USE_TZ=False``
+#: cells convert a PostgreSQL source's instants to local time, as they do for such a project.
+#: (With ``USE_TZ=True`` Django's connections work in UTC whatever ``TIME_ZONE`` says.)
+LOCAL_ZONE = "America/New_York"
+
+
+def tz_settings(use_tz: bool) -> dict[str, Any]:
+    """The settings a cell runs under: its ``USE_TZ`` with the benches' ``TIME_ZONE``."""
+    return {"USE_TZ": use_tz, "TIME_ZONE": LOCAL_ZONE}
+
+
+def stored_zone(use_tz: bool) -> str:
+    """The zone a MySQL-family target stores a cell's datetimes in (naive)."""
+    return "UTC" if use_tz else LOCAL_ZONE
+
 
 _WIDE_ROWS = """INSERT INTO kitapp_benchwide
     (account, kind, title, amount, ratio, created, day, active, note, ref, data, ip)
@@ -243,12 +258,12 @@ def ensure_matrix_rows(n: int) -> None:
                 )
 
 
-def _pg_select(model: dict[str, Any]) -> str:
+def _pg_select(model: dict[str, Any], zone: str) -> str:
     exprs = []
     for name, kind, _ in model["columns"]:
         exprs.append(
             {
-                "datetime": f"to_char({name} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')",
+                "datetime": f"to_char({name} AT TIME ZONE '{zone}', 'YYYY-MM-DD HH24:MI:SS.US')",
                 "bool": f"{name}::int",
                 "uuid": f"replace({name}::text, '-', '')",
             }.get(kind, name)
@@ -269,10 +284,18 @@ def _maria_select(model: dict[str, Any]) -> str:
     return f"SELECT {', '.join(exprs)} FROM {model['table']} ORDER BY id"
 
 
-def raw_pipe(model: dict[str, Any], source: str, port: int | None = None, db: str | None = None):
+def raw_pipe(
+    model: dict[str, Any],
+    source: str,
+    port: int | None = None,
+    db: str | None = None,
+    zone: str = "UTC",
+) -> None:
     """The baseline: the source's client printing the same columns, piped into the target's
     ``LOAD DATA LOCAL INFILE '/dev/stdin'``; no Django, conversions done by the source's SQL
-    (``psql COPY … TO STDOUT`` for PostgreSQL, ``mariadb --raw -N -B -e SELECT …`` else)."""
+    (``psql COPY … TO STDOUT`` for PostgreSQL, ``mariadb --raw -N -B -e SELECT …`` else).
+    A PostgreSQL source's timestamps are written naive in ``zone`` (see ``stored_zone``); a
+    MariaDB source's are naive already and copied as they are."""
     port = target_port if port is None else port
     db = target_db if db is None else db
     columns = ", ".join(name for name, _, _ in model["columns"])
@@ -282,7 +305,7 @@ def raw_pipe(model: dict[str, Any], source: str, port: int | None = None, db: st
     )
     if source == "pg":
         producer_args = ["psql", "-h", "127.0.0.1", "-U", "s2kit", "-d", BENCH_DB, "-c",
-                         f"COPY ({_pg_select(model)}) TO STDOUT"]  # fmt: skip
+                         f"COPY ({_pg_select(model, zone)}) TO STDOUT"]  # fmt: skip
     else:
         producer_args = ["mariadb", "--raw", "--default-character-set=utf8mb4", "-N", "-B",
                          "-h127.0.0.1", "-P3306", "-us2kit", "-ps2kit", BENCH_DB,
@@ -297,6 +320,13 @@ def raw_pipe(model: dict[str, Any], source: str, port: int | None = None, db: st
     producer.stdout.close()
     if producer.wait() != 0:
         raise SystemExit(f"{producer_args[0]} failed")
+
+
+def target_checksum(model: dict[str, Any]) -> str:
+    """A checksum of every value of ``model``'s target table: what a backfill loaded must sum
+    to what the raw pipe loaded."""
+    parts = ", ".join(f"IFNULL({name}, '~')" for name, _, _ in model["columns"])
+    return mariadb(f"SELECT COUNT(*), SUM(CRC32(CONCAT_WS('|', {parts}))) FROM {model['table']}")
 
 
 def reset_matrix_target(model: dict[str, Any]) -> None:

@@ -5,14 +5,16 @@
 
 Cells: a narrow model (``BenchRow``: integer, text, decimal, datetime, boolean, text with tabs)
 and a wide realistic one (``BenchWide``: every common field — NULLs, non-ASCII text, float,
-UUID, JSON, IP address, a DateTimeField); ``USE_TZ`` True and False; a PostgreSQL and a MariaDB
-source; the target is the SingleStore emulator in front of MariaDB (``--target s2``, the
-default) or MariaDB directly. In each cell the raw pipe (``psql COPY … TO STDOUT`` or
-``mariadb --raw -B -e SELECT …``, piped into ``LOAD DATA LOCAL INFILE '/dev/stdin'``) and
-``s2_backfill`` (defaults: adaptive batches, one worker) alternate ``--rounds`` times on an
-emptied target; each figure is the median rows/s, with min and max. Target: ≥ 0.9x the raw pipe in
-every cell. Prints the results as JSON; with ``BENCH_JSON`` set, writes bench/runner.py's rows
-there (one per cell).
+UUID, JSON, IP address, a DateTimeField); ``USE_TZ`` True and False, with a non-UTC
+``TIME_ZONE`` (``America/New_York``: without ``USE_TZ``, a PostgreSQL source's instants are
+converted to it on both paths); a PostgreSQL and a MariaDB source; the target is the
+SingleStore emulator in front of MariaDB (``--target s2``, the default) or MariaDB directly.
+In each cell the raw pipe (``psql COPY … TO STDOUT`` or ``mariadb --raw -B -e SELECT …``,
+piped into ``LOAD DATA LOCAL INFILE '/dev/stdin'``) and ``s2_backfill`` (defaults: adaptive
+batches, one worker) alternate ``--rounds`` times on an emptied target; each figure is the
+median rows/s, with min and max. After each round the target's values must checksum to what
+the raw pipe loaded. Target: ≥ 0.9x the raw pipe in every cell. Prints the results
+as JSON; with ``BENCH_JSON`` set, writes bench/runner.py's rows there (one per cell).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def backfill(label: str, source: str, use_tz: bool) -> dict:
     from django.test.utils import override_settings
 
     out = io.StringIO()
-    with override_settings(USE_TZ=use_tz):
+    with override_settings(**kb.tz_settings(use_tz)):
         call_command(
             "s2_backfill", label, source=source, target=kb.target_alias, format="json",
             restart=True, stdout=out, stderr=io.StringIO(),
@@ -50,15 +52,17 @@ def cell(name: str, source: str, use_tz: bool, rows: int, rounds: int) -> dict[s
     for _ in range(rounds):
         kb.reset_matrix_target(model)
         began = time.perf_counter()
-        kb.raw_pipe(model, source)
+        kb.raw_pipe(model, source, zone=kb.stored_zone(use_tz))
         raw.append(rows / (time.perf_counter() - began))
-        assert int(kb.mariadb(f"SELECT COUNT(*) FROM {model['table']}")) == rows
+        loaded = kb.target_checksum(model)
+        assert int(loaded.split()[0]) == rows, loaded
         kb.reset_matrix_target(model)
         began = time.perf_counter()
         summary = backfill(model["label"], kb.SOURCES[source], use_tz)
         ours.append(rows / (time.perf_counter() - began))
         assert summary["rows_copied"] == rows and summary["finished"], summary
         assert summary["load_fallbacks"] == 0, summary
+        assert kb.target_checksum(model) == loaded, "s2_backfill loaded other values"
         notes = summary["notes"]
     raw_s, ours_s = kb.spread(raw), kb.spread(ours)
     return {

@@ -3,10 +3,11 @@
     .venv/bin/python bench/verify.py [--rows 1000000] [--rounds 3] [--target s2|mysql]
                                      [--models narrow,wide] [--sources pg,maria]
 
-The cells of bench/backfill.py: the narrow and the wide model, ``USE_TZ`` True and False, a
-PostgreSQL and a MariaDB source, against the SingleStore emulator (``--target s2``, default) or
-MariaDB. The target is loaded once per model and source by the raw pipe. The baseline is one
-``SELECT SUM(<60 bits of MD5(CONCAT_WS('|', every column))>)`` over the whole table on the
+The cells of bench/backfill.py: the narrow and the wide model, ``USE_TZ`` True and False (with the
+non-UTC ``TIME_ZONE`` of bench/_kitbench.py), a PostgreSQL and a MariaDB source, against the
+SingleStore emulator (``--target s2``, default) or MariaDB. The target is loaded by the raw pipe
+once per cell (its datetimes naive in the zone the cell's settings store them in). The baseline
+is one ``SELECT SUM(<60 bits of MD5(CONCAT_WS('|', every column))>)`` over the whole table on the
 source and then on the target — the least any checksum comparison must do; ``s2_verify`` (it
 queries both sides at once) must find no difference. They alternate ``--rounds`` times; each
 figure is the median seconds, with min and max. Target: clean ≤ 1.1x in every cell. One run per
@@ -34,8 +35,9 @@ DIFFERENCES = 100
 DATABASE = "s2kit_bench_verify"
 
 
-def raw_checksums(model: dict[str, Any], source: str) -> tuple[int, int]:
+def raw_checksums(model: dict[str, Any], source: str, use_tz: bool) -> tuple[int, int]:
     from django.db import connections
+    from django.test.utils import override_settings
 
     columns = ", ".join(name for name, _, _ in model["columns"])
     pg = (
@@ -47,10 +49,14 @@ def raw_checksums(model: dict[str, Any], source: str) -> tuple[int, int]:
         f" AS UNSIGNED)) FROM {model['table']}"
     )
     sums = []
-    for alias, sql in ((kb.SOURCES[source], pg if source == "pg" else my), (kb.target_alias, my)):
-        with connections[alias].cursor() as cursor:
-            cursor.execute(sql)
-            sums.append(int(cursor.fetchone()[0]))
+    with override_settings(**kb.tz_settings(use_tz)):  # the cell's session zones, as verify's
+        for alias, sql in (
+            (kb.SOURCES[source], pg if source == "pg" else my),
+            (kb.target_alias, my),
+        ):
+            with connections[alias].cursor() as cursor:
+                cursor.execute(sql)
+                sums.append(int(cursor.fetchone()[0]))
     return sums[0], sums[1]
 
 
@@ -59,7 +65,7 @@ def verify(label: str, source: str, use_tz: bool) -> dict:
     from django.test.utils import override_settings
 
     out = io.StringIO()
-    with override_settings(USE_TZ=use_tz):
+    with override_settings(**kb.tz_settings(use_tz)):
         try:
             call_command(
                 "s2_verify", label, source=source, target=kb.target_alias, format="json",
@@ -73,15 +79,15 @@ def verify(label: str, source: str, use_tz: bool) -> dict:
 
 def cells_for(name: str, source: str, rows: int, rounds: int) -> list[dict[str, Any]]:
     model = kb.MODELS[name]
-    kb.reset_matrix_target(model)
-    kb.raw_pipe(model, source)
     keys = sorted(random.Random(6).sample(range(1, rows + 1), DIFFERENCES))
     in_keys = ",".join(map(str, keys))
     out = []
     for use_tz in (True, False):
+        kb.reset_matrix_target(model)
+        kb.raw_pipe(model, source, zone=kb.stored_zone(use_tz))
         raw, ours = [], []
         for _ in range(rounds):
-            raw.append(kb.timed(lambda m=model: raw_checksums(m, source)))
+            raw.append(kb.timed(lambda m=model, tz=use_tz: raw_checksums(m, source, tz)))
             began = time.perf_counter()
             clean = verify(model["label"], kb.SOURCES[source], use_tz)
             ours.append(time.perf_counter() - began)
