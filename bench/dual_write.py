@@ -3,12 +3,13 @@
     .venv/bin/python bench/dual_write.py [--creates 400] [--rounds 7] [--source default mysql]
                                          [--quick]
 
-The model is ``tests.kit.dualwriteapp.Order`` — a big auto key, a big integer, a decimal, non-ASCII
-text, two timestamps (one often NULL), a boolean and a JSON document — the shape of the order
-tables users migrate. The source is PostgreSQL (``default``) and MariaDB (``mysql``); the mirror
-is the SingleStore emulator. Each cell alternates ``legacy`` and ``dual_write`` rounds of
-``--creates`` ``Order.objects.create()`` calls, so drift on the machine hits both phases alike,
-and reports the median latency of each phase over all rounds, their ratio (target ≤ 1.2x) and
+The model is ``tests.kit.dualwriteapp.Order`` — a big auto key, a big integer, a decimal,
+non-ASCII text, two timestamps (one often NULL), a boolean and a JSON document — the shape of the
+order tables users migrate, under a non-UTC ``TIME_ZONE`` (bench/_kitbench.py's). The source is
+PostgreSQL (``default``) and MariaDB (``mysql``); the mirror is the SingleStore emulator. Each
+cell alternates ``legacy`` and ``dual_write`` rounds of ``--creates``
+``Order.objects.create()`` calls, so drift on the machine hits both phases alike, and reports
+the median latency of each phase over all rounds, their ratio (target ≤ 1.2x) and
 the spread of the per-round ratios (min to max).
 
 Cells, for each source:
@@ -22,8 +23,8 @@ Cells, for each source:
 - ``wrappers``: no triggers; the kit's wrappers insert the entry in a transaction around the
   write.
 
-At the end every dual-write row must be on the mirror and the outbox empty (what the relay
-left is drained first, as ``s2_sync`` would).
+After each cell every dual-write row must be on the mirror, equal, and the outbox empty (what
+the relay left is drained first, as ``s2_sync`` would).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _kitbench import setup_django
+from _kitbench import LOCAL_ZONE, setup_django
 
 DATABASE = "s2kit_bench_dualwrite"
 TARGET = 1.2
@@ -122,8 +123,8 @@ def main() -> None:
         return latencies
 
     def caught_up(source: str) -> list[str]:
-        """After a source's cells: the mirror holds exactly its dual-write rows (what the relay
-        left drained first, as s2_sync would); then the mirror is emptied for the next."""
+        """After a cell: the mirror holds exactly its dual-write rows (what the relay left
+        drained first, as s2_sync would); then the mirror is emptied for the next."""
         relay.stop()
         drain_all([source])
         left = OutboxEntry.objects.using(source).count()
@@ -157,12 +158,12 @@ def main() -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{args.rounds} rounds of {args.creates} create() per phase and cell; mirror: emulator; "
           f"load average {load}")  # fmt: skip
-    for number, (source, capture, relay_mode, use_tz) in enumerate(cells):
+    for source, capture, relay_mode, use_tz in cells:
         # A new relay thread for each cell: its connections must be opened under the cell's
         # USE_TZ, as in a process started with that setting.
         relay.stop()
         connections.close_all()
-        with override_settings(USE_TZ=use_tz):
+        with override_settings(USE_TZ=use_tz, TIME_ZONE=LOCAL_ZONE):
             for phase in ("legacy", "dual_write"):  # warm-up: connections, caches, the thread
                 phase_round(source, phase, capture, relay_mode, 50)
             samples: dict[str, list[float]] = {"legacy": [], "dual_write": []}
@@ -174,6 +175,9 @@ def main() -> None:
                     samples[phase] += got
                     medians[phase] = statistics.median(got)
                 ratios.append(medians["dual_write"] / medians["legacy"])
+            # Compared under the cell's own settings: rows written without USE_TZ hold local
+            # times, which the other setting would read differently on the two sides.
+            problems += caught_up(source)
         connections.close_all()
         legacy = statistics.median(samples["legacy"]) * 1000
         dual = statistics.median(samples["dual_write"]) * 1000
@@ -202,8 +206,6 @@ def main() -> None:
                 "load_average": [round(x, 1) for x in os.getloadavg()],
             }
         )
-        if number + 1 == len(cells) or cells[number + 1][0] != source:
-            problems += caught_up(source)
 
     if os.environ.get("BENCH_JSON"):
         Path(os.environ["BENCH_JSON"]).write_text(json.dumps(results, ensure_ascii=False))
