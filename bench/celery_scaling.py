@@ -1,8 +1,10 @@
 """Celery backfill scaling: ``s2_backfill --celery`` rows/s on 1, 2 and 4 workers, in one run.
 
     .venv/bin/python bench/celery_scaling.py [--rows 1000000] [--workers 1,2,4] [--ranges 8]
+                                             [--model wide|narrow]
 
-The narrow ``BenchRow`` model, PostgreSQL source, the SingleStore emulator (in front of the
+A model of bench/backfill.py's matrix (the wide realistic ``BenchWide`` by default, or the
+narrow ``BenchRow``), PostgreSQL source, the SingleStore emulator (in front of the
 local MariaDB) as target, Redis as broker. For each worker count, ``--workers`` real ``celery
 worker`` processes (solo pool) copy the table planned in ``--ranges`` ranges onto an emptied
 target; the figure is rows / wall time of the command (planning, enqueueing and waiting
@@ -80,13 +82,15 @@ def command(label: str, **opts: Any) -> dict:
     return json.loads(out.getvalue())["models"][0]
 
 
-def timed_run(rows: int, run: Any) -> tuple[float, dict]:
-    kb.reset_target()
+def timed_run(model: dict[str, Any], rows: int, run: Any, loaded: str) -> tuple[float, dict]:
+    """Rows/s of ``run`` onto an emptied target, and the cores each process group used; the
+    target must then checksum to ``loaded`` (what the raw pipe loaded)."""
+    kb.reset_matrix_target(model)
     before, began = cpu_seconds(), time.perf_counter()
     summary = run()
     seconds = time.perf_counter() - began
     cores = cpu_share(before, cpu_seconds(), seconds)
-    assert int(kb.mariadb(f"SELECT COUNT(*) FROM {kb.TABLE}")) == rows
+    assert kb.target_checksum(model) == loaded, "the backfill loaded other values"
     return rows / seconds, {"cores": cores, "summary": summary}
 
 
@@ -95,21 +99,25 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--ranges", type=int, default=8)
+    parser.add_argument("--model", choices=sorted(kb.MODELS), default="wide")
     args = parser.parse_args()
     kb.setup_django("s2", DATABASE)
-    kb.ensure_rows(args.rows)
+    kb.ensure_matrix_rows(args.rows)
     os.environ["S2KIT_CELERY_QUEUE"] = QUEUE
     sys.path.insert(0, str(kb.ROOT))
     from tests.kit.celeryapp.app import app
     from tests.kit.celeryapp.processes import Workers
 
     app.conf.task_default_queue = QUEUE
-    label = "kitapp.BenchRow"
-    kb.reset_target()
+    model = kb.MODELS[args.model]
+    label = model["label"]
+    kb.reset_matrix_target(model)
     began = time.perf_counter()
-    kb.raw_pipe(kb.MODELS["narrow"], "pg")
+    kb.raw_pipe(model, "pg")
     raw = args.rows / (time.perf_counter() - began)
-    plain, plain_info = timed_run(args.rows, lambda: command(label, restart=True))
+    loaded = kb.target_checksum(model)
+    assert int(loaded.split()[0]) == args.rows, loaded
+    plain, plain_info = timed_run(model, args.rows, lambda: command(label, restart=True), loaded)
     cells = []
     logs = Path(os.environ.get("TMPDIR", "/tmp")) / QUEUE
     logs.mkdir(exist_ok=True)
@@ -118,8 +126,10 @@ def main() -> None:
         pool.start(count)
         try:
             rate, info = timed_run(
+                model,
                 args.rows,
                 lambda: command(label, restart=True, celery=True, ranges=args.ranges),
+                loaded,
             )
         finally:
             pool.stop()
@@ -128,6 +138,7 @@ def main() -> None:
     with app.connection_for_write() as conn:
         conn.default_channel.queue_purge(QUEUE)
     results = {
+        "model": args.model,
         "rows": args.rows,
         "ranges": args.ranges,
         "target": kb.TARGETS["s2"],
@@ -152,7 +163,8 @@ def rows(data: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "name": (
                     f"s2_backfill --celery, {c['workers']} worker(s), {data['ranges']} ranges, "
-                    f"{data['rows']:,} rows PG → emulator{speedup}; cores used: {cores}; "
+                    f"{data['rows']:,} {data['model']} rows PG → emulator{speedup}; "
+                    f"cores used: {cores}; "
                     f"load {data['load_average']}"
                 ),
                 "ours": c["rows_per_s"],
@@ -164,7 +176,9 @@ def rows(data: dict[str, Any]) -> list[dict[str, Any]]:
         )
     out.append(
         {
-            "name": f"plain s2_backfill (one process), {data['rows']:,} rows, same run",
+            "name": (
+                f"plain s2_backfill (one process), {data['rows']:,} {data['model']} rows, same run"
+            ),
             "ours": data["plain_s2_backfill_rows_per_s"],
             "baseline": data["raw_pipe_rows_per_s"],
             "unit": "rows/s",
