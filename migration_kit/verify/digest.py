@@ -195,7 +195,7 @@ def _postgresql_text(kind: str, c: str, connection: BaseDatabaseWrapper) -> str 
     if kind in POSTGRESQL_TEXT:
         return POSTGRESQL_TEXT[kind].format(c=c)
     if kind == "UUIDField":
-        return f"replace({c}::text, '-', '')"
+        return f"encode(uuid_send({c}), 'hex')"  # its 16 bytes in hex: no text to edit
     if kind == "FloatField":
         bits = f"('x' || encode(float8send({c} + 0), 'hex'))::bit(64)::bigint"
         return (

@@ -148,6 +148,39 @@ def test_sql_date_and_time_texts_equal_pythons_on_edge_values(alias: str) -> Non
         comparer.close()
 
 
+def test_postgresql_chunk_checksums_plan_no_parallel_workers() -> None:
+    """A chunk checksum on a Side's PostgreSQL connection runs in its backend alone, even where
+    the planner is told workers cost nothing: chunks already run ``streams`` at a time, and
+    workers per query only add CPU and take the other side's cores."""
+    BenchRow.objects.using("default").bulk_create(
+        BenchRow(
+            account=i,
+            kind="k",
+            amount="1.00",
+            at=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
+        )
+        for i in range(200)
+    )
+    comparer = Comparer(BenchRow, "default", "mysql")
+    try:
+        side = comparer.source
+        with side.connection.cursor() as cursor:
+            for name in (
+                "parallel_setup_cost",
+                "parallel_tuple_cost",
+                "min_parallel_table_scan_size",
+            ):
+                cursor.execute(f"SET {name} TO 0")
+        where, params = side.table.between(None, None)
+        hashed = digest.sql_hash_sum(side.md5, "postgresql")
+        plan = side._query(
+            f"EXPLAIN SELECT COUNT(*), {hashed} FROM {side.table.name} WHERE {where}", params
+        )
+    finally:
+        comparer.close()
+    assert not any("Gather" in line for (line,) in plan), plan
+
+
 def test_clean_after_backfill_for_every_model_both_directions() -> None:
     Everything.objects.using("default").bulk_create(everything_rows(150))
     for model, rows in keyed_rows().items():
