@@ -127,13 +127,10 @@ def backfill(
     result.locked = should_lock(model, source, options.lock)
     ranges = leases.plan(model, source, target, options.workers, options.restart)
     result.ranges = len(ranges)
-    with connections[source].cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {Table(model, connections[source]).name}")
-        (result.source_rows,) = cursor.fetchone()
     todo = [cp.pk for cp in ranges if not cp.finished]
     done_before = sum(cp.rows_copied for cp in ranges)
     bar = tqdm(
-        total=max(result.source_rows, done_before),
+        total=None,  # set once the source is counted
         initial=done_before,
         unit="rows",
         unit_scale=True,
@@ -144,10 +141,18 @@ def backfill(
         dynamic_ncols=True,
     )
     rejects = RejectLog(options.reject_log, model)
+    counter: RowCounter | None = None
 
     def report(kind: str, value: Any) -> None:
+        nonlocal counter
         result.report(kind, value)
         if kind == "rows":
+            if counter is None:
+                # Counted beside the copy once its first batch is in (worker processes are
+                # forked by then): a full scan the first batch need not wait for.
+                counter = RowCounter(model, source)
+            elif bar.total is None and counter.rows is not None:
+                bar.total = max(counter.rows, done_before)
             bar.update(value)
 
     try:
@@ -158,13 +163,43 @@ def backfill(
             else:
                 _copy_parallel(model, source, target, options, todo, workers, report)
     finally:
+        if counter is not None:
+            counter.thread.join()
         bar.close()
+    result.source_rows = (counter or RowCounter(model, source)).wait()
     final = list(state.checkpoints(model._meta.label, source, target))
     result.rows_total = sum(cp.rows_copied for cp in final)
     result.finished = all(cp.finished for cp in final)
     result.method = result.method or "none"
     result.seconds = time.monotonic() - started
     return result
+
+
+class RowCounter:
+    """``COUNT(*)`` of a model's source table, run in a thread on its own connection."""
+
+    def __init__(self, model: type[models.Model], source: str):
+        self.rows: int | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(model, source), daemon=True)
+        self.thread.start()
+
+    def _run(self, model: type[models.Model], source: str) -> None:
+        try:
+            with connections[source].cursor() as cursor:
+                cursor.execute(f"SELECT COUNT(*) FROM {Table(model, connections[source]).name}")
+                (self.rows,) = cursor.fetchone()
+        except BaseException as exc:  # re-raised by wait()
+            self.error = exc
+        finally:
+            connections.close_all()
+
+    def wait(self) -> int:
+        """The count, once the thread is done (its error, if it failed)."""
+        self.thread.join()
+        if self.rows is None:
+            raise self.error or RuntimeError("the source row count did not run")
+        return self.rows
 
 
 class RejectLog:
@@ -471,7 +506,7 @@ class RangeCopier:
         """Write a batch insert-if-absent, then checkpoint its last key; rows copied."""
         rejected: list[Rejected] = []
         if self.fast:
-            data = self._lines(batch.raw) if batch.text is None else batch.text + b"\n"
+            data = self._lines(batch.raw) if batch.text is None else [batch.text, b"\n"]
             if self.writer.load_text(data, batch.count, self.fast.order) is None:
                 rejected = self.writer.insert(self._python_rows(batch)).rejected
         else:
