@@ -34,6 +34,11 @@ from migration_kit.vendors import is_transient
 INITIAL_BATCH = 2000
 MIN_BATCH = 100
 MAX_BATCH = 100_000
+# A PostgreSQL batch joined into one value makes no Python object per row: its rows are bounded
+# by the joined text's bytes (JOINED_BYTES) instead, so there are fewer, larger loads; each load
+# statement costs the target a commit and its own set-up.
+MAX_JOINED_BATCH = 1_000_000
+JOINED_BYTES = 32 * 1024 * 1024
 # The most bytes a MySQL/MariaDB source joins into one batch text (GROUP_CONCAT's bound).
 CONCAT_BYTES = 64 * 1024 * 1024
 tqdm = optional("tqdm", "progress", "s2_backfill (its progress bars)").tqdm
@@ -372,7 +377,7 @@ class RangeCopier:
         joinable = bool(self.fast and not self.fast.python_positions and not self.lock)
         self.joined = joinable and conn.vendor == "postgresql"
         self.concat = joinable and conn.vendor == "mysql" and integer_key
-        self.row_bytes = 0.0  # bytes per line of the last GROUP_CONCAT batch
+        self.row_bytes = 0.0  # bytes per line of the last joined batch
         self.concat_bound = 0  # the source session's group_concat_max_len
         if self.concat:
             key = table.pk_columns[0]
@@ -424,7 +429,7 @@ class RangeCopier:
                 cursor.execute(statement)
             if self.joined:
                 transfer.text_as_bytes(cursor)
-            cursor.execute(self.head + where + self.tail, [*params, self.size])
+            cursor.execute(self.head + where + self.tail, [*params, self._joined_size()])
             raw = cursor.fetchall()
         if self.joined:
             text, count, *newest = raw[0]
@@ -432,12 +437,20 @@ class RangeCopier:
                 return None
             if isinstance(text, str):  # a driver without text_as_bytes (psycopg2)
                 text = text.encode()
+            self.row_bytes = (len(text) + 1) / count
             return Batch([], last, inclusive, self.table.raw_key(newest), count, text)
         if not raw:
             return None
         newest = raw[-1][: self.nkeys] if self.fast else self.table.key_of(raw[-1])
         newest = self.table.raw_key(newest)
         return Batch(raw, last, inclusive, newest, len(raw))
+
+    def _joined_size(self) -> int:
+        """Rows to read next: the batch size, and for an adaptive PostgreSQL joined batch no
+        more rows than fit ``JOINED_BYTES`` at the bytes per line seen so far."""
+        if not (self.joined and self.row_bytes and self.options.batch_size is None):
+            return self.size
+        return max(MIN_BATCH, min(self.size, int(JOINED_BYTES / self.row_bytes)))
 
     def _read_joined_mysql(
         self, last: Any, inclusive: bool, where: str, params: list[Any]
@@ -526,7 +539,8 @@ class RangeCopier:
 
     def adapt(self, elapsed: float) -> None:
         if self.options.batch_size is None:
-            self.size = _next_batch(self.size, elapsed, self.options.batch_seconds)
+            most = MAX_JOINED_BATCH if self.joined else MAX_BATCH
+            self.size = _next_batch(self.size, elapsed, self.options.batch_seconds, most)
 
 
 class Prefetcher:
@@ -571,11 +585,12 @@ class Prefetcher:
         self.thread.join()
 
 
-def _next_batch(batch: int, elapsed: float, target: float) -> int:
-    """Move the batch size toward ``target`` seconds per batch, at most 2x per step."""
+def _next_batch(batch: int, elapsed: float, target: float, most: int = MAX_BATCH) -> int:
+    """Move the batch size toward ``target`` seconds per batch, at most 2x per step, within
+    ``MIN_BATCH`` and ``most`` rows."""
     factor = target / elapsed if elapsed > 0 else 2.0
     factor = min(2.0, max(0.5, factor))
-    return int(min(MAX_BATCH, max(MIN_BATCH, batch * factor)))
+    return int(min(most, max(MIN_BATCH, batch * factor)))
 
 
 def _copy_parallel(
