@@ -19,7 +19,7 @@ import inspect
 import os
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,9 +127,13 @@ class Writer:
         lines = ["\t".join([f(v) for f, v in zip(text, row, strict=True)]) for row in rows]
         return self.load_text(("\n".join(lines) + "\n").encode("utf-8"), len(rows))
 
-    def load_text(self, data: bytes, count: int, order: Sequence[int] | None = None) -> int | None:
+    def load_text(
+        self, data: bytes | Sequence[bytes], count: int, order: Sequence[int] | None = None
+    ) -> int | None:
         """Load ``count`` ready-made ``LOAD DATA`` lines; None if they must go through INSERT.
 
+        ``data``: the lines' bytes, or parts sent one after another (a batch joined by the
+        source and its last newline, so the batch is not copied to append one byte).
         ``order``: the lines' columns as positions in ``table.fields`` (default: that order).
         Commits only when every warning is a duplicate-key skip; anything else (a value the
         target would truncate or coerce) rolls the load back.
@@ -161,19 +165,22 @@ class Writer:
         """Insert with multi-row INSERT only, isolating the rows the target refuses."""
         return self._insert_isolating(list(rows))
 
-    def _load(self, cursor: Any, data: bytes, order: tuple[int, ...] | None = None) -> int:
+    def _load(
+        self, cursor: Any, data: bytes | Sequence[bytes], order: tuple[int, ...] | None = None
+    ) -> int:
+        parts = [data] if isinstance(data, bytes) else data
         raw = _driver_cursor(cursor)
         if "infile_stream" in inspect.signature(raw.execute).parameters:
-            chunks = (data[i : i + STREAM_CHUNK] for i in range(0, len(data), STREAM_CHUNK))
             with self.connection.wrap_database_errors:
-                raw.execute(self._load_statement(":stream:", order), infile_stream=chunks)
+                raw.execute(self._load_statement(":stream:", order), infile_stream=_chunks(parts))
             return raw.rowcount
         if self._spool is None:
             # tmpfs when the machine has one: the batch never touches a disk.
             base = "/dev/shm" if os.path.isdir("/dev/shm") else None
             self._spool = os.path.join(tempfile.mkdtemp(prefix="s2_backfill_", dir=base), "rows")
         with open(self._spool, "wb") as spool:
-            spool.write(data)
+            for part in parts:
+                spool.write(part)
         cursor.execute(self._load_statement(self._spool, order))
         return cursor.rowcount
 
@@ -269,6 +276,14 @@ class Writer:
         return WriteResult(
             written=first.written + second.written, rejected=first.rejected + second.rejected
         )
+
+
+def _chunks(parts: Sequence[bytes]) -> Iterator[memoryview]:
+    """``parts`` cut into ``STREAM_CHUNK``-byte packets: views, so no packet is a copy."""
+    for part in parts:
+        view = memoryview(part)
+        for start in range(0, len(view), STREAM_CHUNK):
+            yield view[start : start + STREAM_CHUNK]
 
 
 def _driver_cursor(cursor: Any) -> Any:

@@ -34,6 +34,11 @@ from migration_kit.vendors import is_transient
 INITIAL_BATCH = 2000
 MIN_BATCH = 100
 MAX_BATCH = 100_000
+# A PostgreSQL batch joined into one value makes no Python object per row: its rows are bounded
+# by the joined text's bytes (JOINED_BYTES) instead, so there are fewer, larger loads; each load
+# statement costs the target a commit and its own set-up.
+MAX_JOINED_BATCH = 1_000_000
+JOINED_BYTES = 32 * 1024 * 1024
 # The most bytes a MySQL/MariaDB source joins into one batch text (GROUP_CONCAT's bound).
 CONCAT_BYTES = 64 * 1024 * 1024
 tqdm = optional("tqdm", "progress", "s2_backfill (its progress bars)").tqdm
@@ -127,13 +132,10 @@ def backfill(
     result.locked = should_lock(model, source, options.lock)
     ranges = leases.plan(model, source, target, options.workers, options.restart)
     result.ranges = len(ranges)
-    with connections[source].cursor() as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {Table(model, connections[source]).name}")
-        (result.source_rows,) = cursor.fetchone()
     todo = [cp.pk for cp in ranges if not cp.finished]
     done_before = sum(cp.rows_copied for cp in ranges)
     bar = tqdm(
-        total=max(result.source_rows, done_before),
+        total=None,  # set once the source is counted
         initial=done_before,
         unit="rows",
         unit_scale=True,
@@ -144,10 +146,18 @@ def backfill(
         dynamic_ncols=True,
     )
     rejects = RejectLog(options.reject_log, model)
+    counter: RowCounter | None = None
 
     def report(kind: str, value: Any) -> None:
+        nonlocal counter
         result.report(kind, value)
         if kind == "rows":
+            if counter is None:
+                # Counted beside the copy once its first batch is in (worker processes are
+                # forked by then): a full scan the first batch need not wait for.
+                counter = RowCounter(model, source)
+            elif bar.total is None and counter.rows is not None:
+                bar.total = max(counter.rows, done_before)
             bar.update(value)
 
     try:
@@ -158,13 +168,43 @@ def backfill(
             else:
                 _copy_parallel(model, source, target, options, todo, workers, report)
     finally:
+        if counter is not None:
+            counter.thread.join()
         bar.close()
+    result.source_rows = (counter or RowCounter(model, source)).wait()
     final = list(state.checkpoints(model._meta.label, source, target))
     result.rows_total = sum(cp.rows_copied for cp in final)
     result.finished = all(cp.finished for cp in final)
     result.method = result.method or "none"
     result.seconds = time.monotonic() - started
     return result
+
+
+class RowCounter:
+    """``COUNT(*)`` of a model's source table, run in a thread on its own connection."""
+
+    def __init__(self, model: type[models.Model], source: str):
+        self.rows: int | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(model, source), daemon=True)
+        self.thread.start()
+
+    def _run(self, model: type[models.Model], source: str) -> None:
+        try:
+            with connections[source].cursor() as cursor:
+                cursor.execute(f"SELECT COUNT(*) FROM {Table(model, connections[source]).name}")
+                (self.rows,) = cursor.fetchone()
+        except BaseException as exc:  # re-raised by wait()
+            self.error = exc
+        finally:
+            connections.close_all()
+
+    def wait(self) -> int:
+        """The count, once the thread is done (its error, if it failed)."""
+        self.thread.join()
+        if self.rows is None:
+            raise self.error or RuntimeError("the source row count did not run")
+        return self.rows
 
 
 class RejectLog:
@@ -337,7 +377,7 @@ class RangeCopier:
         joinable = bool(self.fast and not self.fast.python_positions and not self.lock)
         self.joined = joinable and conn.vendor == "postgresql"
         self.concat = joinable and conn.vendor == "mysql" and integer_key
-        self.row_bytes = 0.0  # bytes per line of the last GROUP_CONCAT batch
+        self.row_bytes = 0.0  # bytes per line of the last joined batch
         self.concat_bound = 0  # the source session's group_concat_max_len
         if self.concat:
             key = table.pk_columns[0]
@@ -389,7 +429,7 @@ class RangeCopier:
                 cursor.execute(statement)
             if self.joined:
                 transfer.text_as_bytes(cursor)
-            cursor.execute(self.head + where + self.tail, [*params, self.size])
+            cursor.execute(self.head + where + self.tail, [*params, self._joined_size()])
             raw = cursor.fetchall()
         if self.joined:
             text, count, *newest = raw[0]
@@ -397,12 +437,20 @@ class RangeCopier:
                 return None
             if isinstance(text, str):  # a driver without text_as_bytes (psycopg2)
                 text = text.encode()
+            self.row_bytes = (len(text) + 1) / count
             return Batch([], last, inclusive, self.table.raw_key(newest), count, text)
         if not raw:
             return None
         newest = raw[-1][: self.nkeys] if self.fast else self.table.key_of(raw[-1])
         newest = self.table.raw_key(newest)
         return Batch(raw, last, inclusive, newest, len(raw))
+
+    def _joined_size(self) -> int:
+        """Rows to read next: the batch size, and for an adaptive PostgreSQL joined batch no
+        more rows than fit ``JOINED_BYTES`` at the bytes per line seen so far."""
+        if not (self.joined and self.row_bytes and self.options.batch_size is None):
+            return self.size
+        return max(MIN_BATCH, min(self.size, int(JOINED_BYTES / self.row_bytes)))
 
     def _read_joined_mysql(
         self, last: Any, inclusive: bool, where: str, params: list[Any]
@@ -471,7 +519,7 @@ class RangeCopier:
         """Write a batch insert-if-absent, then checkpoint its last key; rows copied."""
         rejected: list[Rejected] = []
         if self.fast:
-            data = self._lines(batch.raw) if batch.text is None else batch.text + b"\n"
+            data = self._lines(batch.raw) if batch.text is None else [batch.text, b"\n"]
             if self.writer.load_text(data, batch.count, self.fast.order) is None:
                 rejected = self.writer.insert(self._python_rows(batch)).rejected
         else:
@@ -491,7 +539,8 @@ class RangeCopier:
 
     def adapt(self, elapsed: float) -> None:
         if self.options.batch_size is None:
-            self.size = _next_batch(self.size, elapsed, self.options.batch_seconds)
+            most = MAX_JOINED_BATCH if self.joined else MAX_BATCH
+            self.size = _next_batch(self.size, elapsed, self.options.batch_seconds, most)
 
 
 class Prefetcher:
@@ -536,11 +585,12 @@ class Prefetcher:
         self.thread.join()
 
 
-def _next_batch(batch: int, elapsed: float, target: float) -> int:
-    """Move the batch size toward ``target`` seconds per batch, at most 2x per step."""
+def _next_batch(batch: int, elapsed: float, target: float, most: int = MAX_BATCH) -> int:
+    """Move the batch size toward ``target`` seconds per batch, at most 2x per step, within
+    ``MIN_BATCH`` and ``most`` rows."""
     factor = target / elapsed if elapsed > 0 else 2.0
     factor = min(2.0, max(0.5, factor))
-    return int(min(MAX_BATCH, max(MIN_BATCH, batch * factor)))
+    return int(min(most, max(MIN_BATCH, batch * factor)))
 
 
 def _copy_parallel(

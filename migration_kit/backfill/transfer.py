@@ -80,10 +80,14 @@ def column_plan(
     if target.vendor not in MYSQL_FAMILY:
         return None
     if source.vendor == "postgresql":
-        render, sep, join, null = _postgresql, "E'\\t'", "concat_ws", "'\\N'"
+        render, sep, join = _postgresql, "E'\\t'", "concat_ws"
+        # concat_ws prints a value with its type's output function (what a text cast calls):
+        # only beside COALESCE's '\\N' must a value be text (a no-op cast for a text value).
+        nullable = "COALESCE(({expr})::text, '\\N')"
     elif source.vendor in MYSQL_FAMILY:
         # MySQL string literals take backslash escapes: the SQL '\\N' is the text \N.
-        render, sep, join, null = _mysql, "'\\t'", "CONCAT_WS", "'\\\\N'"
+        render, sep, join = _mysql, "'\\t'", "CONCAT_WS"
+        nullable = "COALESCE({expr}, '\\\\N')"
     else:
         return None
     plan = ColumnPlan(select=None)
@@ -95,7 +99,7 @@ def column_plan(
             plan.reasons[fld.column] = why
             continue
         plan.sql_positions.append(i)
-        parts.append(f"COALESCE({expr}, {null})" if fld.null else expr)
+        parts.append(nullable.format(expr=expr) if fld.null else expr)
         if source.vendor == "postgresql":
             plan.setup = PG_SETUP
     if parts:
@@ -126,22 +130,24 @@ def _postgresql(
     if kind in FREE_TEXT:
         return _PG_ESCAPE.format(c=f"{c}::text"), ""
     if kind in PLAIN_TYPES or kind in ("DecimalField", "FloatField", "DateField", "TimeField"):
-        # numeric prints its scale's digits; float8 its shortest exact form (PG_FLOAT_SETUP);
-        # date and time (DateStyle ISO, PG_SETUP) YYYY-MM-DD and HH:MM:SS[.ffffff], which
-        # MySQL-family servers parse back to the same values. The text casts are several
-        # times cheaper than to_char().
-        return f"{c}::text", ""
+        # The value itself, printed by its output function: numeric its scale's digits; float8
+        # its shortest exact form (PG_FLOAT_SETUP); date and time (DateStyle ISO, PG_SETUP)
+        # YYYY-MM-DD and HH:MM:SS[.ffffff], which MySQL-family servers parse back to the same
+        # values. Several times cheaper than to_char().
+        return c, ""
+    if kind == "BooleanField" and not field.null:
+        return f"CASE WHEN {c} THEN '1' ELSE '0' END", ""  # one test fewer than NULL needs
     if kind in POSTGRESQL_TEXT:
         return POSTGRESQL_TEXT[kind].format(c=c), ""
     if kind == "UUIDField":
         if target.features.has_native_uuid_field:
-            return f"{c}::text", ""
+            return c, ""
         return f"encode(uuid_send({c}), 'hex')", ""
     if kind == "DateTimeField":
         # Django's timestamptz → naive in the zone the target stores (its connection's zone
         # with USE_TZ, TIME_ZONE without — the zone Django reads the source in, too), printed
         # as YYYY-MM-DD HH:MM:SS[.ffffff] (DateStyle ISO).
-        return f"({c} AT TIME ZONE '{target.timezone_name}')::text", ""
+        return f"{c} AT TIME ZONE '{target.timezone_name}'", ""
     return None, f"no PostgreSQL rendering for {type(field).__name__} ({kind})"
 
 

@@ -110,3 +110,60 @@ def test_mysql_source_joins_batches_within_the_group_concat_bound(monkeypatch) -
     assert copied["exit"] == 0 and copied["rows_copied"] == 1200, copied
     assert copied["load_fallbacks"] == 0, copied
     assert snapshot(BenchRow, "mysql") == snapshot(BenchRow, "s2")
+
+
+def test_postgresql_joined_batches_bounded_by_bytes(monkeypatch) -> None:
+    """An adaptive PostgreSQL batch joined by string_agg holds no more rows than fit
+    JOINED_BYTES at the bytes per line seen so far (its row bound is MAX_JOINED_BATCH, not
+    MAX_BATCH); an explicit --batch-size is taken as given. Rows arrive intact either way, and
+    the summary's source_rows (counted beside the copy) is the source's count."""
+    import datetime
+
+    from django.db import connections
+
+    from migration_kit.backfill import runner
+    from migration_kit.backfill.load import Writer
+    from migration_kit.models import BackfillCheckpoint
+    from tests.kit.kitapp.models import BenchRow
+    from tests.kit.rows import TEXTS
+
+    at = datetime.datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=datetime.UTC)
+    BenchRow.objects.using("default").bulk_create(
+        BenchRow(account=i, kind=f"k{i % 7} ü", amount=i / 4, at=at, done=bool(i % 2),
+                 note=TEXTS[i % len(TEXTS)] + (" ✓ 🚀" * (i % 3)))
+        for i in range(1, 1201)
+    )  # fmt: skip
+    monkeypatch.setattr(runner, "JOINED_BYTES", 20_000)
+    assert runner._next_batch(90_000, 0.1, 1.0, runner.MAX_JOINED_BATCH) == 180_000
+    assert runner._next_batch(90_000, 0.1, 1.0) == runner.MAX_BATCH
+    writer = Writer(BenchRow, "s2")
+    try:
+        checkpoint = BackfillCheckpoint(
+            model_label="kitapp.BenchRow", source_alias="default", target_alias="s2"
+        )
+        copier = runner.RangeCopier(BenchRow, checkpoint, "default", writer, runner.Options())
+        assert copier.joined
+        copier.size = 200
+        first = copier.read(None, False)  # no line seen yet: the batch size alone
+        assert first.count == 200 and copier.row_bytes == (len(first.text) + 1) / 200
+        copier.size = 1000
+        fits = int(20_000 / copier.row_bytes)
+        second = copier.read(first.newest, False)  # what fits 20,000 bytes
+        assert second.count == fits < 1000, (second.count, fits)
+        lines = second.text.split(b"\n")
+        assert len(lines) == second.count and lines[0].startswith(b"201\t")
+        assert [int(line.split(b"\t")[0]) for line in lines] == list(range(201, 201 + fits))
+        assert second.newest == (200 + fits,)
+        fixed = runner.RangeCopier(
+            BenchRow, checkpoint, "default", writer, runner.Options(batch_size=1000)
+        )
+        fixed.read(None, False)
+        assert fixed.read((200,), False).count == 1000  # explicit size: not bounded by bytes
+    finally:
+        writer.close()
+        connections.close_all()
+
+    copied = command("s2_backfill", "kitapp.BenchRow", "default")
+    assert copied["exit"] == 0 and copied["rows_copied"] == copied["source_rows"] == 1200
+    assert copied["load_fallbacks"] == 0 and copied["notes"] == [], copied
+    assert snapshot(BenchRow, "default") == snapshot(BenchRow, "s2")
