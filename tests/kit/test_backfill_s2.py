@@ -48,27 +48,35 @@ def test_every_key_type_into_singlestore(source: str, model) -> None:
     assert found["differences"] == 1 and found["repaired"] == 1 and found["exit"] == 0
 
 
+def _seed_text_rows(alias: str) -> None:
+    """1,200 BenchRow rows on ``alias`` whose notes hold every hard text (tabs, newlines,
+    backslashes, CR, non-ASCII), some long: what a joined batch must carry intact."""
+    import datetime
+
+    from tests.kit.kitapp.models import BenchRow
+    from tests.kit.rows import TEXTS
+
+    at = datetime.datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=datetime.UTC)
+    BenchRow.objects.using(alias).bulk_create(
+        BenchRow(account=i, kind=f"k{i % 7} ü", amount=i / 4, at=at, done=bool(i % 2),
+                 note=TEXTS[i % len(TEXTS)] + (" ✓ 🚀" * (i % 3)))
+        for i in range(1, 1201)
+    )  # fmt: skip
+
+
 def test_mysql_source_joins_batches_within_the_group_concat_bound(monkeypatch) -> None:
     """A MariaDB source joins each batch with GROUP_CONCAT; a batch longer than the bound
     (group_concat_max_len, which MariaDB cuts at with only a warning) is read again row by row
     and whole, later batches are sized to fit, and lines longer than any useful batch turn the
     join off. Every row arrives intact either way: tabs, newlines, backslashes, CR, non-ASCII."""
-    import datetime
-
     from django.db import connections
 
     from migration_kit.backfill import runner
     from migration_kit.backfill.load import Writer
     from migration_kit.models import BackfillCheckpoint
     from tests.kit.kitapp.models import BenchRow
-    from tests.kit.rows import TEXTS
 
-    at = datetime.datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=datetime.UTC)
-    BenchRow.objects.using("mysql").bulk_create(
-        BenchRow(account=i, kind=f"k{i % 7} ü", amount=i / 4, at=at, done=bool(i % 2),
-                 note=TEXTS[i % len(TEXTS)] + (" ✓ 🚀" * (i % 3)))
-        for i in range(1, 1201)
-    )  # fmt: skip
+    _seed_text_rows("mysql")
     monkeypatch.setattr(runner, "CONCAT_BYTES", 20_000)  # about 250 of these lines
     writer = Writer(BenchRow, "s2")
     try:
@@ -117,22 +125,14 @@ def test_postgresql_joined_batches_bounded_by_bytes(monkeypatch) -> None:
     JOINED_BYTES at the bytes per line seen so far (its row bound is MAX_JOINED_BATCH, not
     MAX_BATCH); an explicit --batch-size is taken as given. Rows arrive intact either way, and
     the summary's source_rows (counted beside the copy) is the source's count."""
-    import datetime
-
     from django.db import connections
 
     from migration_kit.backfill import runner
     from migration_kit.backfill.load import Writer
     from migration_kit.models import BackfillCheckpoint
     from tests.kit.kitapp.models import BenchRow
-    from tests.kit.rows import TEXTS
 
-    at = datetime.datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=datetime.UTC)
-    BenchRow.objects.using("default").bulk_create(
-        BenchRow(account=i, kind=f"k{i % 7} ü", amount=i / 4, at=at, done=bool(i % 2),
-                 note=TEXTS[i % len(TEXTS)] + (" ✓ 🚀" * (i % 3)))
-        for i in range(1, 1201)
-    )  # fmt: skip
+    _seed_text_rows("default")
     monkeypatch.setattr(runner, "JOINED_BYTES", 20_000)
     assert runner._next_batch(90_000, 0.1, 1.0, runner.MAX_JOINED_BATCH) == 180_000
     assert runner._next_batch(90_000, 0.1, 1.0) == runner.MAX_BATCH
