@@ -41,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _kitbench import LOCAL_ZONE, setup_django
+from _kitbench import setup_django, tz_settings
 
 DATABASE = "s2kit_bench_dualwrite"
 TARGET = 1.2
@@ -163,7 +163,7 @@ def main() -> None:
         # USE_TZ, as in a process started with that setting.
         relay.stop()
         connections.close_all()
-        with override_settings(USE_TZ=use_tz, TIME_ZONE=LOCAL_ZONE):
+        with override_settings(**tz_settings(use_tz)):
             for phase in ("legacy", "dual_write"):  # warm-up: connections, caches, the thread
                 phase_round(source, phase, capture, relay_mode, 50)
             samples: dict[str, list[float]] = {"legacy": [], "dual_write": []}
